@@ -1,0 +1,39 @@
+# The two commands: `make run` (set up and serve on SQLite) and `make test` (set up and pass the tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test test-fast test-browser test-deps bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/innovate serve
+
+test-deps: $(STAMP)
+	scripts/install-test-deps
+
+test: test-deps
+	$(BIN)/pytest -m "not browser"
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not browser" -x
+
+test-browser: test-deps
+	$(BIN)/pytest -m browser tests/browser
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,3 @@
+"""Innovate: live innovation challenges for employees and invited experts."""
+
+__version__ = "0.1.0"

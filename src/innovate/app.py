@@ -1,0 +1,161 @@
+"""``create_app(settings)``: routes, middleware, and a lifespan that owns the resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from innovate import migrations
+from innovate.auth import links
+from innovate.auth.accounts import user_count
+from innovate.auth.sessions import AuthMiddleware
+from innovate.auth.views import routes as auth_routes
+from innovate.db import create_engine, create_session_factory
+from innovate.errors import AppError, app_error_handler, http_error_handler, server_error_handler
+from innovate.home import routes as home_routes
+from innovate.inputs import JSON
+from innovate.realtime.brokers import create_broker
+from innovate.resources import Resources
+from innovate.security import RequestGuardMiddleware, SecurityHeadersMiddleware
+from innovate.settings import Settings
+from innovate.web import create_templates
+
+log = logging.getLogger("innovate")
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is behind the code; the message says which command fixes it."""
+
+
+async def open_resources(settings: Settings) -> Resources:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        if not await migrations.is_up_to_date(engine):
+            if settings.is_sqlite:
+                # The embedded default looks after itself.
+                await migrations.upgrade(engine)
+            else:
+                raise NotMigrated(
+                    "The database schema is out of date; run `innovate db upgrade` (same INNOVATE_DATABASE_URL) and start again."
+                )
+    except BaseException:
+        await engine.dispose()
+        raise
+    broker = create_broker(settings.broker, settings.resolved_database_url)
+    return Resources(settings=settings, engine=engine, db=create_session_factory(engine), broker=broker)
+
+
+async def announce_setup_link(resources: Resources) -> str | None:
+    """On an empty database, print a one-time link that creates the first admin."""
+    if await user_count(resources) > 0:
+        return None
+    url = await links.create_link(resources, links.SETUP)
+    print(f"\n  Innovate has no accounts yet. Create the first admin here (one use):\n\n    {url}\n", flush=True)
+    return url
+
+
+async def healthz(request: Request) -> Response:
+    return JSON({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    resources: Resources = request.app.state.resources
+    checks: dict[str, str] = {}
+    try:
+        async with resources.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"error: {type(exc).__name__}"
+    checks["broker"] = "ok" if await resources.broker.ping() else "error"
+    ok = all(v == "ok" for v in checks.values())
+    return JSON({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+def build_routes(settings: Settings, extra: list[BaseRoute]) -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *auth_routes,
+        *home_routes,
+        *extra,
+        Mount("/static", app=StaticFiles(directory=settings.web_dir / "static"), name="static"),
+    ]
+
+
+def create_app(settings: Settings, *, resources: Resources | None = None) -> Starlette:
+    """Build the app. Tests may pass ready ``resources``; otherwise the lifespan opens them."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        owned = resources is None
+        res = resources or await open_resources(settings)
+        app.state.resources = res
+        app.state.templates = templates
+        await res.broker.start(_deliver(res))
+        if owned:
+            await announce_setup_link(res)
+        try:
+            yield {}
+        finally:
+            await res.broker.close()
+            if owned:
+                await res.engine.dispose()
+
+    templates = create_templates(settings.web_dir)
+    app = Starlette(
+        routes=build_routes(settings, _feature_routes()),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, https=settings.https),
+            Middleware(AuthMiddleware),
+            Middleware(RequestGuardMiddleware, public_origin=settings.public_origin,
+                       max_body_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={
+            AppError: app_error_handler,
+            HTTPException: http_error_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.templates = templates
+    app.state.settings = settings
+    return app
+
+
+def _feature_routes() -> list[BaseRoute]:
+    """Routes of the feature packages (rooms, live, invites...), collected in one place."""
+    return []
+
+
+def _deliver(resources: Resources):  # type: ignore[no-untyped-def]
+    async def deliver(message: dict[str, Any]) -> None:
+        if resources.hub is not None:
+            await resources.hub.deliver(message)
+
+    return deliver
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory: read the settings from the environment, exit with one line if bad."""
+    from innovate.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"innovate: {exc}") from None
+    logging.basicConfig(level=settings.log_level.upper())
+    return create_app(settings)

@@ -1,0 +1,61 @@
+"""One-time links: the first-run setup link and set-password links.
+
+A link is spent by one conditional UPDATE (``used_at IS NULL AND expires_at > now``), so
+two clicks racing each other cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.hashing import new_token, token_hash
+from innovate.auth.models import OneTimeLink
+from innovate.db import utcnow
+from innovate.resources import Resources
+
+SETUP = "setup"
+SET_PASSWORD = "set_password"
+
+
+async def create_link(resources: Resources, purpose: str, *, user_id: int | None = None,
+                      lifetime: timedelta = timedelta(days=2)) -> str:
+    token = new_token()
+    async with resources.db.begin() as db:
+        db.add(OneTimeLink(purpose=purpose, user_id=user_id, token_hash=token_hash(token),
+                           expires_at=utcnow() + lifetime))
+    path = "/setup" if purpose == SETUP else "/set-password"
+    return f"{resources.settings.public_url}{path}/{token}"
+
+
+async def peek_link(resources: Resources, purpose: str, token: str) -> OneTimeLink | None:
+    """The link if it is still usable, without spending it (for showing the form)."""
+    async with resources.db() as db:
+        row = (await db.execute(
+            select(OneTimeLink).where(OneTimeLink.token_hash == token_hash(token), OneTimeLink.purpose == purpose)
+        )).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+async def spend_link(db: AsyncSession, purpose: str, token: str) -> OneTimeLink | None:
+    """Spend the link inside the caller's transaction; None if it was already used or expired."""
+    now = utcnow()
+    result = await db.execute(
+        update(OneTimeLink)
+        .where(
+            OneTimeLink.token_hash == token_hash(token),
+            OneTimeLink.purpose == purpose,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(OneTimeLink.id, OneTimeLink.user_id)
+    )
+    row = result.first()
+    if row is None:
+        return None
+    return OneTimeLink(id=row.id, user_id=row.user_id, purpose=purpose, token_hash="", expires_at=now)

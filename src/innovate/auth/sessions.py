@@ -1,0 +1,216 @@
+"""Server-side sessions and bearer tokens, resolved once per request or WebSocket handshake.
+
+The middleware sets, on the ASGI scope:
+- ``scope["user"]``: the signed-in :class:`User` or None;
+- ``scope["auth"]``: ``"session"``, ``"token"`` or None;
+- ``scope["session"]``: a dict persisted server-side (CSRF token, OAuth state);
+- ``scope["session_id"]``: the Session row id, or None.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from http.cookies import SimpleCookie
+from typing import Any
+
+from sqlalchemy import select, update
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from innovate.auth.hashing import new_token, token_hash
+from innovate.auth.models import AccessToken, Session, User
+from innovate.db import utcnow
+from innovate.errors import error_response
+from innovate.resources import Resources
+
+log = logging.getLogger("innovate.sessions")
+
+
+def _cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[name] = value
+    morsel = cookie[name]
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    morsel["max-age"] = max_age
+    if secure:
+        morsel["secure"] = True
+    return morsel.OutputString()
+
+
+async def load_session_user(resources: Resources, cookie_value: str | None) -> tuple[Session | None, User | None]:
+    if not cookie_value or len(cookie_value) > 128:
+        return None, None
+    now = utcnow()
+    async with resources.db() as db:
+        row = (await db.execute(
+            select(Session).where(Session.token_hash == token_hash(cookie_value))
+        )).scalar_one_or_none()
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None, None
+        user = await db.get(User, row.user_id) if row.user_id is not None else None
+    if user is not None and not user.is_active:
+        user = None
+    return row, user
+
+
+async def load_token_user(resources: Resources, token: str) -> User | None:
+    now = utcnow()
+    async with resources.db() as db:
+        row = (await db.execute(
+            select(AccessToken).where(AccessToken.token_hash == token_hash(token))
+        )).scalar_one_or_none()
+        if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+            return None
+        user = await db.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        # Coarse last-used stamp: at most one write per token per minute.
+        if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+            async with resources.db.begin() as w:
+                await w.execute(update(AccessToken).where(AccessToken.id == row.id).values(last_used_at=now))
+        return user
+
+
+def bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        resources: Resources = scope["app"].state.resources
+        settings = resources.settings
+        scope["user"] = None
+        scope["auth"] = None
+        scope["session"] = {}
+        scope["session_id"] = None
+
+        token = bearer_token(scope)
+        if token is not None:
+            user = await load_token_user(resources, token)
+            if user is None and scope["type"] == "http":
+                conn = HTTPConnection(scope)
+                response = error_response(conn, 401, "not_signed_in", "The access token is not valid.")  # type: ignore[arg-type]
+                await response(scope, receive, send)
+                return
+            scope["user"] = user
+            scope["auth"] = "token" if user is not None else None
+            await self.app(scope, receive, send)
+            return
+
+        cookie_value = HTTPConnection(scope).cookies.get(settings.session_cookie_name)
+        row, user = await load_session_user(resources, cookie_value)
+        original: dict[str, Any] = {}
+        if row is not None:
+            original = dict(row.data or {})
+            scope["session"] = dict(original)
+            scope["session_id"] = row.id
+            scope["user"] = user
+            scope["auth"] = "session" if user is not None else None
+        stale_cookie = cookie_value is not None and row is None
+
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self._persist(scope, message, resources, original, stale_cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    async def _persist(self, scope: Scope, message: Message, resources: Resources,
+                       original: dict[str, Any], stale_cookie: bool) -> None:
+        settings = resources.settings
+        headers = MutableHeaders(scope=message)
+        max_age = settings.session_lifetime_hours * 3600
+        new_cookie = scope.pop("set_session_cookie", None)
+        if new_cookie is not None:  # sign-in or sign-out already wrote the rows
+            headers.append("set-cookie", _cookie_header(
+                settings.session_cookie_name, new_cookie, max_age=max_age if new_cookie else 0, secure=settings.https))
+            return
+        data = scope.get("session", {})
+        if data == original:
+            if stale_cookie:
+                headers.append("set-cookie", _cookie_header(settings.session_cookie_name, "", max_age=0, secure=settings.https))
+            return
+        if scope.get("session_id") is not None:
+            async with resources.db.begin() as db:
+                await db.execute(update(Session).where(Session.id == scope["session_id"]).values(data=data))
+            return
+        # An anonymous visitor needed state (a CSRF token, OAuth state): start a session row.
+        cookie = await create_session(resources, None, data, scope)
+        headers.append("set-cookie", _cookie_header(settings.session_cookie_name, cookie, max_age=max_age, secure=settings.https))
+
+
+def _client_ip(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def _user_agent(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"user-agent":
+            return value.decode("latin-1")[:300]
+    return None
+
+
+async def create_session(resources: Resources, user_id: int | None, data: dict[str, Any], scope: Scope) -> str:
+    cookie = new_token()
+    async with resources.db.begin() as db:
+        db.add(Session(
+            token_hash=token_hash(cookie),
+            user_id=user_id,
+            data=data,
+            expires_at=utcnow() + timedelta(hours=resources.settings.session_lifetime_hours),
+            ip=_client_ip(scope),
+            user_agent=_user_agent(scope),
+        ))
+    return cookie
+
+
+async def rotate_session(scope: Scope, user: User | None) -> None:
+    """Start a fresh session for ``user`` (sign-in, privilege change) and revoke the old one.
+
+    Rotation defeats session fixation: an id seen before sign-in is useless after it.
+    The CSRF token rotates with the session.
+    """
+    resources: Resources = scope["app"].state.resources
+    old_id = scope.get("session_id")
+    if old_id is not None:
+        async with resources.db.begin() as db:
+            await db.execute(update(Session).where(Session.id == old_id).values(revoked_at=utcnow()))
+    data = {k: v for k, v in scope.get("session", {}).items() if not k.startswith("_")}
+    if user is None:
+        scope["set_session_cookie"] = ""
+        scope["session"] = {}
+        scope["session_id"] = None
+        scope["user"] = None
+        return
+    cookie = await create_session(resources, user.id, data, scope)
+    scope["set_session_cookie"] = cookie
+    scope["session"] = data
+    scope["user"] = user
+
+
+async def revoke_user_sessions(resources: Resources, user_id: int) -> None:
+    """Cut every session of a user (deactivation, removal of guest access)."""
+    async with resources.db.begin() as db:
+        await db.execute(
+            update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
+        )

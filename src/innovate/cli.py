@@ -1,0 +1,221 @@
+"""The ``innovate`` command: serve, db, user, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from innovate import migrations
+from innovate.settings import Settings, SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _run(coro_fn: Callable[[Settings], Awaitable[Any]]) -> Any:
+    settings = _settings()
+    return asyncio.run(coro_fn(settings))
+
+
+# serve ---------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    if args.workers > 1 and settings.broker == "memory":
+        raise CommandError(
+            "--workers > 1 needs a shared broker: set INNOVATE_BROKER=postgres or redis://… "
+            "(the memory broker only reaches one process)"
+        )
+    # Migrate (SQLite) or refuse (PostgreSQL behind) once, before any worker starts.
+    asyncio.run(_prepare_database(settings))
+    uvicorn.run(
+        "innovate.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        proxy_headers=bool(args.forwarded_allow_ips),
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        server_header=False,
+    )
+    return 0
+
+
+async def _prepare_database(settings: Settings) -> None:
+    from innovate.app import NotMigrated, open_resources
+
+    try:
+        resources = await open_resources(settings)
+    except NotMigrated as exc:
+        raise CommandError(str(exc)) from None
+    await resources.engine.dispose()
+
+
+# db ------------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    async def upgrade(settings: Settings) -> str | None:
+        from innovate.db import create_engine
+
+        if settings.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.resolved_database_url, pool_size=1)
+        try:
+            await migrations.upgrade(engine)
+            return await migrations.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = _run(upgrade)
+    print(f"database is at revision {revision}")
+    return 0
+
+
+# user / token --------------------------------------------------------------------------
+
+
+def _read_password(no_password: bool) -> str | None:
+    if no_password:
+        return None
+    if sys.stdin is None:
+        return None
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Repeat password: ")
+        if first != second:
+            raise CommandError("the passwords do not match")
+        return first
+    lines = [line.rstrip("\r\n") for line in sys.stdin.read().splitlines()]
+    lines = [line for line in lines if line != ""]
+    if not lines:
+        return None
+    if len(lines) >= 2 and lines[0] != lines[1]:
+        raise CommandError("the passwords do not match")
+    return lines[0]
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from innovate.app import open_resources
+    from innovate.auth import links
+    from innovate.auth.accounts import create_local_user
+    from innovate.errors import AppError
+
+    password = _read_password(args.no_password)
+
+    async def create(settings: Settings) -> tuple[Any, str | None]:
+        resources = await open_resources(settings)
+        try:
+            user = await create_local_user(
+                resources, args.email, password, name=args.name or "",
+                kind="guest" if args.guest else "employee", is_admin=args.admin, is_moderator=args.moderator,
+            )
+            link = None if password is not None else await links.create_link(resources, links.SET_PASSWORD, user_id=user.id)
+            return user, link
+        except AppError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await resources.engine.dispose()
+
+    user, link = _run(create)
+    roles = [r for r, on in (("admin", args.admin), ("moderator", args.moderator), ("guest", args.guest)) if on]
+    print(f"created user {user.id} <{user.email}>" + (f" ({', '.join(roles)})" if roles else ""))
+    if link:
+        print(f"set-password link (one use): {link}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from innovate.app import open_resources
+    from innovate.auth.accounts import find_user_by_email
+    from innovate.auth.tokens import create_token
+    from innovate.errors import AppError
+
+    async def create(settings: Settings) -> str:
+        resources = await open_resources(settings)
+        try:
+            user = await find_user_by_email(resources, args.email)
+            if user is None or not user.is_active:
+                raise CommandError(f"no active user with e-mail {args.email}")
+            _, token = await create_token(resources, user, args.name or "cli")
+            return token
+        except AppError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await resources.engine.dispose()
+
+    token = _run(create)
+    print(f"token (shown once): {token}")
+    return 0
+
+
+# parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="innovate", description="Innovate: live innovation challenges.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--forwarded-allow-ips", default="",
+                       help="proxy addresses whose X-Forwarded-* headers are trusted (comma-separated)")
+    serve.add_argument("--graceful-timeout", type=int, default=10, help="seconds to finish requests on shutdown")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create a local account (password from stdin, or a set-password link)")
+    create.add_argument("email")
+    create.add_argument("--name", default="")
+    create.add_argument("--admin", action="store_true")
+    create.add_argument("--moderator", action="store_true", help="may create and run challenge rooms")
+    create.add_argument("--guest", action="store_true")
+    create.add_argument("--no-password", action="store_true", help="print a one-time set-password link instead")
+    create.set_defaults(func=cmd_user_create)
+
+    token = sub.add_parser("token", help="personal access tokens").add_subparsers(dest="token_command", required=True)
+    tcreate = token.add_parser("create", help="create a token for a user and print it once")
+    tcreate.add_argument("email")
+    tcreate.add_argument("--name", default="cli")
+    tcreate.set_defaults(func=cmd_token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"innovate: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"innovate: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,114 @@
+"""Engine, session factory and the few dialect differences the service code needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import Insert
+
+# Named constraints keep Alembic's batch mode (SQLite) and PostgreSQL in agreement.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use innovate.db.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy own transactions so every write transaction can BEGIN IMMEDIATE:
+        # a deferred transaction that reads and then writes fails with SQLITE_BUSY under
+        # concurrency instead of waiting for the lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Reads take no lock in WAL mode; writes take the write lock up front.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=30
+    )
+
+
+WRITE_OPTION = "innovate_write"
+
+
+class SessionFactory(async_sessionmaker[AsyncSession]):
+    """``factory()`` opens a session for reading; ``factory.begin()`` a write transaction.
+
+    On SQLite a write transaction starts with BEGIN IMMEDIATE: it waits for the write lock
+    instead of failing with SQLITE_BUSY when it upgrades from reading to writing.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, expire_on_commit=False, autoflush=False)
+        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+
+    def begin(self) -> _AsyncSessionContextManager[AsyncSession]:
+        return _AsyncSessionContextManager(self(bind=self._write_engine))
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    return SessionFactory(engine)
+
+
+def insert_for(session: AsyncSession, table: Any) -> Insert:
+    """An INSERT that supports ``on_conflict_do_*`` on the session's backend."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+

@@ -1,0 +1,144 @@
+"""Reading request input (form or JSON) and validating fields with errors that name them.
+
+Views call :func:`read_input` once and pass values through the ``*_field`` checks; every
+failure is a 4xx :class:`~innovate.errors.AppError` naming the field, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from innovate.errors import BadRequest, Invalid
+
+Input = dict[str, Any]
+
+
+async def read_input(request: Request) -> Input:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if content_type == "application/json":
+        if not body.strip():
+            return {}
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise BadRequest("body: malformed JSON", fields={"body": "malformed JSON"}) from None
+        if not isinstance(data, dict):
+            raise BadRequest("body: expected a JSON object", fields={"body": "expected a JSON object"})
+        return data
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        try:
+            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("body: not valid UTF-8", fields={"body": "not valid UTF-8"}) from None
+        data: Input = {}
+        for key, value in pairs:
+            data[key] = value if key not in data else (data[key] if isinstance(data[key], list) else [data[key]]) + [value]
+        return data
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        return {key: value for key, value in form.multi_items()}
+    raise BadRequest(f"body: unsupported content type {content_type!r}", fields={"body": "unsupported content type"})
+
+
+def _clean(value: str) -> str:
+    # Normalise newlines; refuse NUL and other C0 controls that have no place in text.
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def text_field(data: Input, name: str, *, max_length: int, required: bool = True, min_length: int = 1,
+               default: str | None = None, multiline: bool = False) -> str | None:
+    raw = data.get(name)
+    if raw is None or (isinstance(raw, str) and raw.strip() == "" and not required):
+        if required:
+            raise Invalid.field(name, "is required")
+        return default
+    if not isinstance(raw, str):
+        raise Invalid.field(name, "expected text")
+    value = _clean(raw)
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise Invalid.field(name, "contains control characters")
+    if not multiline and "\n" in value:
+        raise Invalid.field(name, "must be a single line")
+    stripped = value.strip()
+    if len(stripped) < min_length:
+        raise Invalid.field(name, "must not be empty" if min_length == 1 else f"use at least {min_length} characters")
+    if len(stripped) > max_length:
+        raise Invalid.field(name, f"use at most {max_length} characters (got {len(stripped)})")
+    return stripped
+
+
+def int_field(data: Input, name: str, *, minimum: int | None = None, maximum: int | None = None,
+              required: bool = True, default: int | None = None) -> int | None:
+    raw = data.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise Invalid.field(name, "is required")
+        return default
+    if isinstance(raw, bool):
+        raise Invalid.field(name, "expected a whole number")
+    if isinstance(raw, str):
+        try:
+            raw = int(raw.strip())
+        except ValueError:
+            raise Invalid.field(name, "expected a whole number") from None
+    if not isinstance(raw, int):
+        raise Invalid.field(name, "expected a whole number")
+    if minimum is not None and raw < minimum:
+        raise Invalid.field(name, f"must be at least {minimum}")
+    if maximum is not None and raw > maximum:
+        raise Invalid.field(name, f"must be at most {maximum}")
+    return raw
+
+
+def bool_field(data: Input, name: str, *, default: bool = False) -> bool:
+    raw = data.get(name)
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("1", "true", "on", "yes"):
+        return True
+    if isinstance(raw, str) and raw.lower() in ("0", "false", "off", "no", ""):
+        return False
+    raise Invalid.field(name, "expected true or false")
+
+
+def choice_field(data: Input, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
+    raw = data.get(name, default)
+    if raw is None:
+        raise Invalid.field(name, f"is required (one of {', '.join(choices)})")
+    if raw not in choices:
+        raise Invalid.field(name, f"expected one of {', '.join(choices)}")
+    return str(raw)
+
+
+def datetime_field(data: Input, name: str) -> datetime | None:
+    raw = data.get(name)
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise Invalid.field(name, "expected an ISO 8601 date-time")
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid.field(name, "expected an ISO 8601 date-time such as 2026-12-01T09:00:00Z") from None
+    if value.tzinfo is None:
+        raise Invalid.field(name, "include a time zone, e.g. Z or +01:00")
+    return value
+
+
+class JSON(Response):
+    """A JSON response encoded with orjson (datetimes as ISO 8601)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)

@@ -1,0 +1,34 @@
+"""Every mapped class, imported in one place so metadata is complete (Alembic, tests)."""
+
+from innovate.auth.models import (
+    AccessToken,
+    Identity,
+    Invite,
+    InviteRedemption,
+    LoginFailure,
+    OneTimeLink,
+    Session,
+    User,
+)
+from innovate.db import Base
+from innovate.rooms.models import AuditEntry, Event, Idea, Membership, Message, Report, Room, Vote
+
+__all__ = [
+    "AccessToken",
+    "AuditEntry",
+    "Base",
+    "Event",
+    "Identity",
+    "Idea",
+    "Invite",
+    "InviteRedemption",
+    "LoginFailure",
+    "Membership",
+    "Message",
+    "OneTimeLink",
+    "Report",
+    "Room",
+    "Session",
+    "User",
+    "Vote",
+]

@@ -1,0 +1,30 @@
+"""What the running app owns: settings, the database, templates and the event broker.
+
+The lifespan builds one ``Resources`` and every view, service and socket reaches it as
+``request.app.state.resources``; tests build their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from innovate.db import SessionFactory
+
+from innovate.settings import Settings
+
+if TYPE_CHECKING:
+    from innovate.realtime.brokers import Broker
+    from innovate.realtime.hub import Hub
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    db: SessionFactory
+    broker: Broker
+    hub: Hub | None = None
+    extras: dict[str, Any] = field(default_factory=dict)

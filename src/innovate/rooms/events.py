@@ -1,0 +1,95 @@
+"""The one write path's plumbing: a transaction that appends room events and publishes them
+after commit, plus the append-only audit trail.
+
+Every service function that changes state does::
+
+    async with write(resources) as (db, outbox):
+        ...rows...
+        await append_event(db, outbox, room.id, "message.posted", {...})
+    # committed; the outbox was published to the broker
+
+Nothing else publishes. If the transaction fails, nothing is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.resources import Resources
+from innovate.rooms.models import AuditEntry, Event, Room
+
+
+@dataclass
+class Outbox:
+    """Broker messages to publish once the transaction has committed."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+
+
+@asynccontextmanager
+async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+    outbox = Outbox()
+    async with resources.db.begin() as db:
+        yield db, outbox
+    for message in outbox.messages:
+        await resources.broker.publish(message)
+
+
+async def next_seq(db: AsyncSession, room_id: int) -> int:
+    # One conditional UPDATE: it also locks the room row until commit, so events become
+    # visible in seq order and a reader never sees seq N+1 before N.
+    result = await db.execute(
+        update(Room).where(Room.id == room_id).values(last_seq=Room.last_seq + 1).returning(Room.last_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def append_event(
+    db: AsyncSession,
+    outbox: Outbox,
+    room_id: int,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    audience: str = "all",
+    actor_id: int | None = None,
+) -> Event:
+    """Append a stored, sequenced event to the room's timeline inside the transaction."""
+    seq = await next_seq(db, room_id)
+    event = Event(room_id=room_id, seq=seq, kind=kind, data=data, audience=audience, actor_id=actor_id)
+    db.add(event)
+    outbox.events.append(event)
+    outbox.add({"room": room_id, "seq": seq, "kind": kind})
+    return event
+
+
+def signal(outbox: Outbox, room_id: int, kind: str, **data: Any) -> None:
+    """Queue an unsequenced signal (e.g. ``tally`` for coalesced vote counts) for after commit."""
+    outbox.add({"room": room_id, "kind": kind, **data})
+
+
+async def audit(
+    db: AsyncSession,
+    actor_id: int | None,
+    action: str,
+    *,
+    room_id: int | None = None,
+    target_kind: str | None = None,
+    target_id: int | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    db.add(AuditEntry(
+        room_id=room_id, actor_id=actor_id, action=action, target_kind=target_kind,
+        target_id=target_id, reason=reason, data=data or {},
+    ))

@@ -1,0 +1,149 @@
+"""Every setting, read once from the environment (``INNOVATE_*``) or ``.env``.
+
+A bad value stops the process with one line naming the setting and what is
+expected; :func:`load_settings` raises :class:`SettingsError` carrying that line.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; ``str(err)`` is the one line to print."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INNOVATE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded database and generated secret live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file in the data directory.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="The origin users reach the app at.")
+    secret_key: str = Field(default="", description="At least 32 characters; generated into the data directory when unset.")
+    broker: str = Field(default="memory", description="memory | postgres | redis://host:port/db")
+    session_lifetime_hours: int = Field(default=24 * 14, ge=1, le=24 * 365)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    web_dir: Path = Field(default=PROJECT_ROOT / "web")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    ws_max_frame_bytes: int = Field(default=16_384, ge=256)
+    ws_queue_size: int = Field(default=256, ge=8)
+    ws_replay_limit: int = Field(default=1000, ge=10)
+    ws_messages_per_second: float = Field(default=20.0, gt=0)
+    ws_idle_timeout_seconds: float = Field(default=60.0, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    allow_local_guests: bool = False
+    employee_domains: str = Field(default="", description="Comma-separated e-mail domains that count as employees.")
+    metrics_token: str = ""
+    oidc_providers: str = Field(default="", description="JSON list of sign-in providers.")
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL such as https://innovate.example.com")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @field_validator("broker")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value not in ("memory", "postgres") and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("expected memory, postgres or a redis://host:port/db URL")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("expected at least 32 characters (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return value
+
+    @model_validator(mode="after")
+    def _postgres_broker_needs_postgres(self) -> "Settings":
+        if self.broker == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError("INNOVATE_BROKER=postgres needs a PostgreSQL INNOVATE_DATABASE_URL")
+        return self
+
+    # Derived values -----------------------------------------------------------------
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'innovate.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, path=/ and host-only.
+        return "__Host-innovate_session" if self.https else "innovate_session"
+
+    @property
+    def employee_domain_list(self) -> list[str]:
+        return [d.strip().lower() for d in self.employee_domains.split(",") if d.strip()]
+
+
+def _secret_from_data_dir(data_dir: Path) -> str:
+    """The embedded default keeps a generated secret next to its database."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    return secret
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = error.get("loc") or ()
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not loc:  # a rule across settings names them in its message
+        return message
+    return f"INNOVATE_{str(loc[0]).upper()}: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings once; raise SettingsError with one readable line."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc.errors()[0])) from None
+    if not settings.secret_key:
+        if settings.https:
+            raise SettingsError("INNOVATE_SECRET_KEY: required when INNOVATE_PUBLIC_URL is https (at least 32 characters)")
+        settings = settings.model_copy(update={"secret_key": _secret_from_data_dir(settings.data_dir)})
+    return settings
