@@ -6,10 +6,16 @@ that does not exist (404), so access checks never leak existence.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from innovate.auth.models import User
-from innovate.errors import Forbidden, NotSignedIn
+from innovate.db import utcnow
+from innovate.errors import Forbidden, NotFound, NotSignedIn
+from innovate.rooms.models import Membership, Room
 
 
 def current_user(conn: HTTPConnection) -> User | None:
@@ -28,3 +34,93 @@ def require_admin(conn: HTTPConnection) -> User:
     if not user.is_admin:
         raise Forbidden("Only administrators may do that.")
     return user
+
+
+# Rooms ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    """What one user may do in one room, decided once per request or socket."""
+
+    room: Room
+    user: User
+    membership: Membership | None
+
+    @property
+    def is_member(self) -> bool:
+        return self.membership is not None and self.membership.state == "active"
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.user.is_admin or (self.is_member and self.membership.role == "moderator")  # type: ignore[union-attr]
+
+    @property
+    def is_muted(self) -> bool:
+        m = self.membership
+        return m is not None and m.muted_until is not None and m.muted_until > utcnow()
+
+    @property
+    def can_join(self) -> bool:
+        """Employees may join employee-visible rooms that are open; admins may join any live room."""
+        if self.is_member or self.membership is not None and self.membership.state == "removed":
+            return False
+        if self.user.is_admin:
+            return self.room.phase not in ("closed", "archived")
+        return (
+            self.user.kind == "employee"
+            and self.room.visibility == "employees"
+            and self.room.phase in ("open", "voting")
+        )
+
+
+def guest_access_over(room: Room) -> bool:
+    """Guests lose a room when it is archived, or already when it closes if the room says so."""
+    return room.phase == "archived" or (room.guests_until == "closed" and room.phase == "closed")
+
+
+def can_see_room(room: Room, user: User, membership: Membership | None) -> bool:
+    if not user.is_active:
+        return False
+    if user.is_admin:
+        return True
+    active = membership is not None and membership.state == "active"
+    if user.is_guest:
+        return active and not guest_access_over(room)
+    if active:
+        return room.phase != "draft" or membership.role == "moderator"  # type: ignore[union-attr]
+    return room.visibility == "employees" and room.phase != "draft"
+
+
+async def room_access(db: AsyncSession, user: User | None, slug: str) -> RoomAccess:
+    """The room and the caller's standing in it; 404 if the caller may not see it."""
+    if user is None:
+        raise NotSignedIn("Sign in first.")
+    row = (await db.execute(
+        select(Room, Membership)
+        .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == user.id))
+        .where(Room.slug == slug)
+    )).first()
+    if row is None or not can_see_room(row[0], user, row[1]):
+        raise NotFound("No such room.")
+    return RoomAccess(room=row[0], user=user, membership=row[1])
+
+
+async def room_access_by_id(db: AsyncSession, user: User | None, room_id: int) -> RoomAccess:
+    room = await db.get(Room, room_id)
+    if room is None:
+        raise NotFound("No such room.")
+    return await room_access(db, user, room.slug)
+
+
+def require_moderator(access: RoomAccess) -> None:
+    if not access.can_moderate:
+        raise Forbidden("Only this room's moderators may do that.")
+
+
+def require_participant(access: RoomAccess) -> None:
+    """Members who may post or vote: active membership, not muted."""
+    if not access.is_member:
+        raise Forbidden("Join the room first.")
+    if access.is_muted:
+        raise Forbidden("You are muted in this room for now.")

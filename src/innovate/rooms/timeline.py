@@ -1,0 +1,155 @@
+"""A room's timeline as one viewer may see it: stored events turned into API frames.
+
+Events store ids only; frames carry the current state of what they point at, shaped for the
+viewer (hidden content, anonymous authors and hidden tallies are decided here, once per
+distinct view). The events API, replay on connect and live fan-out all use these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.models import User
+from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room
+from innovate.rooms.serializers import Viewer, idea_json, member_json, message_json, room_json, tallies_visible
+
+
+def audience_allows(event: Event, viewer: Viewer) -> bool:
+    """May this viewer receive this event at all?"""
+    if event.audience == "all":
+        return True
+    if viewer.moderator:
+        return True
+    if event.audience.startswith("user:"):
+        return event.audience == f"user:{viewer.user_id}"
+    return False  # "moderators"
+
+
+async def visible_events(db: AsyncSession, room: Room, after: int, viewer: Viewer, limit: int) -> list[Event]:
+    """Stored events after ``after`` that the viewer may receive, oldest first."""
+    rows = await db.execute(
+        select(Event).where(Event.room_id == room.id, Event.seq > after).order_by(Event.seq).limit(limit)
+    )
+    return [event for event in rows.scalars() if audience_allows(event, viewer)]
+
+
+async def event_frames(db: AsyncSession, room: Room, events: Sequence[Event], viewer: Viewer) -> list[dict[str, Any]]:
+    """One frame per event, in order, loading what the events point at in a few batched queries."""
+    refs = _References(db)
+    for event in events:
+        refs.note(event)
+    await refs.load()
+    return [
+        {
+            "seq": event.seq,
+            "kind": event.kind,
+            "room": room.slug,
+            "at": event.created_at.isoformat(),
+            "data": refs.data_for(event, room, viewer),
+        }
+        for event in events
+    ]
+
+
+async def tally_frame(db: AsyncSession, room: Room, idea_ids: Iterable[int], viewer: Viewer) -> dict[str, Any] | None:
+    """The coalesced ``tally.changed`` frame (no seq: tallies are state, not history)."""
+    if not tallies_visible(room, viewer):
+        return None
+    ids = sorted(set(idea_ids))
+    if not ids:
+        return None
+    rows = await db.execute(
+        select(Idea.id, Idea.up, Idea.down, Idea.score, Idea.voters, Idea.state)
+        .where(Idea.room_id == room.id, Idea.id.in_(ids))
+    )
+    tallies = [
+        {"idea_id": r.id, "up": r.up, "down": r.down, "score": r.score, "voters": r.voters}
+        for r in rows
+        if r.state == "visible" or viewer.moderator
+    ]
+    if not tallies:
+        return None
+    return {"kind": "tally.changed", "room": room.slug, "data": {"tallies": tallies}}
+
+
+class _References:
+    """Batch-loads the messages, ideas, users and reports a list of events refers to."""
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self.message_ids: set[int] = set()
+        self.idea_ids: set[int] = set()
+        self.user_ids: set[int] = set()
+        self.report_ids: set[int] = set()
+        self.messages: dict[int, Message] = {}
+        self.ideas: dict[int, Idea] = {}
+        self.users: dict[int, User] = {}
+        self.members: dict[int, Membership] = {}
+        self.reports: dict[int, Report] = {}
+        self.room_id: int | None = None
+
+    def note(self, event: Event) -> None:
+        self.room_id = event.room_id
+        data = event.data or {}
+        if "message_id" in data:
+            self.message_ids.add(int(data["message_id"]))
+        for key in ("idea_id", "into_id"):
+            if key in data:
+                self.idea_ids.add(int(data[key]))
+        if "user_id" in data:
+            self.user_ids.add(int(data["user_id"]))
+        if "report_id" in data:
+            self.report_ids.add(int(data["report_id"]))
+
+    async def load(self) -> None:
+        db = self.db
+        if self.message_ids:
+            for m in (await db.execute(select(Message).where(Message.id.in_(self.message_ids)))).scalars():
+                self.messages[m.id] = m
+                if m.author_id is not None:
+                    self.user_ids.add(m.author_id)
+        if self.idea_ids:
+            for i in (await db.execute(select(Idea).where(Idea.id.in_(self.idea_ids)))).scalars():
+                self.ideas[i.id] = i
+                if i.author_id is not None:
+                    self.user_ids.add(i.author_id)
+        if self.report_ids:
+            for r in (await db.execute(select(Report).where(Report.id.in_(self.report_ids)))).scalars():
+                self.reports[r.id] = r
+        if self.user_ids:
+            for u in (await db.execute(select(User).where(User.id.in_(self.user_ids)))).scalars():
+                self.users[u.id] = u
+            if self.room_id is not None:
+                rows = await db.execute(select(Membership).where(
+                    Membership.room_id == self.room_id, Membership.user_id.in_(self.user_ids)))
+                for m in rows.scalars():
+                    self.members[m.user_id] = m
+
+    def data_for(self, event: Event, room: Room, viewer: Viewer) -> dict[str, Any]:
+        data = dict(event.data or {})
+        kind = event.kind
+        if kind.startswith("message.") and "message_id" in data:
+            message = self.messages.get(int(data["message_id"]))
+            if message is not None:
+                data["message"] = message_json(message, room, self.users.get(message.author_id or 0), viewer)
+        elif kind.startswith("idea.") and "idea_id" in data:
+            idea = self.ideas.get(int(data["idea_id"]))
+            if idea is not None:
+                data["idea"] = idea_json(idea, room, self.users.get(idea.author_id or 0), viewer)
+        elif kind.startswith("member.") and "user_id" in data:
+            user = self.users.get(int(data["user_id"]))
+            member = self.members.get(int(data["user_id"]))
+            if user is not None and member is not None:
+                data["member"] = member_json(member, user)
+        elif kind.startswith("room."):
+            data["room"] = room_json(room, None, moderator=viewer.moderator)
+        elif kind == "report.created" and "report_id" in data:
+            report = self.reports.get(int(data["report_id"]))
+            if report is not None:
+                data["report"] = {"id": report.id, "target_kind": report.target_kind, "target_id": report.target_id,
+                                  "reason": report.reason, "state": report.state}
+        return data
