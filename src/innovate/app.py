@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from innovate import migrations
+from innovate import metrics, migrations
 from innovate.auth import links
 from innovate.auth.accounts import user_count
 from innovate.auth.sessions import AuthMiddleware
@@ -25,6 +25,7 @@ from innovate.db import create_engine, create_session_factory
 from innovate.errors import AppError, app_error_handler, http_error_handler, server_error_handler
 from innovate.home import routes as home_routes
 from innovate.inputs import JSON
+from innovate.observability import RequestObservabilityMiddleware, configure_logging
 from innovate.realtime.brokers import create_broker
 from innovate.resources import Resources
 from innovate.security import RequestGuardMiddleware, SecurityHeadersMiddleware
@@ -106,12 +107,14 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         app.state.resources = res
         app.state.templates = templates
         await res.broker.start(_deliver(res))
+        metrics.watch_pool(res.engine)
         if owned:
             await announce_setup_link(res)
         try:
             yield {}
         finally:
             await res.broker.close()
+            metrics.forget_process()
             if owned:
                 await res.engine.dispose()
 
@@ -119,6 +122,8 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
     app = Starlette(
         routes=build_routes(settings, _feature_routes()),
         middleware=[
+            Middleware(RequestObservabilityMiddleware),
+            Middleware(metrics.MetricsEndpoint, token=settings.metrics_token, enabled=not settings.metrics_port),
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(AuthMiddleware),
             Middleware(RequestGuardMiddleware, public_origin=settings.public_origin,
@@ -157,5 +162,5 @@ def app_from_env() -> Starlette:
         settings = load_settings()
     except SettingsError as exc:
         raise SystemExit(f"innovate: {exc}") from None
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_format, settings.log_level)
     return create_app(settings)

@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from innovate import migrations
@@ -31,16 +35,40 @@ def _run(coro_fn: Callable[[Settings], Awaitable[Any]]) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = _settings()
     if args.workers > 1 and settings.broker == "memory":
         raise CommandError(
             "--workers > 1 needs a shared broker: set INNOVATE_BROKER=postgres or redis://… "
             "(the memory broker only reaches one process)"
         )
-    # Migrate (SQLite) or refuse (PostgreSQL behind) once, before any worker starts.
-    asyncio.run(_prepare_database(settings))
+    from innovate.observability import logging_config
+
+    # Workers share their metrics through files; prometheus_client reads this variable when
+    # first imported, so it is set before anything imports innovate.metrics.
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="innovate-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        # Migrate (SQLite) or refuse (PostgreSQL behind) once, before any worker starts.
+        asyncio.run(_prepare_database(settings))
+        metrics_server = None
+        if settings.metrics_port:
+            from innovate import metrics
+
+            metrics_server = metrics.serve_port(args.host, settings.metrics_port, settings.metrics_token)
+        _run_uvicorn(args, settings, logging_config(settings.log_format, settings.log_level))
+        if metrics_server is not None:
+            metrics_server.shutdown()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings, log_config: dict[str, Any]) -> None:
+    import uvicorn
+
     uvicorn.run(
         "innovate.app:app_from_env",
         factory=True,
@@ -57,8 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=args.graceful_timeout,
         server_header=False,
+        log_config=log_config,
     )
-    return 0
 
 
 async def _prepare_database(settings: Settings) -> None:
@@ -89,6 +117,28 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     revision = _run(upgrade)
     print(f"database is at revision {revision}")
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from innovate.backups import BackupError, backup
+
+    try:
+        path = backup(_settings(), Path(args.path), force=args.force)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"backup written to {path}")
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from innovate.backups import BackupError, restore
+
+    try:
+        restore(_settings(), Path(args.path), force=args.force)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"restored from {args.path}; start the app (it migrates SQLite; run `innovate db upgrade` for PostgreSQL)")
     return 0
 
 
@@ -187,6 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    dump = db.add_parser("backup", help="write a consistent backup (SQLite: online copy; PostgreSQL: pg_dump)")
+    dump.add_argument("path")
+    dump.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    dump.set_defaults(func=cmd_db_backup)
+    load = db.add_parser("restore", help="replace the database with a backup (stop the app first)")
+    load.add_argument("path")
+    load.add_argument("--force", action="store_true", help="replace an existing database")
+    load.set_defaults(func=cmd_db_restore)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     create = user.add_parser("create", help="create a local account (password from stdin, or a set-password link)")

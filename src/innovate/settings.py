@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     allow_local_guests: bool = False
     employee_domains: str = Field(default="", description="Comma-separated e-mail domains that count as employees.")
-    metrics_token: str = ""
+    metrics_token: str = Field(default="", description="Bearer token that /metrics requires; empty: /metrics answers 404.")
+    metrics_port: int = Field(default=0, ge=0, le=65535,
+                              description="Serve /metrics on this port of its own (from `innovate serve`) instead of the app's port; 0: off.")
     oidc_providers: str = Field(default="", description="JSON list of sign-in providers.")
 
     @field_validator("public_url")
