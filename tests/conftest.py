@@ -28,6 +28,21 @@ BACKENDS = ["sqlite", "postgres"]
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Any:
+    """Argon2 with minimal cost: the same code path, without 64 MiB and three passes per
+    hash on every test account (the production parameters are argon2-cffi's defaults)."""
+    from argon2 import PasswordHasher
+
+    from innovate.auth import hashing
+
+    original = hashing._hasher, hashing._DUMMY_HASH
+    hashing._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    hashing._DUMMY_HASH = hashing._hasher.hash("innovate-timing-equaliser")
+    yield
+    hashing._hasher, hashing._DUMMY_HASH = original
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

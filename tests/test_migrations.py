@@ -12,7 +12,7 @@ from innovate.resources import Resources
 
 async def test_models_match_migrations(resources: Resources) -> None:
     def diff(connection):  # type: ignore[no-untyped-def]
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": migrations.include_name})
         return compare_metadata(context, Base.metadata)
 
     async with resources.engine.connect() as connection:

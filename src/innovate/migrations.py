@@ -12,6 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from innovate.settings import PROJECT_ROOT
 
 
+# Search structures built by raw SQL in migration 0002 (FTS5 shadow tables, a trigram
+# index); they are not part of the ORM metadata, so schema comparisons skip them.
+SEARCH_OBJECTS = ("ideas_fts", "ix_ideas_title_trgm")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (name or "").startswith(SEARCH_OBJECTS)
+
+
 def alembic_config(url: str = "") -> Config:
     config = Config()
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from innovate.auth.providers import ProviderConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +48,9 @@ class Settings(BaseSettings):
     ws_replay_limit: int = Field(default=1000, ge=10)
     ws_messages_per_second: float = Field(default=20.0, gt=0)
     ws_idle_timeout_seconds: float = Field(default=60.0, gt=0)
+    scheduler_interval_seconds: float = Field(default=15.0, ge=0, description="How often scheduled phase changes are applied; 0 turns the scheduler off.")
+    ws_presence_seconds: float = Field(default=15.0, gt=0, description="How often each process re-announces who is in its rooms.")
+    ws_recheck_seconds: float = Field(default=30.0, gt=0, description="How often open sockets re-check their session and membership.")
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     allow_local_guests: bool = False
@@ -52,7 +58,10 @@ class Settings(BaseSettings):
     metrics_token: str = Field(default="", description="Bearer token that /metrics requires; empty: /metrics answers 404.")
     metrics_port: int = Field(default=0, ge=0, le=65535,
                               description="Serve /metrics on this port of its own (from `innovate serve`) instead of the app's port; 0: off.")
-    oidc_providers: str = Field(default="", description="JSON list of sign-in providers.")
+    oidc_providers: str = Field(default="", description="JSON list of sign-in providers (see innovate.auth.providers).")
+    invite_attempts_per_ip: int = Field(default=30, ge=1, description="Invite-link visits allowed per IP in each window.")
+    invite_attempt_window_seconds: int = Field(default=900, ge=1)
+    invites_per_moderator_per_day: int = Field(default=100, ge=1)
 
     @field_validator("public_url")
     @classmethod
@@ -89,6 +98,16 @@ class Settings(BaseSettings):
             raise ValueError("INNOVATE_BROKER=postgres needs a PostgreSQL INNOVATE_DATABASE_URL")
         return self
 
+    @model_validator(mode="after")
+    def _valid_sign_in_providers(self) -> "Settings":
+        from innovate.auth.providers import ProviderConfigError, parse_providers
+
+        try:
+            parse_providers(self.oidc_providers, self.employee_domain_list)
+        except ProviderConfigError as exc:
+            raise ValueError(f"INNOVATE_OIDC_PROVIDERS: {exc}") from None
+        return self
+
     # Derived values -----------------------------------------------------------------
 
     @property
@@ -116,6 +135,12 @@ class Settings(BaseSettings):
     @property
     def employee_domain_list(self) -> list[str]:
         return [d.strip().lower() for d in self.employee_domains.split(",") if d.strip()]
+
+    @property
+    def sign_in_providers(self) -> list[ProviderConfig]:
+        from innovate.auth.providers import parse_providers
+
+        return parse_providers(self.oidc_providers, self.employee_domain_list)
 
 
 def _secret_from_data_dir(data_dir: Path) -> str:

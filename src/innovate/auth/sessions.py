@@ -66,13 +66,14 @@ async def load_token_user(resources: Resources, token: str) -> User | None:
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             return None
         user = await db.get(User, row.user_id)
-        if user is None or not user.is_active:
-            return None
-        # Coarse last-used stamp: at most one write per token per minute.
-        if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-            async with resources.db.begin() as w:
-                await w.execute(update(AccessToken).where(AccessToken.id == row.id).values(last_used_at=now))
-        return user
+    if user is None or not user.is_active:
+        return None
+    # Coarse last-used stamp: at most one write per token per minute. The read session is
+    # closed first so a burst of requests never holds two pooled connections each.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        async with resources.db.begin() as w:
+            await w.execute(update(AccessToken).where(AccessToken.id == row.id).values(last_used_at=now))
+    return user
 
 
 def bearer_token(scope: Scope) -> str | None:

@@ -95,15 +95,10 @@ class _References:
     def note(self, event: Event) -> None:
         self.room_id = event.room_id
         data = event.data or {}
-        if "message_id" in data:
-            self.message_ids.add(int(data["message_id"]))
-        for key in ("idea_id", "into_id"):
-            if key in data:
-                self.idea_ids.add(int(data[key]))
-        if "user_id" in data:
-            self.user_ids.add(int(data["user_id"]))
-        if "report_id" in data:
-            self.report_ids.add(int(data["report_id"]))
+        for key, ids in (("message_id", self.message_ids), ("idea_id", self.idea_ids), ("into_id", self.idea_ids),
+                         ("user_id", self.user_ids), ("report_id", self.report_ids)):
+            if data.get(key) is not None:
+                ids.add(int(data[key]))
 
     async def load(self) -> None:
         db = self.db
@@ -132,11 +127,11 @@ class _References:
     def data_for(self, event: Event, room: Room, viewer: Viewer) -> dict[str, Any]:
         data = dict(event.data or {})
         kind = event.kind
-        if kind.startswith("message.") and "message_id" in data:
+        if kind.startswith("message.") and data.get("message_id") is not None:
             message = self.messages.get(int(data["message_id"]))
             if message is not None:
                 data["message"] = message_json(message, room, self.users.get(message.author_id or 0), viewer)
-        elif kind.startswith("idea.") and "idea_id" in data:
+        elif kind.startswith("idea.") and data.get("idea_id") is not None:
             idea = self.ideas.get(int(data["idea_id"]))
             if idea is not None:
                 data["idea"] = idea_json(idea, room, self.users.get(idea.author_id or 0), viewer)

@@ -1,0 +1,149 @@
+"""The write path for the discussion: post (with replies and @mentions), edit, delete.
+
+Guests' posts may be held for review (the room's pre-moderation setting); a held post is
+visible to its author and the moderators only, until a moderator approves or rejects it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.access import RoomAccess, require_moderator, require_participant, room_access, room_access_by_id
+from innovate.auth.models import User
+from innovate.db import utcnow
+from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.inputs import Input, int_field, text_field
+from innovate.markdown import MENTION, render
+from innovate.resources import Resources
+from innovate.rooms import rules
+from innovate.rooms.events import append_event, audit, write
+from innovate.rooms.models import Idea, Membership, Message, Room
+
+HANDLE_STRIP = re.compile(r"[^a-z0-9._-]")
+
+
+def handle_of(user: User) -> str:
+    """The @handle members use for someone: their name without spaces, lower case."""
+    return HANDLE_STRIP.sub("", user.name.lower().replace(" ", "")) or f"user{user.id}"
+
+
+async def mention_links(db: AsyncSession, room: Room, body: str) -> dict[str, str]:
+    """@handles in ``body`` that name active members of ``room`` → their profile link."""
+    wanted = {m.group(1).lower() for m in MENTION.finditer(body)}
+    if not wanted:
+        return {}
+    rows = await db.execute(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.room_id == room.id, Membership.state == "active")
+    )
+    links = {}
+    for user in rows.scalars():
+        handle = handle_of(user)
+        if handle in wanted:
+            links[handle] = f"/rooms/{room.slug}/members/{user.id}"
+    return links
+
+
+async def render_body(db: AsyncSession, room: Room, body: str) -> str:
+    links = await mention_links(db, room, body)
+    return render(body, lambda handle: links.get(handle.lower()))
+
+
+def _needs_review(access: RoomAccess) -> bool:
+    room, user, membership = access.room, access.user, access.membership
+    if not user.is_guest or room.premoderation == "off" or access.can_moderate:
+        return False
+    if room.premoderation == "all":
+        return True
+    return membership is not None and membership.approved_posts < room.premoderation_first_n
+
+
+async def message_in_room(db: AsyncSession, actor: User | None, message_id: int) -> tuple[RoomAccess, Message]:
+    message = await db.get(Message, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    access = await room_access_by_id(db, actor, message.room_id)
+    own = actor is not None and message.author_id == actor.id
+    if message.state in ("held", "rejected") and not (access.can_moderate or own):
+        raise NotFound("No such message.")
+    return access, message
+
+
+async def post_message(resources: Resources, actor: User, slug: str, data: Input) -> Message:
+    body = text_field(data, "body", max_length=rules.MESSAGE_MAX, multiline=True) or ""
+    idea_id = int_field(data, "idea_id", minimum=1, required=False)
+    reply_to = int_field(data, "reply_to", minimum=1, required=False)
+    async with write(resources) as (db, outbox):
+        access = await room_access(db, actor, slug)
+        require_participant(access)
+        rules.check_can_post(access)
+        room = access.room
+        if idea_id is not None:
+            idea = await db.get(Idea, idea_id)
+            if idea is None or idea.room_id != room.id or (idea.state == "hidden" and not access.can_moderate):
+                raise Invalid.field("idea_id", "no such idea in this room")
+            if idea.status == "merged":
+                raise Conflict(f"This idea was merged into idea {idea.merged_into_id}; discuss it there.")
+            if idea.locked and not access.can_moderate:
+                raise Conflict("This idea's thread is locked.")
+        if reply_to is not None:
+            parent = await db.get(Message, reply_to)
+            if parent is None or parent.room_id != room.id or parent.idea_id != idea_id or parent.state != "visible":
+                raise Invalid.field("reply_to", "no such message in this thread")
+        held = _needs_review(access)
+        message = Message(room_id=room.id, idea_id=idea_id, reply_to_id=reply_to, author_id=actor.id, body=body,
+                          body_html=await render_body(db, room, body), state="held" if held else "visible")
+        db.add(message)
+        await db.flush()
+        if idea_id is not None and not held:
+            await db.execute(update(Idea).where(Idea.id == idea_id).values(messages_count=Idea.messages_count + 1))
+        await append_event(db, outbox, room.id, "message.posted", {"message_id": message.id, "idea_id": idea_id},
+                           audience=f"user:{actor.id}" if held else "all", actor_id=actor.id)
+    return message
+
+
+async def edit_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+    body = text_field(data, "body", max_length=rules.MESSAGE_MAX, multiline=True) or ""
+    async with write(resources) as (db, outbox):
+        access, message = await message_in_room(db, actor, message_id)
+        if message.author_id != actor.id:
+            raise Forbidden("Only the author may edit a message.")
+        require_participant(access)
+        rules.check_can_post(access)
+        if message.state not in ("visible", "held"):
+            raise Conflict(f"A {message.state} message cannot be edited.")
+        if body == message.body:
+            return message
+        message.body, message.body_html, message.edited_at = body, await render_body(db, access.room, body), utcnow()
+        await db.flush()
+        await append_event(db, outbox, message.room_id, "message.edited", {"message_id": message.id},
+                           audience=f"user:{actor.id}" if message.state == "held" else "all", actor_id=actor.id)
+    return message
+
+
+async def delete_message(resources: Resources, actor: User, message_id: int) -> Message:
+    """Authors delete their own messages; moderators any. The place in the thread stays."""
+    async with write(resources) as (db, outbox):
+        access, message = await message_in_room(db, actor, message_id)
+        own = message.author_id == actor.id
+        if not own:
+            require_moderator(access)
+        if access.room.phase == "archived":
+            raise Conflict("The room is archived: it is read-only.")
+        if message.state == "deleted":
+            return message
+        was_counted = message.state == "visible" and message.idea_id is not None
+        message.state = "deleted"
+        await db.flush()
+        if was_counted:
+            await db.execute(update(Idea).where(Idea.id == message.idea_id, Idea.messages_count > 0)
+                             .values(messages_count=Idea.messages_count - 1))
+        await append_event(db, outbox, message.room_id, "message.deleted", {"message_id": message.id},
+                           actor_id=actor.id)
+        if not own:
+            await audit(db, actor.id, "message.delete", room_id=message.room_id, target_kind="message",
+                        target_id=message.id)
+    return message

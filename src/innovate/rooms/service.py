@@ -1,0 +1,247 @@
+"""The write path for rooms: create, change settings and phase, join and leave.
+
+Each function checks access, writes rows and the room Event in one transaction, and the
+events are published after commit (see rooms/events.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from innovate.auth.access import RoomAccess, require_moderator, room_access
+from innovate.auth.models import User
+from innovate.db import utcnow
+from innovate.errors import Conflict, Forbidden, Invalid
+from innovate.inputs import Input, bool_field, choice_field, datetime_field, int_field, text_field
+from innovate.resources import Resources
+from innovate.rooms import rules
+from innovate.rooms.events import append_event, audit, signal, write
+from innovate.rooms.memberships import add_member
+from innovate.rooms.models import PHASES, PREMODERATION, VISIBILITIES, VOTING_MODES, Membership, Room, Vote
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
+RESERVED_SLUGS = {"new", "api", "live", "admin", "static"}
+SCHEDULE_FIELDS = ("opens_at", "voting_at", "closes_at", "archives_at")
+
+
+def _slug(data: Input) -> str:
+    slug = (text_field(data, "slug", max_length=rules.SLUG_MAX) or "").lower()
+    if not SLUG_RE.match(slug) or "--" in slug:
+        raise Invalid.field("slug", "use 3-64 lowercase letters, digits and single hyphens, e.g. green-logistics")
+    if slug in RESERVED_SLUGS:
+        raise Invalid.field("slug", "is reserved; choose another")
+    return slug
+
+
+def _voting_rules(data: Input, current: Room | None) -> dict[str, Any]:
+    mode = choice_field(data, "voting_mode", VOTING_MODES, default=current.voting_mode if current else "updown")
+    values: dict[str, Any] = {"voting_mode": mode, "budget": None, "max_per_idea": None}
+    if mode == "budget":
+        budget = int_field(data, "budget", minimum=1, maximum=100, required=current is None or current.budget is None,
+                           default=current.budget if current else None)
+        max_per_idea = int_field(data, "max_per_idea", minimum=1, maximum=100, required=False,
+                                 default=(current.max_per_idea if current and current.max_per_idea else budget))
+        if max_per_idea is not None and budget is not None and max_per_idea > budget:
+            raise Invalid.field("max_per_idea", "cannot be larger than the budget")
+        values.update(budget=budget, max_per_idea=max_per_idea)
+    return values
+
+
+def _schedule(data: Input, current: Room | None) -> dict[str, datetime | None]:
+    values = {name: (datetime_field(data, name) if name in data else getattr(current, name, None))
+              for name in SCHEDULE_FIELDS}
+    times = [(name, values[name]) for name in SCHEDULE_FIELDS if values[name] is not None]
+    for (first, a), (second, b) in zip(times, times[1:]):
+        if a >= b:  # type: ignore[operator]
+            raise Invalid.field(second, f"must be after {first}")
+    return values
+
+
+async def create_room(resources: Resources, actor: User, data: Input) -> Room:
+    if not actor.can_create_rooms:
+        raise Forbidden("Only moderators and administrators may create challenge rooms.")
+    values: dict[str, Any] = {
+        "slug": _slug(data),
+        "title": text_field(data, "title", max_length=rules.TITLE_MAX),
+        "brief": text_field(data, "brief", max_length=rules.BRIEF_MAX, required=False, default="", multiline=True),
+        "cover_url": _cover_url(data),
+        "visibility": choice_field(data, "visibility", VISIBILITIES, default="employees"),
+        "votes_in_open": bool_field(data, "votes_in_open", default=True),
+        "hide_tallies_until_closed": bool_field(data, "hide_tallies_until_closed"),
+        "allow_anonymous": bool_field(data, "allow_anonymous"),
+        "guests_until": choice_field(data, "guests_until", ("closed", "archived"), default="archived"),
+        "premoderation": choice_field(data, "premoderation", PREMODERATION, default="off"),
+        **_voting_rules(data, None),
+        **_schedule(data, None),
+    }
+    phase = choice_field(data, "phase", ("draft", "open"), default="draft")
+    try:
+        async with write(resources) as (db, outbox):
+            room = Room(**values, phase=phase, created_by_id=actor.id)
+            db.add(room)
+            await db.flush()
+            await add_member(db, outbox, room, actor, role="moderator")
+            await audit(db, actor.id, "room.create", room_id=room.id, target_kind="room", target_id=room.id,
+                        data={"slug": room.slug, "phase": phase})
+    except IntegrityError:
+        raise Conflict(f"The address /rooms/{values['slug']} is taken.", fields={"slug": "already taken"}) from None
+    return room
+
+
+def _cover_url(data: Input) -> str | None:
+    url = text_field(data, "cover_url", max_length=500, required=False)
+    if url and not url.startswith(("https://", "/static/")):
+        raise Invalid.field("cover_url", "use an https:// image address")
+    return url
+
+
+async def update_room(resources: Resources, actor: User, slug: str, data: Input) -> Room:
+    """PATCH a room: brief and settings, voting rules, schedule, lock, and phase."""
+    async with write(resources) as (db, outbox):
+        access = await room_access(db, actor, slug)
+        require_moderator(access)
+        room = access.room
+        changed: dict[str, Any] = {}
+        if "title" in data:
+            changed["title"] = text_field(data, "title", max_length=rules.TITLE_MAX)
+        if "brief" in data:
+            changed["brief"] = text_field(data, "brief", max_length=rules.BRIEF_MAX, required=False, default="",
+                                          multiline=True)
+        if "cover_url" in data:
+            changed["cover_url"] = _cover_url(data)
+        if "visibility" in data:
+            changed["visibility"] = choice_field(data, "visibility", VISIBILITIES)
+        for flag in ("votes_in_open", "hide_tallies_until_closed", "allow_anonymous"):
+            if flag in data:
+                changed[flag] = bool_field(data, flag)
+        if "guests_until" in data:
+            changed["guests_until"] = choice_field(data, "guests_until", ("closed", "archived"))
+        if "premoderation" in data:
+            changed["premoderation"] = choice_field(data, "premoderation", PREMODERATION)
+        if "premoderation_first_n" in data:
+            changed["premoderation_first_n"] = int_field(data, "premoderation_first_n", minimum=1, maximum=100)
+        if "auto_hide_reports" in data:
+            changed["auto_hide_reports"] = int_field(data, "auto_hide_reports", minimum=1, maximum=1000, required=False)
+        if any(k in data for k in ("voting_mode", "budget", "max_per_idea")):
+            rules_values = _voting_rules(data, room)
+            if any(rules_values[k] != getattr(room, k) for k in rules_values):
+                has_votes = (await db.execute(select(exists().where(Vote.room_id == room.id)))).scalar()
+                if has_votes:
+                    raise Conflict("Voting rules cannot change once votes have been cast.")
+                changed.update(rules_values)
+        if any(k in data for k in SCHEDULE_FIELDS):
+            changed.update(_schedule(data, room))
+        changed = {k: v for k, v in changed.items() if getattr(room, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(room, key, value)
+            room.updated_at = utcnow()
+            await db.flush()
+            await append_event(db, outbox, room.id, "room.updated", {"fields": sorted(changed)}, actor_id=actor.id)
+            await audit(db, actor.id, "room.update", room_id=room.id, target_kind="room", target_id=room.id,
+                        data={"fields": sorted(changed)})
+        if "locked" in data:
+            await _set_lock(db, outbox, access, bool_field(data, "locked"), actor)
+        if "phase" in data:
+            target = choice_field(data, "phase", PHASES)
+            if target != room.phase:
+                await _move_phase(db, outbox, room, target, actor.id)
+    return room
+
+
+async def _set_lock(db: Any, outbox: Any, access: RoomAccess, locked: bool, actor: User) -> None:
+    room = access.room
+    if room.locked == locked:
+        return
+    room.locked = locked
+    await db.flush()
+    await append_event(db, outbox, room.id, "room.locked", {"locked": locked}, actor_id=actor.id)
+    await audit(db, actor.id, "room.lock" if locked else "room.unlock", room_id=room.id, target_kind="room",
+                target_id=room.id)
+
+
+async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: int | None) -> None:
+    rules.check_phase_move(room.phase, target)
+    previous = room.phase
+    # Conditional on the phase we read, so a scheduler in another process cannot apply twice.
+    result = await db.execute(
+        update(Room).where(Room.id == room.id, Room.phase == previous).values(phase=target, updated_at=utcnow())
+    )
+    if result.rowcount == 0:
+        raise Conflict("The phase changed meanwhile; reload and try again.")
+    room.phase = target
+    await append_event(db, outbox, room.id, "room.phase_changed", {"from": previous, "to": target}, actor_id=actor_id)
+    await audit(db, actor_id, "room.phase", room_id=room.id, target_kind="room", target_id=room.id,
+                data={"from": previous, "to": target, "scheduled": actor_id is None})
+    if target in ("closed", "archived"):
+        # Guests may lose access now; open sockets re-check (see realtime/hub.py).
+        signal(outbox, room.id, "access")
+
+
+async def change_phase(resources: Resources, actor: User, slug: str, target: str) -> Room:
+    return await update_room(resources, actor, slug, {"phase": target})
+
+
+async def apply_due_phases(resources: Resources) -> list[tuple[str, str]]:
+    """Move rooms whose scheduled time has come; returns (slug, new phase) pairs."""
+    now = utcnow()
+    moves: list[tuple[str, str]] = []
+    async with resources.db() as db:
+        rooms = list((await db.execute(select(Room).where(Room.phase != "archived"))).scalars())
+    for room in rooms:
+        target = _due_phase(room, now)
+        if target is None:
+            continue
+        try:
+            async with write(resources) as (db, outbox):
+                fresh = await db.get(Room, room.id, populate_existing=True)
+                if fresh is None or _due_phase(fresh, now) != target:
+                    continue
+                await _move_phase(db, outbox, fresh, target, None)
+            moves.append((room.slug, target))
+        except Conflict:
+            continue  # another process moved it first
+    return moves
+
+
+def _due_phase(room: Room, now: datetime) -> str | None:
+    steps = [("draft", "opens_at", "open"), ("open", "voting_at", "voting"), ("voting", "closes_at", "closed"),
+             ("open", "closes_at", "closed"), ("closed", "archives_at", "archived")]
+    for phase, field, target in steps:
+        when = getattr(room, field)
+        if room.phase == phase and when is not None and when <= now:
+            return target
+    return None
+
+
+async def join_room(resources: Resources, actor: User, slug: str) -> Membership:
+    async with write(resources) as (db, outbox):
+        access = await room_access(db, actor, slug)
+        if access.is_member:
+            return access.membership  # type: ignore[return-value]
+        if not access.can_join:
+            if access.membership is not None and access.membership.state == "removed":
+                raise Forbidden("A moderator removed you from this room.")
+            raise Conflict("This room is not open for joining." if actor.kind == "employee"
+                           else "Guests join through an invite link.")
+        return await add_member(db, outbox, access.room, actor)
+
+
+async def leave_room(resources: Resources, actor: User, slug: str) -> None:
+    async with write(resources) as (db, outbox):
+        access = await room_access(db, actor, slug)
+        if not access.is_member:
+            raise Conflict("You are not a member of this room.")
+        result = await db.execute(
+            update(Membership)
+            .where(Membership.id == access.membership.id, Membership.state == "active")  # type: ignore[union-attr]
+            .values(state="left", left_at=utcnow())
+        )
+        if result.rowcount:
+            await append_event(db, outbox, access.room.id, "member.left", {"user_id": actor.id}, actor_id=actor.id)
+            signal(outbox, access.room.id, "access", user_id=actor.id)

@@ -1,0 +1,146 @@
+"""Votes: one per member and idea (a unique key), idempotent, with budgets that hold under
+concurrency.
+
+A member's votes in a room serialize on their membership row (``SELECT … FOR UPDATE`` on
+PostgreSQL, the write lock on SQLite); the budget is a conditional UPDATE on that row and
+tallies are atomic increments, so parallel requests can neither overspend nor miscount.
+Votes publish a coalesced ``tally`` signal instead of a stored event: tallies are state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.access import RoomAccess, require_participant, room_access_by_id
+from innovate.auth.models import User
+from innovate.db import insert_for, utcnow
+from innovate.errors import Conflict, Invalid, NotFound
+from innovate.resources import Resources
+from innovate.rooms import rules
+from innovate.rooms.events import signal, write
+from innovate.rooms.models import Idea, Membership, Room, Vote
+from innovate.rooms.ranking import top_rank
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    idea_id: int
+    value: int | None  # the caller's vote now (None when retracted)
+    budget_left: int | None
+
+
+def check_value(room: Room, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        else:
+            raise Invalid.field("value", "expected a whole number")
+    if room.voting_mode == "updown" and value not in (1, -1):
+        raise Invalid.field("value", "expected 1 (up) or -1 (down)")
+    if room.voting_mode == "approve" and value != 1:
+        raise Invalid.field("value", "expected 1 (this room counts approvals)")
+    if room.voting_mode == "budget" and not 1 <= value <= (room.max_per_idea or room.budget or 1):
+        raise Invalid.field("value", f"expected 1 to {room.max_per_idea or room.budget} dots")
+    return value
+
+
+async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea]:
+    idea = await db.get(Idea, idea_id)
+    if idea is None:
+        raise NotFound("No such idea.")
+    access = await room_access_by_id(db, actor, idea.room_id)
+    if idea.state == "hidden" and not access.can_moderate:
+        raise NotFound("No such idea.")
+    require_participant(access)
+    rules.check_can_vote(access)
+    if idea.status == "merged":
+        raise Conflict("This idea was merged into another; vote there.")
+    if idea.state == "hidden":
+        raise Conflict("Hidden ideas cannot receive votes.")
+    return access, idea
+
+
+async def _lock_membership(db: AsyncSession, membership_id: int) -> Membership:
+    return (await db.execute(
+        select(Membership).where(Membership.id == membership_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )).scalar_one()
+
+
+def _contribution(mode: str, value: int) -> tuple[int, int]:
+    """(up, down) that one vote adds: voters for up/down rooms, dots or approvals otherwise."""
+    if mode == "updown":
+        return (1 if value > 0 else 0, 1 if value < 0 else 0)
+    return (max(value, 0), 0)
+
+
+async def apply_tally_delta(db: AsyncSession, room: Room, idea_id: int, old: int, new: int) -> None:
+    """Move one member's contribution on an idea from ``old`` to ``new`` (0 = no vote)."""
+    (new_up, new_down), (old_up, old_down) = _contribution(room.voting_mode, new), _contribution(room.voting_mode, old)
+    row = (await db.execute(
+        update(Idea).where(Idea.id == idea_id)
+        .values(up=Idea.up + (new_up - old_up), down=Idea.down + (new_down - old_down),
+                score=Idea.score + (new - old), voters=Idea.voters + (bool(new) - bool(old)))
+        .returning(Idea.up, Idea.down, Idea.score)
+    )).one()
+    await db.execute(update(Idea).where(Idea.id == idea_id).values(
+        rank_top=top_rank(room.voting_mode, row.up, row.down, row.score)))
+
+
+async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object) -> VoteResult:
+    async with write(resources) as (db, outbox):
+        access, idea = await _votable_idea(db, actor, idea_id)
+        room = access.room
+        value = check_value(room, raw_value)
+        membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
+        old = (await db.execute(
+            select(Vote.value).where(Vote.idea_id == idea.id, Vote.user_id == actor.id)
+        )).scalar_one_or_none() or 0
+        budget_left = None
+        if room.voting_mode == "budget":
+            delta = value - old
+            spent = (await db.execute(
+                update(Membership)
+                .where(Membership.id == membership.id, Membership.votes_spent + delta <= (room.budget or 0))
+                .values(votes_spent=Membership.votes_spent + delta)
+                .returning(Membership.votes_spent)
+            )).scalar_one_or_none()
+            if spent is None:
+                left = (room.budget or 0) - membership.votes_spent
+                raise Conflict(f"Not enough dots left: you have {left} of {room.budget}.")
+            budget_left = (room.budget or 0) - spent
+        if value == old:
+            return VoteResult(idea.id, value, budget_left)
+        now = utcnow()
+        await db.execute(
+            insert_for(db, Vote)
+            .values(room_id=room.id, idea_id=idea.id, user_id=actor.id, value=value, created_at=now, updated_at=now)
+            .on_conflict_do_update(index_elements=["idea_id", "user_id"], set_={"value": value, "updated_at": now})
+        )
+        await apply_tally_delta(db, room, idea.id, old, value)
+        signal(outbox, room.id, "tally", idea_id=idea.id)
+    return VoteResult(idea.id, value, budget_left)
+
+
+async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteResult:
+    async with write(resources) as (db, outbox):
+        access, idea = await _votable_idea(db, actor, idea_id)
+        room = access.room
+        membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
+        old = (await db.execute(
+            delete(Vote).where(Vote.idea_id == idea.id, Vote.user_id == actor.id).returning(Vote.value)
+        )).scalar_one_or_none()
+        budget_left = None
+        if room.voting_mode == "budget":
+            spent = membership.votes_spent - (old or 0)
+            if old:
+                await db.execute(update(Membership).where(Membership.id == membership.id)
+                                 .values(votes_spent=Membership.votes_spent - old))
+            budget_left = (room.budget or 0) - spent
+        if old:
+            await apply_tally_delta(db, room, idea.id, old, 0)
+            signal(outbox, room.id, "tally", idea_id=idea.id)
+    return VoteResult(idea.id, None, budget_left)
