@@ -143,7 +143,9 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
 
 def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
-    return []
+    from innovate.rooms.views import routes as room_page_routes
+
+    return [*room_page_routes]
 
 
 def _deliver(resources: Resources):  # type: ignore[no-untyped-def]

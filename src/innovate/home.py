@@ -1,4 +1,4 @@
-"""The home page."""
+"""The home page: the challenges you take part in and, for employees, open ones to join."""
 
 from __future__ import annotations
 
@@ -6,11 +6,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from innovate.rooms.pages import directory
+
 
 async def home(request: Request) -> Response:
-    if request.scope.get("user") is None:
+    user = request.scope.get("user")
+    if user is None:
         return RedirectResponse("/login", status_code=303)
-    return request.app.state.templates.TemplateResponse(request, "home.html", {})
+    resources = request.app.state.resources
+    async with resources.db() as db:
+        mine = await directory(db, user, mine=True)
+        # Guests see only the rooms they were invited to; employees also see what they may join.
+        joinable = [] if user.is_guest else [(room, True) for room, can_join in await directory(db, user)
+                                              if can_join and room["phase"] in ("open", "voting")]
+    session = request.scope.get("session") or {}
+    flash = session.pop("flash", None) if "flash" in session else None
+    return request.app.state.templates.TemplateResponse(
+        request, "home.html", {"mine": mine, "joinable": joinable, "flash": flash})
 
 
 routes = [Route("/", home)]
