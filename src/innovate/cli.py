@@ -86,6 +86,8 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings, log_config: dict[
         timeout_graceful_shutdown=args.graceful_timeout,
         server_header=False,
         log_config=log_config,
+        # A worker that is still importing or migrating on a busy host is not dead yet.
+        timeout_worker_healthcheck=30,
     )
 
 
