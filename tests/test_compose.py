@@ -324,3 +324,22 @@ def test_nginx_config_balances_forwards_upgrades_and_hides_metrics(tmp_path: Pat
                 nginx.wait(5)
         for app in apps:
             app.stop()
+
+
+def test_forwarded_headers_count_only_from_configured_proxies(tmp_path: Path) -> None:
+    """`--forwarded-allow-ips` decides whose X-Forwarded-For becomes the client address
+    (what the sign-in and invite throttles key on)."""
+    env = {"INNOVATE_DATA_DIR": str(tmp_path / "data"), "INNOVATE_LOG_FORMAT": "json",
+           "INNOVATE_SECRET_KEY": "forwarded-test-secret-" + "k" * 32}
+    seen: dict[str, set[str]] = {}
+    for name, args in (("trusted", ["--forwarded-allow-ips", "127.0.0.1"]), ("untrusted", [])):
+        (tmp_path / name).mkdir()
+        server = serve(tmp_path / name, env, *args, name=name)
+        try:
+            reply = httpx.get(f"{server.url}/login", headers={"X-Forwarded-For": "198.51.100.7"})
+            assert reply.status_code == 200
+        finally:
+            assert server.stop() in ServerProcess.CLEAN_EXITS
+        access = [json.loads(line) for line in server.stdout.read_text().splitlines() if line.startswith("{")]
+        seen[name] = {e["http"]["client"].rsplit(":", 1)[0] for e in access if e["http"]["path"] == "/login"}
+    assert seen == {"trusted": {"198.51.100.7"}, "untrusted": {"127.0.0.1"}}
