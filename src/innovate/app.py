@@ -27,6 +27,7 @@ from innovate.home import routes as home_routes
 from innovate.inputs import JSON
 from innovate.observability import RequestObservabilityMiddleware, configure_logging
 from innovate.realtime.brokers import create_broker
+from innovate.realtime.hub import Hub
 from innovate.resources import Resources
 from innovate.security import RequestGuardMiddleware, SecurityHeadersMiddleware
 from innovate.settings import Settings
@@ -106,6 +107,8 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         res = resources or await open_resources(settings)
         app.state.resources = res
         app.state.templates = templates
+        res.hub = Hub(res, templates)
+        await res.hub.start()
         await res.broker.start(_deliver(res))
         metrics.watch_pool(res.engine)
         if owned:
@@ -113,7 +116,10 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         try:
             yield {}
         finally:
+            # Sockets first (1012: reconnect), while the broker can still say who left.
+            await res.hub.close()
             await res.broker.close()
+            res.hub = None
             metrics.forget_process()
             if owned:
                 await res.engine.dispose()
@@ -143,9 +149,10 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
 
 def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
+    from innovate.rooms.live import routes as live_routes
     from innovate.rooms.views import routes as room_page_routes
 
-    return [*room_page_routes]
+    return [*room_page_routes, *live_routes]
 
 
 def _deliver(resources: Resources):  # type: ignore[no-untyped-def]

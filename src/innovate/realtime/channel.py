@@ -1,0 +1,352 @@
+"""One room as one process follows it: the local sockets grouped by view, and the pump that
+turns broker notices into frames.
+
+The pump is the only writer of live frames for the room, so frames leave in seq order.
+It keeps ``head``, the last seq fanned out; a notice past the head (or a resync) makes it
+read every event after the head from the Event table, so a lost notice leaves no gap.
+
+Per batch of events it renders one frame per distinct view, not per socket:
+
+- the moderators' view and the members' view (``Viewer(0, moderator)``), each encoded once
+  per format (JSON, HTML) and handed to every socket of that group as the same message;
+- a personal view only for the sockets of users the events are about (the author of a
+  message or idea, the user a held post is addressed to), who may see more of their own
+  things (a held post, an Edit link).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from innovate import metrics
+from innovate.db import utcnow
+from innovate.realtime.connection import Connection, text_message
+from innovate.realtime.frames import FORMATS, dumps, ephemeral, now_iso
+from innovate.rooms.models import Event, Room
+from innovate.rooms.serializers import Viewer
+from innovate.rooms.timeline import audience_allows, event_frames, tally_frame
+
+if TYPE_CHECKING:
+    from innovate.realtime.hub import Hub
+
+log = logging.getLogger("innovate.live")
+
+BATCH = 200
+TALLY_INTERVAL = 0.1        # at most ~10 tally frames a second per room
+PRESENCE_INTERVAL = 0.25
+TYPING_TTL = 6.0            # seconds a "typing" mark stays on the page without a refresh
+PRESENCE_LISTED = 100       # users named in a presence frame; ``count`` has the total
+
+# Events after which the sockets of ``data.user_id`` re-check their standing.
+MEMBER_KINDS = frozenset({"member.joined", "member.left", "member.removed", "member.muted",
+                          "member.unmuted", "member.role_changed", "member.updated"})
+
+GroupKey = tuple[str, bool]  # (format, moderator)
+
+
+class Channel:
+    def __init__(self, hub: Hub, room_id: int, slug: str, head: int) -> None:
+        self.hub = hub
+        self.room_id = room_id
+        self.slug = slug
+        self.head = head
+        self.poll = False
+        self.groups: dict[GroupKey, set[Connection]] = {(f, m): set() for f in FORMATS for m in (False, True)}
+        self.users: dict[int, set[Connection]] = {}
+        self.tally_ids: set[int] = set()
+        self.last_tally = 0.0
+        self.presence_dirty = False
+        self.last_presence = 0.0
+        self.presence_message: dict[str, Any] | None = None
+        self.typing_queue: list[tuple[int, int | None]] = []
+        self._wake = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"innovate-room-{room_id}")
+
+    # Sockets ----------------------------------------------------------------------------
+
+    def add(self, conn: Connection) -> bool:
+        """Add a socket; True when it is its user's first here."""
+        self.groups[(conn.format, conn.moderator)].add(conn)
+        mine = self.users.setdefault(conn.user_id, set())
+        mine.add(conn)
+        return len(mine) == 1
+
+    def remove(self, conn: Connection) -> tuple[bool, bool]:
+        """(was here, was its user's last socket here)."""
+        group = self.groups[(conn.format, conn.moderator)]
+        if conn not in group:
+            return False, False
+        group.discard(conn)
+        mine = self.users.get(conn.user_id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self.users[conn.user_id]
+                return True, True
+        return True, False
+
+    def regroup(self, conn: Connection, moderator: bool) -> None:
+        self.groups[(conn.format, conn.moderator)].discard(conn)
+        conn.moderator = moderator
+        self.groups[(conn.format, moderator)].add(conn)
+
+    @property
+    def empty(self) -> bool:
+        return not self.users
+
+    def connections(self) -> list[Connection]:
+        return [c for group in self.groups.values() for c in group]
+
+    # Notices ----------------------------------------------------------------------------
+
+    def announce(self, seq: int) -> None:
+        if seq > self.head:
+            self.poll = True
+            self._wake.set()
+
+    def resync(self) -> None:
+        self.poll = True
+        self._wake.set()
+
+    def tally(self, idea_id: int) -> None:
+        self.tally_ids.add(idea_id)
+        self._wake.set()
+
+    def typing(self, user_id: int, idea_id: int | None) -> None:
+        self.typing_queue.append((user_id, idea_id))
+        self._wake.set()
+
+    def presence_changed(self) -> None:
+        self.presence_dirty = True
+        self._wake.set()
+
+    def close(self) -> None:
+        self.task.cancel()
+
+    # The pump ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            delay = self._due_in(loop.time())
+            if delay is None or delay > 0:
+                try:
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+            self._wake.clear()
+            try:
+                await self._work(loop.time())
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database restarting, most likely: keep the sockets, try again shortly.
+                failures += 1
+                log.exception("room %s: live update failed (attempt %d)", self.room_id, failures)
+                self.poll = True
+                await asyncio.sleep(min(5.0, 0.1 * 2 ** failures))
+
+    def _due_in(self, now: float) -> float | None:
+        due: list[float] = []
+        if self.tally_ids:
+            due.append(self.last_tally + TALLY_INTERVAL - now)
+        if self.presence_dirty:
+            due.append(self.last_presence + PRESENCE_INTERVAL - now)
+        if self.poll or self.typing_queue:
+            due.append(0.0)
+        return min(due) if due else None
+
+    async def _work(self, now: float) -> None:
+        if self.poll:
+            await self._catch_up()
+        if self.tally_ids and now >= self.last_tally + TALLY_INTERVAL:
+            await self._flush_tallies(now)
+        if self.presence_dirty and now >= self.last_presence + PRESENCE_INTERVAL:
+            await self._flush_presence(now)
+        if self.typing_queue:
+            await self._flush_typing()
+
+    # Stored events ----------------------------------------------------------------------
+
+    async def _catch_up(self) -> None:
+        while True:
+            self.poll = False
+            async with self.hub.resources.db() as db:
+                room = await db.get(Room, self.room_id)
+                if room is None:
+                    self.hub.room_gone(self.room_id)
+                    return
+                events = list((await db.execute(
+                    select(Event).where(Event.room_id == self.room_id, Event.seq > self.head)
+                    .order_by(Event.seq).limit(BATCH)
+                )).scalars())
+                if not events:
+                    return
+                views = await self._render(db, room, events)
+            self._fan_out(events, *views)
+            self.head = events[-1].seq
+            self._after(events)
+            if len(events) < BATCH:
+                return
+
+    async def _render(self, db: Any, room: Room, events: list[Event]) -> tuple[
+            dict[bool, list[dict[str, Any]]], list[set[int]], dict[tuple[int, bool], dict[int, dict[str, Any]]]]:
+        """Frames per shared view, who each event is about, and their personal frames."""
+        shared: dict[bool, list[dict[str, Any]]] = {}
+        # The moderators' view names every author, so it also tells whose sockets need a
+        # personal view; it is rendered even when no moderator is watching.
+        shared[True] = await event_frames(db, room, events, Viewer(user_id=0, moderator=True))
+        if self.groups[("json", False)] or self.groups[("html", False)]:
+            shared[False] = await event_frames(db, room, events, Viewer(user_id=0, moderator=False))
+        subjects: list[set[int]] = []
+        wanted: dict[tuple[int, bool], list[Event]] = {}
+        for event, frame in zip(events, shared[True]):
+            about = {u for u in _about(event, frame) if u in self.users}
+            subjects.append(about)
+            for user_id in about:
+                for moderator in {c.moderator for c in self.users[user_id]}:
+                    wanted.setdefault((user_id, moderator), []).append(event)
+        personal: dict[tuple[int, bool], dict[int, dict[str, Any]]] = {}
+        for (user_id, moderator), mine in wanted.items():
+            frames = await event_frames(db, room, mine, Viewer(user_id=user_id, moderator=moderator))
+            personal[(user_id, moderator)] = {f["seq"]: f for f in frames}
+        return shared, subjects, personal
+
+    def _fan_out(self, events: Sequence[Event], shared: dict[bool, list[dict[str, Any]]], subjects: list[set[int]],
+                 personal: dict[tuple[int, bool], dict[int, dict[str, Any]]]) -> None:
+        encoder = self.hub.encoder
+        delivered = 0
+        now = utcnow()
+        for i, event in enumerate(events):
+            seq = event.seq
+            about = subjects[i]
+            for (fmt, moderator), group in self.groups.items():
+                if not group:
+                    continue
+                viewer = Viewer(user_id=0, moderator=moderator)
+                if not audience_allows(event, viewer):
+                    continue
+                message = encoder.message(fmt, shared[moderator][i], viewer)
+                if about:
+                    for conn in group:
+                        if conn.user_id not in about:
+                            conn.push(seq, message)
+                else:
+                    for conn in group:
+                        conn.push(seq, message)
+                delivered += len(group)
+            for user_id in about:
+                encoded: dict[tuple[str, bool], dict[str, Any] | None] = {}
+                for conn in self.users.get(user_id, ()):
+                    viewer = Viewer(user_id=user_id, moderator=conn.moderator)
+                    key = (conn.format, conn.moderator)
+                    if key not in encoded:
+                        frame = personal.get((user_id, conn.moderator), {}).get(seq)
+                        allowed = frame is not None and audience_allows(event, viewer)
+                        encoded[key] = encoder.message(conn.format, frame, viewer) if allowed else None  # type: ignore[arg-type]
+                    message = encoded[key]
+                    if message is not None:
+                        conn.push(seq, message)
+                        delivered += 1
+            metrics.FANOUT_LATENCY.observe(max(0.0, (now - event.created_at).total_seconds()))
+        metrics.EVENTS_DELIVERED.inc(delivered)
+
+    def _after(self, events: Iterable[Event]) -> None:
+        """Events that change who may watch: re-check the sockets concerned."""
+        for event in events:
+            if event.kind in MEMBER_KINDS:
+                user_id = (event.data or {}).get("user_id")
+                if isinstance(user_id, int):
+                    self.hub.recheck(self.users.get(user_id, ()))
+            elif event.kind in ("room.phase_changed", "room.updated"):
+                self.hub.recheck(self.connections())
+
+    # Signals ----------------------------------------------------------------------------
+
+    async def _flush_tallies(self, now: float) -> None:
+        ids, self.tally_ids = self.tally_ids, set()
+        self.last_tally = now
+        frames: dict[bool, dict[str, Any] | None] = {}
+        async with self.hub.resources.db() as db:
+            room = await db.get(Room, self.room_id)
+            if room is None:
+                return
+            for moderator in (False, True):
+                if self.groups[("json", moderator)] or self.groups[("html", moderator)]:
+                    frames[moderator] = await tally_frame(db, room, ids, Viewer(user_id=0, moderator=moderator))
+        at = now_iso()
+        for (fmt, moderator), group in self.groups.items():
+            frame = frames.get(moderator)
+            if not group or frame is None:
+                continue
+            frame.setdefault("at", at)
+            message = self.hub.encoder.message(fmt, frame, Viewer(user_id=0, moderator=moderator))
+            for conn in group:
+                conn.push(None, message)
+
+    async def _flush_presence(self, now: float) -> None:
+        self.presence_dirty = False
+        self.last_presence = now
+        user_ids = self.hub.presence.users(self.room_id)
+        names = await self.hub.names_for(user_ids[:PRESENCE_LISTED])
+        listed = [names[u] for u in user_ids[:PRESENCE_LISTED] if u in names]
+        frame = ephemeral("presence", self.slug, {"users": listed, "count": len(user_ids)})
+        message = self.presence_message = text_message(dumps(frame))
+        for group in self.groups.values():
+            for conn in group:
+                conn.push(None, message)
+
+    async def _flush_typing(self) -> None:
+        queue, self.typing_queue = self.typing_queue, []
+        names = await self.hub.names_for({user_id for user_id, _ in queue})
+        for user_id, idea_id in queue:
+            person = names.get(user_id)
+            if person is None:
+                continue
+            frame = ephemeral("typing", self.slug, {"user": person, "idea_id": idea_id, "expires_in": TYPING_TTL})
+            message = text_message(dumps(frame))
+            for group in self.groups.values():
+                for conn in group:
+                    if conn.user_id != user_id:
+                        conn.push(None, message)
+
+    def send_standing(self, conn: Connection) -> None:
+        """Tell one socket its own standing changed (muted: the composer turns off)."""
+        now = utcnow()
+        muted = conn.muted(now)
+        data = {
+            "moderator": conn.moderator,
+            "muted_until": conn.muted_until.isoformat() if muted and conn.muted_until else None,
+            "can_post": not muted,
+        }
+        # HTML pages get their #my-standing swap with the member.* event itself (rendered
+        # in the member's personal view); this frame is for scripts and JSON clients.
+        conn.push(None, text_message(dumps(ephemeral("standing", self.slug, data))))
+
+
+def _about(event: Event, frame: dict[str, Any]) -> set[int]:
+    """Users whose own view of this event differs from everyone's: its addressee, the
+    authors it shows, and the member a ``member.*`` event is about (their own standing)."""
+    users: set[int] = set()
+    if event.audience.startswith("user:"):
+        try:
+            users.add(int(event.audience[5:]))
+        except ValueError:
+            pass
+    data = frame.get("data") or {}
+    if event.kind.startswith("member.") and isinstance(data.get("user_id"), int):
+        users.add(data["user_id"])
+    for key in ("message", "idea"):
+        item = data.get(key)
+        author = item.get("author") if isinstance(item, dict) else None
+        if isinstance(author, dict) and isinstance(author.get("id"), int):
+            users.add(author["id"])
+    return users

@@ -1,0 +1,104 @@
+"""May this socket stay open, and as what? The same rule at the handshake and afterwards.
+
+A live socket needs what a page needs (:func:`innovate.auth.access.can_see_room`) plus an
+active membership; moderators and admins may watch any room they moderate. Open sockets
+are re-checked in batches (a few queries for any number of sockets) whenever a notice says
+something changed, and periodically as a safety net.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.access import RoomAccess, can_see_room
+from innovate.auth.models import AccessToken, Session, User
+from innovate.db import utcnow
+from innovate.rooms.models import Membership, Room
+
+if TYPE_CHECKING:
+    from innovate.realtime.connection import Connection
+
+CHUNK = 500
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What an admitted socket is: a moderator's view or a member's, muted until when."""
+
+    moderator: bool
+    muted_until: datetime | None
+
+
+def standing_for(room: Room, user: User, membership: Membership | None) -> Standing | None:
+    """None when the user may not hold a live socket on this room."""
+    if not can_see_room(room, user, membership):
+        return None
+    access = RoomAccess(room=room, user=user, membership=membership)
+    if not (access.is_member or access.can_moderate):
+        return None
+    muted_until = membership.muted_until if access.is_muted and membership is not None else None
+    return Standing(moderator=access.can_moderate, muted_until=muted_until)
+
+
+def _chunks(values: Iterable[T]) -> Iterable[list[T]]:
+    items = list(values)
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+async def current_standings(db: AsyncSession, conns: Sequence[Connection]) -> dict[Connection, Standing | None]:
+    """Each socket's standing now: its session or token still valid, its user active, its
+    membership still there. A handful of batched queries for the whole list."""
+    now = utcnow()
+    session_ids = {c.session_id for c in conns if c.session_id is not None}
+    token_hashes = {c.token_hash for c in conns if c.token_hash is not None}
+    user_ids = {c.user_id for c in conns}
+    room_ids = {c.room_id for c in conns}
+
+    live_sessions: set[int] = set()
+    for chunk in _chunks(session_ids):
+        rows = await db.execute(select(Session.id).where(
+            Session.id.in_(chunk), Session.revoked_at.is_(None), Session.expires_at > now))
+        live_sessions.update(rows.scalars())
+    live_tokens: set[str] = set()
+    for chunk in _chunks(token_hashes):
+        rows = await db.execute(select(AccessToken.token_hash).where(
+            AccessToken.token_hash.in_(chunk), AccessToken.revoked_at.is_(None),
+            or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now)))
+        live_tokens.update(rows.scalars())
+    users: dict[int, User] = {}
+    for chunk in _chunks(user_ids):
+        for user in (await db.execute(select(User).where(User.id.in_(chunk)))).scalars():
+            users[user.id] = user
+    rooms: dict[int, Room] = {}
+    for chunk in _chunks(room_ids):
+        for room in (await db.execute(select(Room).where(Room.id.in_(chunk)))).scalars():
+            rooms[room.id] = room
+    memberships: dict[tuple[int, int], Membership] = {}
+    for chunk in _chunks(user_ids):
+        rows = await db.execute(select(Membership).where(
+            Membership.user_id.in_(chunk), Membership.room_id.in_(room_ids)))
+        for m in rows.scalars():
+            memberships[(m.room_id, m.user_id)] = m
+
+    result: dict[Connection, Standing | None] = {}
+    for conn in conns:
+        user = users.get(conn.user_id)
+        room = rooms.get(conn.room_id)
+        if (
+            user is None or room is None or not user.is_active
+            or (conn.session_id is not None and conn.session_id not in live_sessions)
+            or (conn.token_hash is not None and conn.token_hash not in live_tokens)
+            or (conn.session_id is None and conn.token_hash is None)
+        ):
+            result[conn] = None
+            continue
+        result[conn] = standing_for(room, user, memberships.get((conn.room_id, conn.user_id)))
+    return result

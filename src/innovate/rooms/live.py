@@ -1,0 +1,224 @@
+"""``GET /rooms/{slug}/live?after=SEQ[&format=json]``: a room's live stream over WebSocket.
+
+The handshake is refused with HTTP 403 **before** ``accept()`` when there is no valid
+session or bearer token, when a browser ``Origin`` is not exactly the public origin
+(``null`` and look-alike hosts included), and when the caller may not watch the room (not
+visible to them, or not an active member; moderators and admins may watch). A malformed
+``after`` or ``format`` gets 400.
+
+After ``accept()``: every stored event after ``after`` the caller may see, in order, then
+live ones; no seq twice and no gaps. The socket is registered with the hub *before* the
+replay is read, and live frames arriving meanwhile wait in the connection until the
+replay is out (repeats are dropped by seq). A caller more than
+``INNOVATE_WS_REPLAY_LIMIT`` events behind is closed with 4000 ("too far behind: reload").
+Without ``after`` the stream starts at the room's current head.
+
+Clients may send (JSON text frames, at most ``INNOVATE_WS_MESSAGES_PER_SECOND`` a second,
+each at most ``INNOVATE_WS_MAX_FRAME_BYTES``): ``{"type": "ping"}`` (answered with
+``{"kind": "pong"}``) and ``{"type": "typing", "idea_id": N | null}``. A socket that sends
+nothing for ``INNOVATE_WS_IDLE_TIMEOUT_SECONDS`` is closed with 1001 (browsers' hx-ws
+reconnects); ``live.js`` pings well within that.
+
+Close codes: 1001 idle, 1008 policy (access gone, rate limit), 1009 frame too large,
+1011 server error (reconnect), 1012 server restart, 1013 too slow to keep up (reconnect
+with the last seq), 4000 too far behind (reload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from starlette.responses import PlainTextResponse
+from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from innovate.auth.access import room_access
+from innovate.auth.hashing import token_hash
+from innovate.auth.models import User
+from innovate.auth.sessions import bearer_token
+from innovate.errors import AppError
+from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, text_message
+from innovate.realtime.frames import FORMATS
+from innovate.realtime.hub import Hub
+from innovate.realtime.standing import Standing, standing_for
+from innovate.resources import Resources
+from innovate.rooms.models import Event, Room
+from innovate.rooms.serializers import Viewer
+from innovate.rooms.timeline import audience_allows, event_frames
+
+log = logging.getLogger("innovate.live")
+
+REPLAY_PAGE = 200
+SERVER_ERROR = 1011
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Admission:
+    user: User
+    room: Room
+    standing: Standing
+    after: int | None
+    format: str
+    session_id: int | None
+    token_hash: str | None
+
+
+class LiveEndpoint:
+    """A plain ASGI app (Starlette treats a non-function endpoint as one), so the frames go
+    to the server's ``send`` without a wrapper per message."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        resources: Resources = scope["app"].state.resources
+        hub = resources.hub
+        try:
+            if hub is None or hub.closed:
+                raise Refused(503, "The live service is not running.")
+            admission = await admit(websocket, resources)
+        except Refused as refused:
+            await websocket.send_denial_response(PlainTextResponse(refused.message, status_code=refused.status))
+            return
+        await websocket.accept()
+        await serve(hub, resources, admission, receive, send)
+
+
+async def admit(websocket: WebSocket, resources: Resources) -> Admission:
+    """Everything the handshake checks; raises :class:`Refused` with the HTTP status."""
+    settings = resources.settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin != settings.public_origin:
+        raise Refused(403, "Cross-site WebSocket refused.")
+    user: User | None = websocket.scope.get("user")
+    if user is None:
+        raise Refused(403, "Sign in first.")
+    params = websocket.query_params
+    fmt = params.get("format") or "html"
+    if fmt not in FORMATS:
+        raise Refused(400, "format: expected html or json")
+    after = _after(params.get("after"))
+    try:
+        async with resources.db() as db:
+            access = await room_access(db, user, websocket.path_params["slug"])
+    except AppError:
+        raise Refused(403, "You may not watch this room.") from None
+    standing = standing_for(access.room, user, access.membership)
+    if standing is None:
+        raise Refused(403, "You may not watch this room.")
+    token = bearer_token(websocket.scope) if websocket.scope.get("auth") == "token" else None
+    return Admission(
+        user=user, room=access.room, standing=standing, after=after, format=fmt,
+        session_id=websocket.scope.get("session_id") if token is None else None,
+        token_hash=token_hash(token) if token is not None else None,
+    )
+
+
+def _after(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Refused(400, "after: expected the last seq you have (a whole number)")
+    return int(raw)
+
+
+async def serve(hub: Hub, resources: Resources, admission: Admission, receive: Receive, send: Send) -> None:
+    settings = resources.settings
+    room, user = admission.room, admission.user
+    conn = Connection(
+        send=send, receive=receive, room_id=room.id, slug=room.slug, user_id=user.id, user_name=user.name,
+        user_kind=user.kind, moderator=admission.standing.moderator, muted_until=admission.standing.muted_until,
+        format=admission.format, session_id=admission.session_id, token_hash=admission.token_hash,
+        queue_size=settings.ws_queue_size, messages_per_second=settings.ws_messages_per_second,
+    )
+    head = room.last_seq
+    after = head if admission.after is None else admission.after
+    hub.attach(conn, head)
+    try:
+        if after > head or head - after > settings.ws_replay_limit:
+            conn.cut(RELOAD, "too far behind: reload")
+        else:
+            sent = await replay(hub, resources, conn, after)
+            if sent is not None and not conn.closed:
+                hub.go_live(conn, sent)
+        await read(hub, conn, receive, settings.ws_max_frame_bytes)
+    except asyncio.CancelledError:
+        # The hub ends a socket it could not close this way (see Connection.cut).
+        task = asyncio.current_task()
+        if not conn.closed or task is None or task.cancelling() > 1:
+            raise
+        task.uncancel()
+    except Exception:
+        log.exception("live socket for room %s failed", room.slug)
+        conn.cut(SERVER_ERROR, "server error")
+    finally:
+        hub.detach(conn)
+
+
+async def replay(hub: Hub, resources: Resources, conn: Connection, after: int) -> int | None:
+    """Send the stored events after ``after`` this viewer may see; the last seq read, or
+    None if the socket ended meanwhile."""
+    viewer: Viewer = conn.viewer
+    limit = resources.settings.ws_replay_limit
+    cursor = after
+    while not conn.closed:
+        async with resources.db() as db:
+            room = await db.get(Room, conn.room_id)
+            if room is None:
+                conn.cut(POLICY, "the room is gone")
+                return None
+            rows = list((await db.execute(
+                select(Event).where(Event.room_id == conn.room_id, Event.seq > cursor)
+                .order_by(Event.seq).limit(REPLAY_PAGE)
+            )).scalars())
+            visible = [event for event in rows if audience_allows(event, viewer)]
+            frames = await event_frames(db, room, visible, viewer) if visible else []
+        for frame in frames:
+            if conn.closed:
+                return None
+            await conn.send_now(text_message(hub.encoder.text(conn.format, frame, viewer)))
+        if rows:
+            cursor = rows[-1].seq
+        if len(rows) < REPLAY_PAGE:
+            return cursor
+        if cursor - after > limit + REPLAY_PAGE:
+            # The room moves faster than this socket can be brought up to date.
+            conn.cut(RELOAD, "too far behind: reload")
+            return None
+    return None
+
+
+async def read(hub: Hub, conn: Connection, receive: Receive, max_bytes: int) -> None:
+    """Read the client's frames until the socket ends, enforcing the limits."""
+    loop = asyncio.get_running_loop()
+    while True:
+        message: dict[str, Any] = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if conn.closed:
+            continue  # closing: wait for the disconnect
+        if not conn.allow_frame(loop.time()):
+            conn.cut(POLICY, "too many messages")
+            continue
+        data = message.get("text")
+        if data is None:
+            data = message.get("bytes")
+        if data is None:
+            continue
+        if (len(data) if isinstance(data, bytes) else len(data.encode())) > max_bytes:
+            conn.cut(TOO_BIG, "frame too large")
+            continue
+        hub.client_frame(conn, data)
+
+
+routes = [WebSocketRoute("/rooms/{slug}/live", LiveEndpoint(), name="room_live")]

@@ -1,0 +1,419 @@
+"""The live stream on one process: delivery, replay, visibility, revocation, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from innovate.auth.sessions import revoke_user_sessions
+from innovate.db import utcnow
+from innovate.rooms import ideas, messages, votes
+from innovate.rooms.events import append_event, signal, write
+from innovate.rooms.models import Membership, Message
+from innovate.resources import Resources
+from tests.conftest import PASSWORD
+from tests.live_support import (  # noqa: F401 - fixtures
+    LiveServer,
+    api_call,
+    decode,
+    frames_until,
+    has_kind,
+    head,
+    live,
+    live_overrides,
+    live_socket,
+    of_kind,
+    open_room,
+    post,
+    quiet_frames,
+    settings_overrides,
+    stored,
+    until,
+)
+
+
+@pytest.fixture
+def live_overrides() -> dict[str, Any]:  # noqa: F811
+    return {"ws_queue_size": 8, "ws_max_frame_bytes": 4096, "ws_messages_per_second": 20.0, "ws_replay_limit": 60}
+
+
+# Moderation actions, written the way the service writes them: rows and the room event in
+# one transaction, the access notice after commit.
+
+
+async def remove_member(resources: Resources, room_id: int, user_id: int) -> None:
+    async with write(resources) as (db, outbox):
+        await db.execute(update(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
+                         .values(state="removed", left_at=utcnow()))
+        await append_event(db, outbox, room_id, "member.removed", {"user_id": user_id})
+        signal(outbox, room_id, "access", user_id=user_id)
+
+
+async def mute_member(resources: Resources, room_id: int, user_id: int, minutes: int = 30) -> None:
+    async with write(resources) as (db, outbox):
+        await db.execute(update(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
+                         .values(muted_until=utcnow() + timedelta(minutes=minutes)))
+        await append_event(db, outbox, room_id, "member.muted", {"user_id": user_id})
+        signal(outbox, room_id, "access", user_id=user_id)
+
+
+async def hide_message(resources: Resources, room_id: int, message_id: int, reason: str) -> None:
+    async with write(resources) as (db, outbox):
+        await db.execute(update(Message).where(Message.id == message_id).values(state="hidden", state_reason=reason))
+        await append_event(db, outbox, room_id, "message.hidden", {"message_id": message_id})
+
+
+# Delivery and replay ----------------------------------------------------------------------
+
+
+async def test_a_post_over_http_reaches_the_other_members_socket(live: LiveServer, make_user: Any) -> None:
+    moderator = await make_user(is_moderator=True)
+    ada, bob = await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    async with await live.connect(bob, room["slug"]) as ws:
+        message = await post(live, ada, room["slug"], "Cargo bikes, anyone?")
+        frames = await frames_until(ws, has_kind("message.posted"))
+    posted = of_kind(frames, "message.posted")[0]
+    assert posted["room"] == room["slug"]
+    assert posted["seq"] == room["last_seq"] + 1 and posted["at"]
+    assert posted["data"]["message"]["id"] == message["id"]
+    assert posted["data"]["message"]["body"] == "Cargo bikes, anyone?"
+    assert posted["data"]["message"]["author"]["id"] == ada.id
+
+
+async def test_a_reconnect_with_after_replays_exactly_what_was_missed(live: LiveServer, make_user: Any) -> None:
+    moderator = await make_user(is_moderator=True)
+    ada, bob = await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    slug = room["slug"]
+    # Room moderators post without the per-member rate limit.
+    async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
+        await post(live, moderator, slug, "before the break")
+        seen = stored(await frames_until(ws, lambda fs: len(stored(fs)) == 1))
+    last = seen[-1]["seq"]
+
+    for n in range(50):
+        await post(live, moderator, slug, f"while away {n}")
+
+    async with await live.connect(bob, slug, after=last) as ws:
+        frames = await frames_until(ws, lambda fs: len(stored(fs)) >= 50)
+        await post(live, moderator, slug, "live again")
+        frames += await frames_until(ws, lambda fs: len(stored(fs)) >= 1)
+        extra = stored(await quiet_frames(ws, 0.3))
+    replayed = stored(frames)
+    assert [f["seq"] for f in replayed] == list(range(last + 1, last + 52))
+    assert [f["data"]["message"]["body"] for f in replayed[:50]] == [f"while away {n}" for n in range(50)]
+    assert replayed[50]["data"]["message"]["body"] == "live again"
+    assert extra == []
+
+
+async def test_a_client_too_far_behind_is_told_to_reload(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    for n in range(live.settings.ws_replay_limit - room["last_seq"] + 2):
+        await messages.post_message(live.resources, moderator, room["slug"], {"body": f"m{n}"})
+    async with await live.connect(ada, room["slug"], after=0) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await frames_until(ws, lambda fs: False)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4000, "too far behind: reload")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_html_frames_carry_the_seq_and_out_of_band_swaps(live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    async with await live.connect(bob, room["slug"], fmt=None) as ws:
+        message = await post(live, ada, room["slug"], "**bold** idea")
+        frame = of_kind(await frames_until(ws, has_kind("message.posted")), "message.posted")[0]
+    assert frame["seq"] == room["last_seq"] + 1
+    assert set(frame) == {"seq", "kind", "content"}
+    assert 'hx-target="#thread-room"' in frame["content"]
+    assert f'id="message-{message["id"]}"' in frame["content"]
+    assert "<strong>bold</strong>" in frame["content"]
+
+
+# Who may connect --------------------------------------------------------------------------
+
+
+async def refused(live: LiveServer, slug: str, headers: dict[str, str], **params: Any) -> int:
+    with pytest.raises(InvalidStatus) as info:
+        await live.connect(None, slug, headers=headers, **params)
+    return info.value.response.status_code
+
+
+async def test_the_handshake_is_refused_before_accept(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    outsider = await make_user()
+    guest = await make_user(kind="guest")
+    room = await open_room(live, moderator, ada)
+    slug = room["slug"]
+    token = f"Bearer {await live.token(ada)}"
+    cookie = f"{live.settings.session_cookie_name}={await live.session_cookie(ada, PASSWORD)}"
+    port = live.port
+
+    # No session, a made-up session, a made-up token.
+    assert await refused(live, slug, {}) == 403
+    assert await refused(live, slug, {"Cookie": f"{live.settings.session_cookie_name}=forged"}) == 403
+    assert await refused(live, slug, {"Authorization": "Bearer inv_forged"}) == 403
+    # A browser Origin that is not exactly ours.
+    for origin in ("null", "http://evil.example", f"http://127.0.0.1:{port}.evil.example",
+                   f"http://127.0.0.1:{port}0", f"https://127.0.0.1:{port}", f"http://localhost:{port}",
+                   f"http://127.0.0.1:{port}/"):
+        assert await refused(live, slug, {"Cookie": cookie, "Origin": origin}) == 403, origin
+    # Signed in, but not a member: an employee who could join, a guest of another room.
+    for user in (outsider, guest):
+        assert await refused(live, slug, {"Authorization": f"Bearer {await live.token(user)}"}) == 403
+    # A room that does not exist looks the same.
+    assert await refused(live, "no-such-room", {"Authorization": token}) == 403
+    # Bad parameters.
+    assert await refused(live, slug, {"Authorization": token}, after="-1") == 400
+    assert await refused(live, slug, {"Authorization": token}, fmt="xml") == 400
+
+    # The same member with the right Origin, or a token and no Origin, gets in.
+    async with await live.connect(None, slug, headers={"Cookie": cookie, "Origin": live.origin}):
+        pass
+    async with await live.connect(None, slug, headers={"Authorization": token}):
+        pass
+    # A revoked session no longer does.
+    await revoke_user_sessions(live.resources, ada.id)
+    assert await refused(live, slug, {"Cookie": cookie, "Origin": live.origin}) == 403
+
+
+# Revocation and per-viewer content --------------------------------------------------------
+
+
+async def test_removing_a_member_closes_their_socket(live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    async with await live.connect(ada, room["slug"]) as ada_ws, await live.connect(bob, room["slug"]) as bob_ws:
+        await until(lambda: ada.id in live.hub.by_user and bob.id in live.hub.by_user)
+        await remove_member(live.resources, room["id"], ada.id)
+        async with asyncio.timeout(1.5):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ada_ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        # The others stay, and see the removal.
+        frames = await frames_until(bob_ws, has_kind("member.removed"))
+        assert of_kind(frames, "member.removed")[0]["data"]["user_id"] == ada.id
+
+
+async def test_revoked_sessions_close_open_sockets(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    cookie = f"{live.settings.session_cookie_name}={await live.session_cookie(ada, PASSWORD)}"
+    async with await live.connect(None, room["slug"], headers={"Cookie": cookie, "Origin": live.origin}) as ws:
+        await until(lambda: ada.id in live.hub.by_user)
+        await revoke_user_sessions(live.resources, ada.id)
+        await live.hub.disconnect_user(ada.id)
+        async with asyncio.timeout(1.5):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_held_and_hidden_content_reaches_only_those_who_may_see_it(live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    guest = await make_user(kind="guest")
+    room = await open_room(live, moderator, ada, bob, premoderation="all")
+    await _invite_guest(live, room["id"], guest)
+    slug = room["slug"]
+    async with (await live.connect(moderator, slug) as mod_ws, await live.connect(bob, slug) as bob_ws,
+                await live.connect(guest, slug) as guest_ws):
+        held = await messages.post_message(live.resources, guest, slug, {"body": "held for review"})
+        visible = await post(live, ada, slug, "rude words")
+        await hide_message(live.resources, room["id"], visible["id"], "Be kind.")
+        mod_frames = stored(await frames_until(mod_ws, has_kind("message.hidden")))
+        bob_frames = stored(await frames_until(bob_ws, has_kind("message.hidden")))
+        guest_frames = stored(await frames_until(guest_ws, has_kind("message.hidden")))
+
+    # The held post: the moderator and its author see it; other members never get the frame.
+    assert [f["data"]["message"]["body"] for f in of_kind(mod_frames, "message.posted")] == \
+        ["held for review", "rude words"]
+    assert [f["data"]["message"]["id"] for f in of_kind(bob_frames, "message.posted")] == [visible["id"]]
+    assert of_kind(guest_frames, "message.posted")[0]["data"]["message"]["body"] == "held for review"
+    assert all(f["data"]["message"]["id"] != held.id for f in bob_frames if "message" in f["data"])
+    # The hidden post: the moderator's frame has it, the member's frame does not.
+    mod_hidden = of_kind(mod_frames, "message.hidden")[0]["data"]["message"]
+    bob_hidden = of_kind(bob_frames, "message.hidden")[0]["data"]["message"]
+    assert (mod_hidden["body"], mod_hidden["state_reason"]) == ("rude words", "Be kind.")
+    assert (bob_hidden["state"], bob_hidden["body"], bob_hidden["body_html"]) == ("hidden", "", "")
+    assert "state_reason" not in bob_hidden
+
+    # A replay shows the member the same thing: the hidden body never reaches their socket.
+    async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
+        replayed = stored(await frames_until(ws, lambda fs: any(f.get("kind") == "message.hidden" for f in fs)))
+    assert all("rude words" not in str(f) and "held for review" not in str(f) for f in replayed)
+
+
+async def _invite_guest(live: LiveServer, room_id: int, guest: Any) -> None:
+    from innovate.rooms.memberships import add_member
+    from innovate.rooms.models import Room
+
+    async with write(live.resources) as (db, outbox):
+        room = await db.get(Room, room_id)
+        await add_member(db, outbox, room, guest)
+
+
+async def test_a_muted_member_is_told_to_turn_the_composer_off(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    async with (await live.connect(ada, room["slug"]) as json_ws,
+                await live.connect(ada, room["slug"], fmt="html") as html_ws):
+        await until(lambda: len(live.hub.by_user.get(ada.id, ())) == 2)
+        await mute_member(live.resources, room["id"], ada.id)
+        standing = of_kind(await frames_until(json_ws, has_kind("standing")), "standing")[0]
+        html = of_kind(await frames_until(html_ws, has_kind("member.muted")), "member.muted")[0]
+    assert standing["data"]["can_post"] is False and standing["data"]["muted_until"]
+    assert 'hx-target="#my-standing"' in html["content"] and "data-muted-until=" in html["content"]
+    # Muted members may still read, but typing signals from them go nowhere.
+    assert all(c.muted_until is not None for c in live.hub.by_user.get(ada.id, ()))
+
+
+# Limits -----------------------------------------------------------------------------------
+
+
+async def test_an_oversized_frame_closes_with_1009(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    async with await live.connect(ada, room["slug"]) as ws:
+        await ws.send('{"type": "ping"}')
+        await frames_until(ws, has_kind("pong"))
+        await ws.send("x" * (live.settings.ws_max_frame_bytes + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await frames_until(ws, lambda fs: False)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_a_client_sending_too_fast_closes_with_1008(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    async with await live.connect(ada, room["slug"]) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(int(live.settings.ws_messages_per_second) * 5):
+                await ws.send('{"type": "ping"}')
+            await frames_until(ws, lambda fs: False)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "too many messages")
+
+
+async def test_a_client_that_never_reads_is_cut_off_and_the_others_get_everything(
+        live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob, slow = (await make_user(is_moderator=True), await make_user(), await make_user(),
+                                 await make_user())
+    room = await open_room(live, moderator, ada, bob, slow)
+    slug = room["slug"]
+    count = 60
+    # Bounded kernel buffers, as on a real network (loopback would otherwise absorb
+    # megabytes); accepted sockets inherit the listener's send buffer.
+    live.listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    reader = await live.connect(bob, slug)
+    stalled = await _stalled_client(live, await live.token(slow), slug)
+    try:
+        await until(lambda: slow.id in live.hub.by_user)
+        received: list[dict[str, Any]] = []
+
+        async def read_all() -> None:
+            while len(stored(received)) < count:
+                received.append(decode(await reader.recv()))
+
+        reading = asyncio.create_task(read_all())
+        body = "A long, thoughtful post. " * 190
+        for n in range(count):
+            await messages.post_message(live.resources, moderator, slug, {"body": f"{n}: {body}"})
+        await until(lambda: slow.id not in live.hub.by_user, timeout=20)
+        await asyncio.wait_for(reading, 20)
+        assert [f["seq"] for f in stored(received)] == list(range(room["last_seq"] + 1, room["last_seq"] + count + 1))
+        # The stalled socket was ended by the server: reading it now ends in a close frame
+        # ("try again later": the client reconnects with its last seq) or, if even that could
+        # not be written, a dropped connection.
+        assert await asyncio.to_thread(_close_code_when_read, stalled) in (1013, None)
+    finally:
+        stalled.close()
+        await reader.close()
+
+
+async def _stalled_client(live: LiveServer, token: str, slug: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads again, with a
+    tiny receive buffer so the server's writes back up quickly."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", live.port))
+    request = (f"GET /rooms/{slug}/live?format=json HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n")
+    await asyncio.to_thread(sock.sendall, request.encode())
+    response = await asyncio.to_thread(sock.recv, 1024)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def _close_code_when_read(sock: socket.socket) -> int | None:
+    """Read server frames until a close frame (its code) or the end of the connection (None)."""
+    sock.settimeout(10)
+    buffer = b""
+
+    def need(n: int) -> bool:
+        nonlocal buffer
+        while len(buffer) < n:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                return False
+            if not chunk:
+                return False
+            buffer += chunk
+        return True
+
+    while need(2):
+        opcode, length = buffer[0] & 0x0F, buffer[1] & 0x7F
+        start = 2
+        if length == 126:
+            if not need(4):
+                return None
+            length, start = int.from_bytes(buffer[2:4], "big"), 4
+        elif length == 127:
+            if not need(10):
+                return None
+            length, start = int.from_bytes(buffer[2:10], "big"), 10
+        if not need(start + length):
+            return None
+        payload, buffer = buffer[start:start + length], buffer[start + length:]
+        if opcode == 0x8:
+            return int.from_bytes(payload[:2], "big")
+    return None
+
+
+async def test_tallies_are_coalesced_and_end_with_the_final_numbers(live: LiveServer, make_user: Any) -> None:
+    moderator = await make_user(is_moderator=True)
+    voters = [await make_user() for _ in range(20)]
+    room = await open_room(live, moderator, *voters)
+    slug = room["slug"]
+    idea_list = [await ideas.submit_idea(live.resources, moderator, slug, {"title": f"Idea {n}", "body": "b"})
+                 for n in range(5)]
+    async with await live.connect(moderator, slug) as ws:
+        await until(lambda: moderator.id in live.hub.by_user)
+        await asyncio.gather(*(votes.cast_vote(live.resources, voter, idea.id, 1)
+                               for voter in voters for idea in idea_list))
+
+        def settled(frames: list[dict[str, Any]]) -> bool:
+            latest: dict[int, int] = {}
+            for frame in of_kind(frames, "tally.changed"):
+                for tally in frame["data"]["tallies"]:
+                    latest[tally["idea_id"]] = tally["voters"]
+            return latest == {idea.id: len(voters) for idea in idea_list}
+
+        frames = await frames_until(ws, settled, timeout=20)
+        frames += await quiet_frames(ws, 0.5)
+    tallies = of_kind(frames, "tally.changed")
+    assert len(tallies) < 100 // 4, f"{len(tallies)} tally frames for 100 votes"
+    final = {t["idea_id"]: t for frame in tallies for t in frame["data"]["tallies"]}
+    assert {i: (t["up"], t["voters"]) for i, t in final.items()} == {idea.id: (20, 20) for idea in idea_list}
