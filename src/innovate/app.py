@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from innovate import metrics, migrations
 from innovate.auth import links
+from innovate.auth import oidc as sign_in
 from innovate.auth.accounts import user_count
 from innovate.auth.sessions import AuthMiddleware
 from innovate.auth.views import routes as auth_routes
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         res = resources or await open_resources(settings)
         app.state.resources = res
         app.state.templates = templates
+        sign_in.install(res)
         res.hub = Hub(res, templates)
         await res.hub.start()
         await res.broker.start(_deliver(res))
@@ -149,10 +151,13 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
 
 def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
+    from innovate.auth.cutoff import routes as cutoff_routes
+    from innovate.auth.invite_views import routes as invite_routes
+    from innovate.auth.signin import routes as signin_routes
     from innovate.rooms.live import routes as live_routes
     from innovate.rooms.views import routes as room_page_routes
 
-    return [*room_page_routes, *live_routes]
+    return [*signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes]
 
 
 def _deliver(resources: Resources):  # type: ignore[no-untyped-def]

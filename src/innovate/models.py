@@ -7,6 +7,7 @@ from innovate.auth.models import (
     InviteRedemption,
     LoginFailure,
     OneTimeLink,
+    RateCounter,
     Session,
     User,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Membership",
     "Message",
     "OneTimeLink",
+    "RateCounter",
     "Report",
     "Room",
     "Session",

@@ -142,3 +142,18 @@ class InviteRedemption(Base):
     invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateCounter(Base):
+    """Fixed-window throttle counters (invite-link visits per IP, invites per moderator per day).
+
+    One row per key and window, bumped by one upsert, so parallel requests cannot overshoot.
+    """
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (UniqueConstraint("key", "window_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,241 @@
+"""Invite links over HTTP: the join pages, the moderators' panel, and the JSON API.
+
+``GET /join/{token}`` only shows a confirmation page (link scanners and previews consume
+nothing); the POST redeems it for a signed-in user, or starts sign-in with a provider, or
+creates a local guest account where the administrator allows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from innovate.auth.hashing import token_hash
+from innovate.auth.invites import (
+    DEFAULT_EXPIRY_HOURS,
+    DEFAULT_MAX_USES,
+    MAX_EXPIRY_HOURS,
+    MAX_MAX_USES,
+    InviteNotValid,
+    InviteRequest,
+    Joiner,
+    LocalGuest,
+    create_invite,
+    invite_json,
+    list_invites,
+    listing_json,
+    peek_invite_hash,
+    redeem_invite,
+    revoke_invite,
+    valid_token_shape,
+)
+from innovate.auth.oidc import sign_in_providers
+from innovate.auth.sessions import rotate_session
+from innovate.auth.signin import failure_page, render, start_sign_in
+from innovate.auth.throttles import hit_committed
+from innovate.errors import AppError, Invalid, NotFound
+from innovate.inputs import JSON, Input, int_field, read_input, text_field
+from innovate.resources import Resources
+
+
+def _resources(request: Request) -> Resources:
+    return request.app.state.resources
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+# Joining --------------------------------------------------------------------------------------
+
+
+def _invalid_page(request: Request) -> Response:
+    return render(request, "invites/invalid.html", {}, status=InviteNotValid.status)
+
+
+async def _throttle(request: Request) -> None:
+    settings = _resources(request).settings
+    ip = request.client.host if request.client else "unknown"
+    await hit_committed(_resources(request), f"join:ip:{ip}", limit=settings.invite_attempts_per_ip,
+                        window_seconds=settings.invite_attempt_window_seconds,
+                        message="Too many invite-link attempts from your network; wait a few minutes and try again.")
+
+
+def _digest(request: Request) -> str | None:
+    token = request.path_params["token"]
+    return token_hash(token) if valid_token_shape(token) else None
+
+
+def _join_context(request: Request, preview: Any, **extra: Any) -> dict[str, Any]:
+    resources = _resources(request)
+    providers = sign_in_providers(resources).public_list()
+    return {
+        "token": request.path_params["token"],
+        "invite": preview,
+        "providers": providers,
+        "allow_local": resources.settings.allow_local_guests and not preview.restricted,
+        "error": None,
+        "values": {},
+        **extra,
+    }
+
+
+async def join_page(request: Request) -> Response:
+    try:
+        await _throttle(request)
+    except AppError as exc:
+        return failure_page(request, "Slow down", exc.message, exc.status, exc.headers)
+    digest = _digest(request)
+    preview = await peek_invite_hash(_resources(request), digest) if digest else None
+    if preview is None:
+        return _invalid_page(request)
+    return render(request, "invites/join.html", _join_context(request, preview))
+
+
+async def join_submit(request: Request) -> Response:
+    resources = _resources(request)
+    try:
+        await _throttle(request)
+    except AppError as exc:
+        return failure_page(request, "Slow down", exc.message, exc.status, exc.headers)
+    digest = _digest(request)
+    if digest is None:
+        return _invalid_page(request)
+    data = await read_input(request)
+    user = request.scope.get("user")
+    try:
+        if user is not None:
+            redemption = await redeem_invite(resources, digest, Joiner(user=user))
+            return RedirectResponse(f"/rooms/{redemption.room_slug}", status_code=303)
+        preview = await peek_invite_hash(resources, digest)
+        if preview is None:
+            return _invalid_page(request)
+        provider = data.get("provider")
+        if isinstance(provider, str) and provider:
+            return await start_sign_in(request, provider, next_url=f"/rooms/{preview.room_slug}", invite=digest)
+        if data.get("action") == "local":
+            return await _join_as_local_guest(request, digest, preview, data)
+    except InviteNotValid:
+        return _invalid_page(request)
+    except AppError as exc:
+        return failure_page(request, "You cannot join with this link", exc.message, exc.status, exc.headers)
+    return RedirectResponse(request.url.path, status_code=303)
+
+
+async def _join_as_local_guest(request: Request, digest: str, preview: Any, data: Input) -> Response:
+    resources = _resources(request)
+    if not resources.settings.allow_local_guests:
+        raise NotFound("Local guest accounts are not enabled here.")
+    values = {"name": data.get("name") if isinstance(data.get("name"), str) else "",
+              "email": data.get("email") if isinstance(data.get("email"), str) else ""}
+    try:
+        name = text_field(data, "name", max_length=120) or ""
+        email = text_field(data, "email", max_length=320) or ""
+        password = data.get("password") if isinstance(data.get("password"), str) else ""
+        if password != data.get("password_confirm"):
+            raise Invalid.field("password_confirm", "does not match the password")
+        redemption = await redeem_invite(resources, digest, Joiner(local=LocalGuest(name=name, email=email,
+                                                                                     password=password[:1024])))
+    except InviteNotValid:
+        raise
+    except AppError as exc:
+        if exc.code in ("invite_restricted", "removed", "account_disabled"):
+            raise
+        context = _join_context(request, preview, error=exc.message, values=values)
+        return render(request, "invites/join.html", context, status=exc.status)
+    await rotate_session(request.scope, redemption.user)
+    return RedirectResponse(f"/rooms/{redemption.room_slug}", status_code=303)
+
+
+# Creating, listing, revoking -------------------------------------------------------------------
+
+
+def _invite_request(data: Input) -> InviteRequest:
+    return InviteRequest(
+        max_uses=int_field(data, "max_uses", minimum=1, maximum=MAX_MAX_USES, required=False,
+                           default=DEFAULT_MAX_USES) or DEFAULT_MAX_USES,
+        expires_in_hours=int_field(data, "expires_in_hours", minimum=1, maximum=MAX_EXPIRY_HOURS, required=False,
+                                   default=DEFAULT_EXPIRY_HOURS) or DEFAULT_EXPIRY_HOURS,
+        email=text_field(data, "email", max_length=320, required=False),
+        domain=text_field(data, "domain", max_length=253, required=False),
+        note=text_field(data, "note", max_length=200, required=False),
+    )
+
+
+def _invite_id(request: Request) -> int:
+    return int(request.path_params["invite_id"])
+
+
+async def api_invites(request: Request) -> Response:
+    resources = _resources(request)
+    slug = request.path_params["slug"]
+    user = request.scope.get("user")
+    if request.method == "GET":
+        return JSON({"items": [listing_json(item) for item in await list_invites(resources, user, slug)]})
+    data = await read_input(request)
+    invite, url = await create_invite(resources, user, slug, _invite_request(data))
+    return JSON({**invite_json(invite), "url": url}, status_code=201, headers={"Cache-Control": "no-store"})
+
+
+async def api_invite_revoke(request: Request) -> Response:
+    await revoke_invite(_resources(request), request.scope.get("user"), request.path_params["slug"], _invite_id(request))
+    return Response(status_code=204)
+
+
+async def _panel(request: Request, *, status: int = 200, new_url: str | None = None, error: str | None = None,
+                 values: dict[str, Any] | None = None) -> Response:
+    slug = request.path_params["slug"]
+    listings = await list_invites(_resources(request), request.scope.get("user"), slug)
+    context = {
+        "room_slug": slug,
+        "invites": listings,
+        "new_invite_url": new_url,
+        "form_error": error,
+        "values": values or {},
+        "defaults": {"max_uses": DEFAULT_MAX_USES, "expires_in_hours": DEFAULT_EXPIRY_HOURS,
+                     "max_expiry_hours": MAX_EXPIRY_HOURS, "max_max_uses": MAX_MAX_USES},
+    }
+    template = "invites/_panel.html" if _is_htmx(request) else "invites/page.html"
+    headers = {"Cache-Control": "no-store"} if new_url else None
+    return render(request, template, context, status=status, headers=headers)
+
+
+async def invites_page(request: Request) -> Response:
+    if request.scope.get("user") is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return await _panel(request)
+
+
+async def invites_create(request: Request) -> Response:
+    data = await read_input(request)
+    values = {k: data.get(k) for k in ("max_uses", "expires_in_hours", "email", "domain", "note")
+              if isinstance(data.get(k), str)}
+    try:
+        _invite, url = await create_invite(_resources(request), request.scope.get("user"), request.path_params["slug"],
+                                           _invite_request(data))
+    except (Invalid, AppError) as exc:
+        if exc.status in (401, 404):
+            raise
+        return await _panel(request, status=exc.status, error=exc.message, values=values)
+    return await _panel(request, new_url=url)
+
+
+async def invites_revoke(request: Request) -> Response:
+    await revoke_invite(_resources(request), request.scope.get("user"), request.path_params["slug"], _invite_id(request))
+    if _is_htmx(request):
+        return await _panel(request)
+    return RedirectResponse(f"/rooms/{request.path_params['slug']}/invites", status_code=303)
+
+
+routes = [
+    Route("/join/{token}", join_page, methods=["GET"]),
+    Route("/join/{token}", join_submit, methods=["POST"]),
+    Route("/rooms/{slug}/invites", invites_page, methods=["GET"]),
+    Route("/rooms/{slug}/invites", invites_create, methods=["POST"]),
+    Route("/rooms/{slug}/invites/{invite_id:int}/revoke", invites_revoke, methods=["POST"]),
+    Route("/api/v1/rooms/{slug}/invites", api_invites, methods=["GET", "POST"]),
+    Route("/api/v1/rooms/{slug}/invites/{invite_id:int}", api_invite_revoke, methods=["DELETE"]),
+]
