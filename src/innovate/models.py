@@ -12,6 +12,7 @@ from innovate.auth.models import (
     User,
 )
 from innovate.db import Base
+from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.rooms.models import AuditEntry, Event, Idea, Membership, Message, Report, Room, Vote
 
 __all__ = [
@@ -30,7 +31,10 @@ __all__ = [
     "RateCounter",
     "Report",
     "Room",
+    "RoomTag",
     "Session",
+    "Tag",
     "User",
+    "UserInterest",
     "Vote",
 ]

@@ -1,0 +1,1 @@
+"""HR insights: participation figures, charts, the results report, exports and interests."""
