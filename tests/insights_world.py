@@ -62,7 +62,12 @@ async def build_world(resources: Resources, make_user: Any, **room_fields: Any) 
     hugo = await make_user("hugo@expert.example", name="Hugo", kind="guest")
     fields = {"title": "Greener logistics", "allow_anonymous": "true", **room_fields}
     room = await make_room(resources, hanna, **fields)
-    await join(resources, room, alice, bob, carol)
+    if room.visibility == "employees":
+        await join(resources, room, alice, bob, carol)
+    else:  # invite-only: employees come through a link too (all its places used)
+        _staff, staff_hash = await _invite(resources, hanna, room, 3)
+        for employee in (alice, bob, carol):
+            await redeem_invite(resources, staff_hash, Joiner(user=employee))
 
     four, four_hash = await _invite(resources, hanna, room, 4)
     _one, one_hash = await _invite(resources, hanna, room, 1)

@@ -154,10 +154,13 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.auth.cutoff import routes as cutoff_routes
     from innovate.auth.invite_views import routes as invite_routes
     from innovate.auth.signin import routes as signin_routes
+    from innovate.insights.api import routes as insights_api_routes
+    from innovate.insights.views import routes as insights_page_routes
     from innovate.rooms.live import routes as live_routes
     from innovate.rooms.views import routes as room_page_routes
 
-    return [*signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes]
+    return [*signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
+            *insights_api_routes, *insights_page_routes]
 
 
 def _deliver(resources: Resources):  # type: ignore[no-untyped-def]

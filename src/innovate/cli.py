@@ -1,4 +1,4 @@
-"""The ``innovate`` command: serve, db, user, token."""
+"""The ``innovate`` command: serve, db, user, token, export."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,64 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+# export --------------------------------------------------------------------------------
+
+EXPORT_PROGRESS_FROM = 5000  # rows: shorter exports finish before a bar would help
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from innovate.app import open_resources
+    from innovate.errors import AppError
+    from innovate.insights import exports
+
+    out = Path(args.out)
+    if str(out) != "-" and out.exists() and not args.force:
+        raise CommandError(f"{out} exists; pass --force to replace it")
+
+    async def export(settings: Settings) -> int:
+        resources = await open_resources(settings)
+        try:
+            room = await exports.room_by_slug(resources, args.room)
+            total, _ = await exports.bounds(resources, room, args.kind)
+            if str(out) == "-":
+                await exports.write_file(resources, room, args.kind, args.format, sys.stdout.buffer)
+                sys.stdout.flush()
+                return total
+            # Written beside the target and renamed at the end: a failed export leaves no half file.
+            partial = out.with_name(out.name + ".part")
+            try:
+                with partial.open("wb") as handle, _export_progress(total, args.kind) as advance:
+                    await exports.write_file(resources, room, args.kind, args.format, handle, on_rows=advance)
+                partial.replace(out)
+            finally:
+                partial.unlink(missing_ok=True)
+            return total
+        except AppError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await resources.engine.dispose()
+
+    rows = _run(export)
+    if str(out) != "-":
+        print(f"exported {rows} {args.kind} rows of {args.room} to {out}", file=sys.stderr)
+    return 0
+
+
+@contextmanager
+def _export_progress(total: int, kind: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for long exports; a no-op for short ones."""
+    if total < EXPORT_PROGRESS_FROM:
+        yield lambda rows: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"exporting {kind}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(kind, total=total)
+        yield lambda rows: progress.advance(task, rows)
+
+
 # parser --------------------------------------------------------------------------------
 
 
@@ -263,6 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     tcreate.add_argument("email")
     tcreate.add_argument("--name", default="cli")
     tcreate.set_defaults(func=cmd_token_create)
+
+    export = sub.add_parser("export", help="write a room's ideas, votes, messages or audit log as CSV or JSON")
+    export.add_argument("room", metavar="ROOM", help="the room's address (slug)")
+    export.add_argument("--format", choices=("csv", "json"), required=True)
+    export.add_argument("--out", required=True, metavar="PATH", help="the file to write, or - for stdout")
+    export.add_argument("--kind", choices=("ideas", "votes", "messages", "audit"), default="ideas")
+    export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -225,9 +225,13 @@ class IdeaFigure:
     score: int
     voters: int
     messages: int
+    body_html: str | None = None  # sanitized Markdown; read only for the report
 
     def json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["body_html"] is None:
+            del data["body_html"]
+        return data
 
 
 def _idea_columns() -> tuple[Any, ...]:
@@ -256,11 +260,17 @@ async def top_ideas(db: AsyncSession, room: Room, *, limit: int = TOP_IDEAS) -> 
 
 
 async def ideas_with_status(db: AsyncSession, room: Room, statuses: tuple[str, ...]) -> list[IdeaFigure]:
-    """Visible ideas in these statuses, best first by the room's ranking (the report's lists)."""
-    stmt = (_ideas_query()
+    """Visible ideas in these statuses with their text, best first by the room's ranking
+    (the report's lists)."""
+    stmt = (_ideas_query().add_columns(Idea.body_html)
             .where(Idea.room_id == room.id, Idea.state == "visible", Idea.status.in_(statuses))
             .order_by(Idea.rank_top.desc(), Idea.id.desc()))
-    return [_idea_figure(row) for row in (await db.execute(stmt)).all()]
+    found = []
+    for row in (await db.execute(stmt)).all():
+        figure = _idea_figure(row[:-1])
+        figure.body_html = row[-1]
+        found.append(figure)
+    return found
 
 
 async def pipeline(db: AsyncSession, room: Room | None) -> dict[str, int]:

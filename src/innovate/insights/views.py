@@ -1,0 +1,149 @@
+"""The insights pages: a room's dashboard, the site dashboard, the printable results report,
+and the interests people follow. Views stay thin: figures come from overview.py, writes
+from interests.py."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from innovate.auth.access import RoomAccess, require_admin, require_moderator, require_user, room_access
+from innovate.errors import AppError, NotFound
+from innovate.inputs import read_input
+from innovate.insights import figures
+from innovate.insights.exports import FORMATS, KINDS
+from innovate.insights.interests import all_tags, followed, set_interests, set_room_tags
+from innovate.insights.overview import REPORTED_STATUSES, STATUS_LABELS, duration, overview
+from innovate.markdown import render
+from innovate.resources import Resources
+from innovate.rooms.views import flash, page, room_view, see_other
+
+EXPORT_TITLES = {
+    "ideas": "Ideas with tallies and status",
+    "votes": "Votes per idea, with the voter's kind",
+    "messages": "Messages",
+    "audit": "Audit log",
+}
+
+
+def _resources(request: Request) -> Resources:
+    return request.app.state.resources
+
+
+async def _moderated_room(request: Request) -> RoomAccess:
+    """The room, for its moderators and admins: 404 if the caller cannot see it, 403 if
+    they can but do not moderate it."""
+    async with _resources(request).db() as db:
+        access = await room_access(db, require_user(request), request.path_params["slug"])
+    require_moderator(access)
+    return access
+
+
+def _exports(slug: str) -> list[dict[str, Any]]:
+    base = f"/api/v1/rooms/{quote(slug)}/export"
+    return [{"kind": kind, "title": EXPORT_TITLES[kind],
+             "links": [(fmt.upper(), f"{base}/{kind}.{fmt}") for fmt in FORMATS]} for kind in KINDS]
+
+
+def _common() -> dict[str, Any]:
+    return {"status_labels": STATUS_LABELS, "duration": duration}
+
+
+@room_view
+async def room_dashboard(request: Request) -> Response:
+    access = await _moderated_room(request)
+    async with _resources(request).db() as db:
+        figures_ = await overview(db, access.room)
+        tags = await all_tags(db)
+    return page(request, "insights/dashboard.html", {
+        **_common(), "room": access.room, "o": figures_, "exports": _exports(access.room.slug),
+        "known_tags": tags, "tag_values": ", ".join(t.label for t in figures_.tags),
+    })
+
+
+@room_view
+async def room_tags_submit(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    data = await read_input(request)
+    try:
+        tags = await set_room_tags(_resources(request), require_user(request), slug, data.get("tags", ""))
+    except AppError as exc:
+        if exc.status in (401, 404):
+            raise
+        flash(request, f"Tags not saved: {exc.fields.get('tags', exc.message) if exc.fields else exc.message}")
+    else:
+        flash(request, "Tags saved: " + (", ".join(t.label for t in tags) or "none") + ".")
+    return see_other(f"/rooms/{quote(slug)}/insights#interests")
+
+
+@room_view
+async def room_report(request: Request) -> Response:
+    """The results report: the brief, the selected and shortlisted ideas with their authors
+    (anonymous stays anonymous, also for the moderator printing it), tallies and notes, the
+    participation figures and the timeline of phases. Final once the room has closed."""
+    access = await _moderated_room(request)
+    room = access.room
+    if room.phase == "draft":
+        raise NotFound("A draft challenge has no results yet.")
+    async with _resources(request).db() as db:
+        figures_ = await overview(db, room)
+        chosen = await figures.ideas_with_status(db, room, REPORTED_STATUSES)
+        timeline = await figures.phase_timeline(db, room)
+    return page(request, "insights/report.html", {
+        **_common(), "room": room, "o": figures_, "brief_html": render(room.brief),
+        "selected": [i for i in chosen if i.status == "selected"],
+        "shortlisted": [i for i in chosen if i.status == "shortlisted"],
+        "timeline": timeline, "final": room.phase in ("closed", "archived"),
+    })
+
+
+@room_view
+async def site_dashboard(request: Request) -> Response:
+    require_admin(request)
+    async with _resources(request).db() as db:
+        figures_ = await overview(db, None)
+        rooms = await figures.room_summaries(db)
+        guest_total, guests = await figures.active_guests(db)
+        expiring = await figures.expiring_invites(db)
+    return page(request, "insights/site.html", {
+        **_common(), "o": figures_, "rooms": rooms, "guest_total": guest_total, "guests": guests,
+        "expiring": expiring, "expiring_days": figures.EXPIRING_WITHIN.days,
+    })
+
+
+@room_view
+async def interests_page(request: Request) -> Response:
+    user = require_user(request)
+    if user.is_guest:
+        raise NotFound("Guests take part in the rooms they were invited to.")
+    async with _resources(request).db() as db:
+        tags = await all_tags(db)
+        mine = {t.id for t in await followed(db, user.id)}
+    return page(request, "insights/interests.html", {"tags": tags, "mine": mine})
+
+
+@room_view
+async def interests_submit(request: Request) -> Response:
+    user = require_user(request)
+    if user.is_guest:
+        raise NotFound("Guests take part in the rooms they were invited to.")
+    data = await read_input(request)
+    chosen = data.get("tag", [])
+    chosen = [chosen] if isinstance(chosen, str) else chosen
+    following = await set_interests(_resources(request), user, chosen)
+    flash(request, f"You follow {len(following)} interest{'s' if len(following) != 1 else ''}.")
+    return see_other("/me/interests")
+
+
+routes = [
+    Route("/rooms/{slug}/insights", room_dashboard, methods=["GET"]),
+    Route("/rooms/{slug}/insights/tags", room_tags_submit, methods=["POST"]),
+    Route("/rooms/{slug}/report", room_report, methods=["GET"]),
+    Route("/admin/insights", site_dashboard, methods=["GET"]),
+    Route("/me/interests", interests_page, methods=["GET"]),
+    Route("/me/interests", interests_submit, methods=["POST"]),
+]
