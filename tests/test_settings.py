@@ -53,3 +53,15 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["innovate: INNOVATE_BROKER: expected memory, postgres or a redis://host:port/db URL"]
+
+
+def test_public_url_follows_serve_port_unless_set(tmp_path: Path, monkeypatch) -> None:
+    from innovate.cli import _default_public_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INNOVATE_PUBLIC_URL", raising=False)
+    settings = load_settings(data_dir=tmp_path)
+    assert _default_public_url(settings, "0.0.0.0", 9001).public_url == "http://127.0.0.1:9001"
+    assert os.environ["INNOVATE_PUBLIC_URL"] == "http://127.0.0.1:9001"
+    explicit = load_settings(data_dir=tmp_path, public_url="https://innovate.example.com", secret_key="k" * 40)
+    assert _default_public_url(explicit, "127.0.0.1", 9001).public_url == "https://innovate.example.com"

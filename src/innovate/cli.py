@@ -35,8 +35,19 @@ def _run(coro_fn: Callable[[Settings], Awaitable[Any]]) -> Any:
 # serve ---------------------------------------------------------------------------------
 
 
+def _default_public_url(settings: Settings, host: str, port: int) -> Settings:
+    """Without INNOVATE_PUBLIC_URL, the public URL follows --host/--port, so the setup link,
+    invite links and the Origin check match what the browser really opens."""
+    if "public_url" in settings.model_fields_set or port == 0:
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{shown}:{port}"
+    os.environ["INNOVATE_PUBLIC_URL"] = url  # workers read the environment again
+    return settings.model_copy(update={"public_url": url})
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _default_public_url(_settings(), args.host, args.port)
     if args.workers > 1 and settings.broker == "memory":
         raise CommandError(
             "--workers > 1 needs a shared broker: set INNOVATE_BROKER=postgres or redis://… "
