@@ -178,10 +178,44 @@
     if (count && list) count.textContent = String(list.children.length);
   }
 
+  function messageId(el) {
+    var match = /^message-(\d+)$/.exec(el.id || "");
+    return match ? parseInt(match[1], 10) : null;
+  }
+
+  // A held post approved after newer ones arrives last; it belongs where its id (its
+  // original time) puts it.
+  function placeInOrder(node) {
+    var id = messageId(node);
+    if (id === null || node.nextElementSibling) return;
+    var before = null;
+    for (var el = node.previousElementSibling; el; el = el.previousElementSibling) {
+      var other = messageId(el);
+      if (other === null) continue;
+      if (other < id) break;
+      before = el;
+    }
+    if (before) before.parentNode.insertBefore(node, before);
+  }
+
+  // "in reply to an earlier message" from a live fragment: name the author if the parent is here.
+  function nameReplyRefs(root) {
+    $all("a[data-reply-ref]", root).forEach(function (link) {
+      var parent = document.getElementById("message-" + link.dataset.replyRef);
+      var person = parent && $(".message-meta .person", parent);
+      if (person && !link.dataset.named) {
+        link.textContent = person.firstChild ? person.firstChild.textContent.trim() : person.textContent.trim();
+        link.dataset.named = "true";
+      }
+    });
+  }
+
   function onAdded(node) {
     if (node.nodeType !== 1) return;
     if (dedupe(node)) return;
+    if (node.matches("li.message")) nameReplyRefs(node);
     if (window.Innovate && window.Innovate.localTimes) window.Innovate.localTimes(node);
+    if (node.matches("li.message")) placeInOrder(node);
     if (node.matches("li.message")) onThreadAddition(node);
     if (node.matches("#phase-banner, #my-standing") || node.querySelector("fieldset[data-needs], [data-countdown]") ||
         node.matches("fieldset[data-needs]")) {
@@ -271,6 +305,19 @@
     observe();
   }
 
+  // The live connection: htmx initialises the page from a timer as soon as its (deferred)
+  // script has run, which can be before the hx-ws extension, loaded after it, registers.
+  // Once every deferred script has run (DOMContentLoaded), process the connect element
+  // again if the extension missed it; hx-ws ignores elements it already initialised.
+  function connectLive() {
+    var room = document.getElementById("room");
+    if (!room || !window.htmx || !room.hasAttribute("hx-ws:connect")) return;
+    var state = room._htmx && room._htmx.ws;
+    if (!(state && state.initialized)) window.htmx.process(room);
+  }
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
+  document.addEventListener("DOMContentLoaded", connectLive);
+  window.addEventListener("load", connectLive);
 })();
