@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import metrics
 from innovate.resources import Resources
 from innovate.rooms.models import AuditEntry, Event, Room
 
@@ -43,6 +44,8 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
         yield db, outbox
     for message in outbox.messages:
         await resources.broker.publish(message)
+        if message.get("seq") is not None:  # stored events; rate() of this is events per second
+            metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
 
 
 async def next_seq(db: AsyncSession, room_id: int) -> int:
