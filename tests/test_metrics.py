@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from innovate import metrics
 from innovate.observability import JSONFormatter, RequestIdFilter, redact_path, request_id_var, scrub
@@ -159,18 +161,24 @@ def test_real_server_json_logs_redact_tokens_and_carry_request_ids(tmp_path: Pat
     invite = "inviteTOKEN-0123456789abcdefghij"
     setup = "setupTOKEN-0123456789abcdefghij"
     bearer = "pat_bearer_0123456789abcdefghij"
+    ws_secret = "wsTOKEN-0123456789abcdefghij"
     try:
         with httpx.Client(base_url=server.url) as http:
             http.get(f"/join/{invite}", headers={"X-Request-ID": "join-request-0001"})
             http.get(f"/setup/{setup}?next=/x")
             http.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"})
             assert http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        with pytest.raises(InvalidStatus):
+            with connect(f"ws://127.0.0.1:{server.port}/join/{ws_secret}?after=1", open_timeout=10):
+                pass
     finally:
         assert server.stop() in server.CLEAN_EXITS
     logs = server.logs()
     assert "Application shutdown complete" in logs
-    for secret in (invite, setup, bearer, TOKEN):
+    for secret in (invite, setup, bearer, TOKEN, ws_secret):
         assert secret not in logs
+    sockets = [e for e in _json_lines(logs) if e.get("http", {}).get("method") == "WebSocket"]
+    assert [e["http"]["path"] for e in sockets] == ["/join/[redacted]?[redacted]"]
     access = [e for e in _json_lines(logs) if e.get("logger") == "uvicorn.access"]
     assert {e["http"]["path"] for e in access} >= {"/join/[redacted]", "/setup/[redacted]?[redacted]", "/api/v1/me"}
     join = next(e for e in access if e["http"]["path"] == "/join/[redacted]")

@@ -27,7 +27,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.simple_server import WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -38,7 +38,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler, choose_encoder
+from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -245,10 +245,17 @@ def _metrics_wsgi_app(token: str) -> Callable[..., Iterable[bytes]]:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """Scrapes every few seconds would flood stderr with wsgiref's own access lines."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
 def serve_port(host: str, port: int, token: str = "") -> WSGIServer:
     """Serve ``/metrics`` on a port of its own from a background thread (the ``innovate serve``
     process, so with several workers the one scrape target reports them all). The token, when
     set, is required there too; otherwise keep the port off the public network."""
-    server = make_server(host, port, _metrics_wsgi_app(token), ThreadingWSGIServer, handler_class=_SilentHandler)
+    server = make_server(host, port, _metrics_wsgi_app(token), ThreadingWSGIServer, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="innovate-metrics", daemon=True).start()
     return server

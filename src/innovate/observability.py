@@ -147,15 +147,24 @@ class RequestIdFilter(logging.Filter):
 
 class AccessLogRedactionFilter(logging.Filter):
     """uvicorn's access line is ``'%s - "%s %s HTTP/%s" %d'`` with the path and query string
-    as the third argument: replace it with the redacted path, and keep the parts as fields."""
+    as the third argument, and its WebSocket lines ``'%s - "WebSocket %s" ...'`` carry them as
+    the second: replace the path with the redacted one, and keep the parts as fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5:
+        if not isinstance(args, tuple):
+            return True
+        if record.name == "uvicorn.access" and len(args) == 5:
             client, method, path, version, status = args
             safe = redact_path(str(path))
             record.args = (client, method, safe, version, status)
             record.http = {"client": client, "method": method, "path": safe, "status": status}
+        elif isinstance(record.msg, str) and '"WebSocket %s"' in record.msg and len(args) >= 2:
+            safe = redact_path(str(args[1]))
+            record.args = (args[0], safe, *args[2:])
+            record.http = {"client": args[0], "method": "WebSocket", "path": safe}
+            if len(args) > 2:
+                record.http["status"] = args[2]
         return True
 
 
@@ -220,7 +229,7 @@ def logging_config(log_format: str = "text", level: str = "info") -> dict[str, A
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                "formatter": formatter, "filters": ["request_id"],
+                "formatter": formatter, "filters": ["request_id", "access_redaction"],
             },
             "access": {
                 "class": "logging.StreamHandler", "stream": "ext://sys.stdout",
