@@ -113,6 +113,43 @@ async def test_a_reconnect_with_after_replays_exactly_what_was_missed(live: Live
     assert extra == []
 
 
+async def test_the_replay_and_live_handover_sends_no_seq_twice(live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    slug, start = room["slug"], room["last_seq"]
+    hub = live.hub
+    gate = asyncio.Event()
+    deliver = hub.deliver
+    later: list[asyncio.Task[None]] = []
+
+    async def deliver_when_open(message: dict[str, Any]) -> None:
+        await gate.wait()
+        await deliver(message)
+
+    async def held(message: dict[str, Any]) -> None:
+        later.append(asyncio.create_task(deliver_when_open(message)))
+
+    async with await live.connect(bob, slug, after=start) as bob_ws:
+        await until(lambda: bob.id in hub.by_user)
+        hub.deliver = held  # the room's pump hears of the next post only when the gate opens
+        try:
+            await post(live, moderator, slug, "first")
+            # Ada's replay reads "first" from the database before the pump fans it out.
+            async with await live.connect(ada, slug, after=start) as ada_ws:
+                replayed = stored(await frames_until(ada_ws, lambda fs: len(stored(fs)) == 1))
+                gate.set()
+                await frames_until(bob_ws, lambda fs: len(stored(fs)) == 1)
+                await post(live, moderator, slug, "second")
+                ada_frames = replayed + stored(await frames_until(ada_ws, lambda fs: len(stored(fs)) == 1))
+                ada_frames += stored(await quiet_frames(ada_ws, 0.3))
+        finally:
+            hub.deliver = deliver
+            gate.set()
+            await asyncio.gather(*later)
+    assert [f["seq"] for f in ada_frames] == [start + 1, start + 2]
+    assert [f["data"]["message"]["body"] for f in ada_frames] == ["first", "second"]
+
+
 async def test_a_client_too_far_behind_is_told_to_reload(live: LiveServer, make_user: Any) -> None:
     moderator, ada = await make_user(is_moderator=True), await make_user()
     room = await open_room(live, moderator, ada)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from innovate import metrics
 from innovate.db import utcnow
-from innovate.realtime.connection import Connection, text_message
+from innovate.realtime.connection import Connection, Outgoing
 from innovate.realtime.frames import FORMATS, dumps, ephemeral, now_iso
 from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
@@ -62,7 +62,7 @@ class Channel:
         self.last_tally = 0.0
         self.presence_dirty = False
         self.last_presence = 0.0
-        self.presence_message: dict[str, Any] | None = None
+        self.presence_message: Outgoing | None = None
         self.typing_queue: list[tuple[int, int | None]] = []
         self._wake = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"innovate-room-{room_id}")
@@ -244,7 +244,7 @@ class Channel:
                         conn.push(seq, message)
                 delivered += len(group)
             for user_id in about:
-                encoded: dict[tuple[str, bool], dict[str, Any] | None] = {}
+                encoded: dict[tuple[str, bool], Outgoing | None] = {}
                 for conn in self.users.get(user_id, ()):
                     viewer = Viewer(user_id=user_id, moderator=conn.moderator)
                     key = (conn.format, conn.moderator)
@@ -299,7 +299,7 @@ class Channel:
         names = await self.hub.names_for(user_ids[:PRESENCE_LISTED])
         listed = [names[u] for u in user_ids[:PRESENCE_LISTED] if u in names]
         frame = ephemeral("presence", self.slug, {"users": listed, "count": len(user_ids)})
-        message = self.presence_message = text_message(dumps(frame))
+        message = self.presence_message = Outgoing(dumps(frame))
         for group in self.groups.values():
             for conn in group:
                 conn.push(None, message)
@@ -312,7 +312,7 @@ class Channel:
             if person is None:
                 continue
             frame = ephemeral("typing", self.slug, {"user": person, "idea_id": idea_id, "expires_in": TYPING_TTL})
-            message = text_message(dumps(frame))
+            message = Outgoing(dumps(frame))
             for group in self.groups.values():
                 for conn in group:
                     if conn.user_id != user_id:
@@ -329,7 +329,7 @@ class Channel:
         }
         # HTML pages get their #my-standing swap with the member.* event itself (rendered
         # in the member's personal view); this frame is for scripts and JSON clients.
-        conn.push(None, text_message(dumps(ephemeral("standing", self.slug, data))))
+        conn.push(None, Outgoing(dumps(ephemeral("standing", self.slug, data))))
 
 
 def _about(event: Event, frame: dict[str, Any]) -> set[int]:

@@ -1,10 +1,12 @@
 """One live WebSocket: its outbound path, its inbound limits, and how it ends.
 
-Outbound, the hub hands every connection of a view the same prepared ASGI message (the
-frame was rendered and encoded once per view). ``push`` writes it at once when the socket
-can take it, the way ``websockets.broadcast()`` does: no task, no queue, no await per
-socket. Only a socket whose transport is backed up gets a backlog (bounded by
-``INNOVATE_WS_QUEUE_SIZE``) and a task that drains it. A backlog that overflows means the
+Outbound, the hub hands every connection of a view the same :class:`Outgoing` frame (rendered
+and UTF-8 encoded once per view). ``push`` writes it at once when the socket can take it, the
+way ``websockets.broadcast()`` does: no task, no queue, no await per socket. Under uvicorn's
+websockets-sansio protocol (what ``innovate serve`` runs) the encoded bytes go straight to
+the protocol's framing and transport; under any other ASGI server the ASGI ``send`` is
+stepped synchronously instead. Only a socket whose transport is backed up gets a backlog
+(bounded by ``INNOVATE_WS_QUEUE_SIZE``) and a task that drains it through ASGI ``send``. A backlog that overflows means the
 client cannot keep up: it is cut off with **1013** ("try again later", which browsers'
 hx-ws reconnects on) and reconnects with its last seq, losing nothing. If even the close
 frame cannot be written, the transport is aborted, so a peer that stopped reading never
@@ -44,18 +46,39 @@ RELOAD = 4000          # too far behind: reload the page
 CLOSE_GRACE_SECONDS = 2.0
 
 
-def text_message(text: str) -> dict[str, Any]:
-    """The ASGI message for one text frame; build once, hand the same object to every socket."""
-    return {"type": "websocket.send", "text": text}
+class Outgoing:
+    """One text frame, prepared once and handed to every socket of a view."""
+
+    __slots__ = ("text", "data", "asgi")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode()
+        self.asgi = {"type": "websocket.send", "text": text}
+
+
+def _direct_protocol(receive: ASGIReceive) -> Any:
+    """uvicorn's websockets-sansio protocol behind this connection, if that is the server.
+
+    Writing through it skips three coroutines per socket and frame (Starlette's send wrapper,
+    uvicorn's ``send``, the writable gate) and reuses the bytes encoded once per view: the
+    difference between a fan-out loop and ``websockets.broadcast()``. What uvicorn's ``send``
+    does for a text frame is exactly these calls; anything else falls back to ASGI."""
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    except ImportError:  # pragma: no cover - uvicorn is a dependency
+        return None
+    protocol = getattr(receive, "__self__", None)
+    return protocol if isinstance(protocol, WebSocketsSansIOProtocol) else None
 
 
 class Connection:
     """A member's socket on one room, as the hub and the endpoint see it."""
 
     __slots__ = (
-        "send", "receive", "task", "room_id", "slug", "user_id", "user_name", "user_kind", "moderator",
+        "send", "receive", "protocol", "task", "room_id", "slug", "user_id", "user_name", "user_kind", "moderator",
         "muted_until", "format", "session_id", "token_hash", "limit", "replaying", "pending", "backlog",
-        "drainer", "closed", "close_code", "last_seen", "tokens", "token_time", "rate", "last_typing",
+        "drainer", "closed", "close_code", "sent_seq", "last_seen", "tokens", "token_time", "rate", "last_typing",
         "on_closed", "__weakref__",
     )
 
@@ -76,9 +99,11 @@ class Connection:
         token_hash: str | None,
         queue_size: int,
         messages_per_second: float,
+        after: int = 0,
     ) -> None:
         self.send = send
         self.receive = receive
+        self.protocol = _direct_protocol(receive)
         self.task: asyncio.Task[Any] | None = asyncio.current_task()
         self.room_id = room_id
         self.slug = slug
@@ -93,11 +118,14 @@ class Connection:
         self.limit = queue_size
         # Until the replay is sent, live frames wait here with their seq (see ``go_live``).
         self.replaying = True
-        self.pending: list[tuple[int | None, dict[str, Any]]] = []
-        self.backlog: deque[dict[str, Any]] | None = None
+        self.pending: list[tuple[int | None, Outgoing]] = []
+        self.backlog: deque[Outgoing] | None = None
         self.drainer: asyncio.Task[None] | None = None
         self.closed = False
         self.close_code: int | None = None
+        # The last stored event this socket got: a seq arriving again (the replay read it
+        # before the room's pump fanned it out) is dropped.
+        self.sent_seq = after
         loop = asyncio.get_running_loop()
         self.last_seen = loop.time()
         self.rate = messages_per_second
@@ -115,22 +143,42 @@ class Connection:
 
     # Outbound ---------------------------------------------------------------------------
 
-    def push(self, seq: int | None, message: dict[str, Any]) -> None:
-        """Queue or write one prepared frame. Never awaits, never blocks the caller."""
+    def push(self, seq: int | None, frame: Outgoing) -> None:
+        """Write or queue one prepared frame. Never awaits, never blocks the caller."""
         if self.closed:
             return
         if self.replaying:
-            self.pending.append((seq, message))
+            self.pending.append((seq, frame))
             if len(self.pending) > self.limit:
                 self.cut(TRY_AGAIN, "too slow: reconnect", slow=True)
             return
+        if seq is not None:
+            if seq <= self.sent_seq:
+                return
+            self.sent_seq = seq
         backlog = self.backlog
         if backlog is not None:
-            backlog.append(message)
+            backlog.append(frame)
             if len(backlog) > self.limit:
                 self.cut(TRY_AGAIN, "too slow: reconnect", slow=True)
             return
-        coro = self.send(message)
+        protocol = self.protocol
+        if protocol is not None:
+            if protocol.close_sent or protocol.disconnected:
+                self._lost()
+                return
+            if protocol.writable.is_set():
+                try:
+                    protocol.conn.send_text(frame.data)
+                    protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+                except Exception:
+                    self._lost()
+                return
+            # Backed up: queue it; the drainer waits for the transport through ASGI send.
+            self.backlog = deque((frame,))
+            self.drainer = asyncio.get_running_loop().create_task(self._drain(None))
+            return
+        coro = self.send(frame.asgi)
         try:
             waiting_on = coro.send(None)  # type: ignore[attr-defined]
         except StopIteration:
@@ -142,12 +190,13 @@ class Connection:
         self.backlog = deque()
         self.drainer = asyncio.get_running_loop().create_task(self._drain(_Resume(coro, waiting_on)))
 
-    async def _drain(self, first: Awaitable[None]) -> None:
+    async def _drain(self, first: Awaitable[None] | None) -> None:
         try:
-            await first
+            if first is not None:
+                await first
             backlog = self.backlog
             while backlog:
-                await self.send(backlog.popleft())
+                await self.send(backlog.popleft().asgi)
             self.backlog = None
         except asyncio.CancelledError:
             raise
@@ -157,17 +206,17 @@ class Connection:
             if self.drainer is asyncio.current_task():
                 self.drainer = None
 
-    async def send_now(self, message: dict[str, Any]) -> None:
+    async def send_now(self, frame: Outgoing) -> None:
         """Write one frame and wait for the transport (the replay, before going live)."""
-        await self.send(message)
+        await self.send(frame.asgi)
 
     def go_live(self, sent_seq: int) -> None:
         """The replay is out up to ``sent_seq``: send what arrived meanwhile, skipping repeats."""
         pending, self.pending = self.pending, []
         self.replaying = False
-        for seq, message in pending:
-            if seq is None or seq > sent_seq:
-                self.push(seq, message)
+        self.sent_seq = max(self.sent_seq, sent_seq)
+        for seq, frame in pending:
+            self.push(seq, frame)
 
     # Inbound ----------------------------------------------------------------------------
 
@@ -272,7 +321,7 @@ def _abort_transport(receive: ASGIReceive) -> bool:
     """Abort the socket under an ASGI connection, when the server exposes it (uvicorn's
     WebSocket protocols do, as ``receive.__self__.transport``). ASGI has no "abort"
     message, and a peer that stopped reading would otherwise keep the close pending."""
-    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)  # noqa: B009
     abort = getattr(transport, "abort", None)
     if abort is None:
         return False

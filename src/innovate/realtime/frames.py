@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from innovate.db import utcnow
-from innovate.realtime.connection import text_message
+from innovate.realtime.connection import Outgoing
 from innovate.rooms.serializers import Viewer
 
 log = logging.getLogger("innovate.live")
@@ -36,7 +36,7 @@ def now_iso() -> str:
     return utcnow().isoformat()
 
 
-PONG = text_message(dumps({"kind": "pong"}))
+PONG = Outgoing(dumps({"kind": "pong"}))
 
 
 def ephemeral(kind: str, slug: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +59,8 @@ class Encoder:
         self.templates = templates
         self._render_html = _fragments_renderer()
 
-    def message(self, fmt: str, frame: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
-        return text_message(self.text(fmt, frame, viewer))
+    def message(self, fmt: str, frame: dict[str, Any], viewer: Viewer) -> Outgoing:
+        return Outgoing(self.text(fmt, frame, viewer))
 
     def text(self, fmt: str, frame: dict[str, Any], viewer: Viewer) -> str:
         if fmt == "json":

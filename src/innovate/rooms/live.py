@@ -42,7 +42,7 @@ from innovate.auth.hashing import token_hash
 from innovate.auth.models import User
 from innovate.auth.sessions import bearer_token
 from innovate.errors import AppError
-from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, text_message
+from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, Outgoing
 from innovate.realtime.frames import FORMATS
 from innovate.realtime.hub import Hub
 from innovate.realtime.standing import Standing, standing_for
@@ -140,9 +140,10 @@ async def serve(hub: Hub, resources: Resources, admission: Admission, receive: R
         user_kind=user.kind, moderator=admission.standing.moderator, muted_until=admission.standing.muted_until,
         format=admission.format, session_id=admission.session_id, token_hash=admission.token_hash,
         queue_size=settings.ws_queue_size, messages_per_second=settings.ws_messages_per_second,
+        after=room.last_seq if admission.after is None else admission.after,
     )
     head = room.last_seq
-    after = head if admission.after is None else admission.after
+    after = conn.sent_seq
     hub.attach(conn, head)
     try:
         if after > head or head - after > settings.ws_replay_limit:
@@ -186,7 +187,7 @@ async def replay(hub: Hub, resources: Resources, conn: Connection, after: int) -
         for frame in frames:
             if conn.closed:
                 return None
-            await conn.send_now(text_message(hub.encoder.text(conn.format, frame, viewer)))
+            await conn.send_now(Outgoing(hub.encoder.text(conn.format, frame, viewer)))
         if rows:
             cursor = rows[-1].seq
         if len(rows) < REPLAY_PAGE:
