@@ -1,4 +1,5 @@
-"""Interest tags: tags, the tags a room carries, and the interests people follow.
+"""Interest tags: tags, the tags a room carries, and the interests people follow; and the
+(room_id, id) index on messages that lets exports page through a room without sorting.
 
 Revision ID: 0004
 Revises: 0003
@@ -47,9 +48,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "tag_id", name=op.f("pk_user_interests")),
     )
     op.create_index("ix_user_interests_tag_id", "user_interests", ["tag_id"], unique=False)
+    op.create_index("ix_messages_room_id_id", "messages", ["room_id", "id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_room_id_id", table_name="messages")
     op.drop_index("ix_user_interests_tag_id", table_name="user_interests")
     op.drop_table("user_interests")
     op.drop_index("ix_room_tags_tag_id", table_name="room_tags")

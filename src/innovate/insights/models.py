@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from innovate.db import Base, utcnow
+from innovate.rooms.models import Message
 
 
 class Tag(Base):
@@ -36,3 +37,8 @@ class UserInterest(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The exports page through a room's messages by id (keyset paging); without this index both
+# databases sort all of the room's messages again for every batch.
+Index("ix_messages_room_id_id", Message.room_id, Message.id)
