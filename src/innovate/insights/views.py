@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.auth.access import RoomAccess, require_admin, require_moderator, require_user, room_access
-from innovate.errors import AppError, NotFound
+from innovate.errors import Invalid, NotFound
 from innovate.inputs import read_input
 from innovate.insights import figures
 from innovate.insights.exports import FORMATS, KINDS
@@ -71,10 +71,8 @@ async def room_tags_submit(request: Request) -> Response:
     data = await read_input(request)
     try:
         tags = await set_room_tags(_resources(request), require_user(request), slug, data.get("tags", ""))
-    except AppError as exc:
-        if exc.status in (401, 404):
-            raise
-        flash(request, f"Tags not saved: {exc.fields.get('tags', exc.message) if exc.fields else exc.message}")
+    except Invalid as exc:  # shown beside the form; refusals (403/404) get the error page
+        flash(request, f"Tags not saved: {(exc.fields or {}).get('tags', exc.message)}")
     else:
         flash(request, "Tags saved: " + (", ".join(t.label for t in tags) or "none") + ".")
     return see_other(f"/rooms/{quote(slug)}/insights#interests")

@@ -1,0 +1,135 @@
+"""Interests: moderators tag rooms, employees follow tags, "challenges for you" on the home
+page, and the followers a room has not reached yet (both databases)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from innovate.errors import Forbidden, Invalid
+from innovate.insights.interests import (
+    challenges_for_you,
+    followers_not_joined,
+    parse_labels,
+    room_tags,
+    set_interests,
+    set_room_tags,
+)
+from innovate.resources import Resources
+from innovate.rooms import service
+from innovate.rooms.models import AuditEntry, Event
+from tests.factories import join, make_room
+
+
+async def room_events(resources: Resources, room_id: int, kind: str) -> list[dict[str, Any]]:
+    async with resources.db() as db:
+        return [e.data for e in (await db.execute(
+            select(Event).where(Event.room_id == room_id, Event.kind == kind).order_by(Event.seq))).scalars()]
+
+
+def test_labels_are_trimmed_and_deduplicated() -> None:
+    assert parse_labels(" Sustainability ,  logistics,sustainability,, Cost  savings ") == [
+        "Sustainability", "logistics", "Cost savings"]
+    assert parse_labels(["Zero waste", "zero-waste"]) == ["Zero waste"]
+    for bad in (["x" * 41], "a,b,c,d,e,f,g,h,i", ["!!!"], [3]):
+        with pytest.raises(Invalid):
+            parse_labels(bad)
+
+
+async def test_room_tags_write_path(resources: Resources, make_user: Any) -> None:
+    hanna = await make_user(name="Hanna", is_moderator=True)
+    alice = await make_user(name="Alice")
+    room = await make_room(resources, hanna)
+    await join(resources, room, alice)
+    tags = await set_room_tags(resources, hanna, room.slug, "Sustainability, Logistics")
+    assert [t.label for t in tags] == ["Logistics", "Sustainability"]
+    assert await set_room_tags(resources, hanna, room.slug, ["logistics", "Sustainability"]) == tags  # no change
+    await set_room_tags(resources, hanna, room.slug, ["Logistics"])
+    assert await room_events(resources, room.id, "room.updated") == [{"fields": ["tags"]}, {"fields": ["tags"]}]
+    async with resources.db() as db:
+        audited = (await db.execute(select(AuditEntry.data).where(
+            AuditEntry.room_id == room.id, AuditEntry.action == "room.tags").order_by(AuditEntry.id))).scalars().all()
+    assert audited == [{"tags": ["logistics", "sustainability"]}, {"tags": ["logistics"]}]
+    with pytest.raises(Forbidden):
+        await set_room_tags(resources, alice, room.slug, ["Mine"])
+
+
+async def test_followers_and_challenges_for_you(resources: Resources, make_user: Any) -> None:
+    hanna = await make_user(name="Hanna", is_moderator=True)
+    alice, dan, eve = await make_user(name="Alice"), await make_user(name="Dan"), await make_user(name="Eve")
+    guest = await make_user(name="Gina", kind="guest")
+    green = await make_room(resources, hanna, title="Green")
+    hidden = await make_room(resources, hanna, title="Invite only", visibility="invite-only")
+    closed = await make_room(resources, hanna, title="Closed", phase="closed")
+    for room in (green, hidden, closed):
+        await set_room_tags(resources, hanna, room.slug, ["Sustainability"])
+    async with resources.db() as db:
+        from innovate.insights.interests import all_tags
+
+        (tag,) = await all_tags(db)
+        assert (tag.rooms, tag.followers) == (3, 0)
+    for person in (alice, dan):
+        await set_interests(resources, person, [tag.id])
+    await set_interests(resources, eve, [])
+    with pytest.raises(Forbidden):
+        await set_interests(resources, guest, [tag.id])
+    with pytest.raises(Invalid):
+        await set_interests(resources, dan, [tag.id + 99])
+    await join(resources, green, alice)
+
+    async with resources.db() as db:
+        assert await followers_not_joined(db, green) == 1  # Dan; Alice is in
+        # Dan may join only the open employees' room; the invite-only and closed ones are not for him.
+        assert [r["title"] for r, can_join in await challenges_for_you(db, dan)] == ["Green"]
+        assert (await challenges_for_you(db, dan))[0][0]["matched_tags"] == ["Sustainability"]
+        assert await challenges_for_you(db, alice) == []  # already in it
+        assert await challenges_for_you(db, eve) == []  # follows nothing
+        assert await challenges_for_you(db, guest) == []
+    await join(resources, green, dan)
+    await service.leave_room(resources, alice, green.slug)
+    async with resources.db() as db:
+        assert await followers_not_joined(db, green) == 1  # Alice left: invite her again
+
+
+async def test_interest_pages_and_api(resources: Resources, make_user: Any, sign_in: Any) -> None:
+    hanna = await make_user(name="Hanna", is_moderator=True)
+    dan = await make_user(name="Dan")
+    guest = await make_user(name="Gina", kind="guest")
+    room = await make_room(resources, hanna, title="Cleaner air")
+
+    moderator = await sign_in(hanna)
+    response = await moderator.post(f"/rooms/{room.slug}/insights/tags", data={"tags": "Air quality, Health"})
+    assert response.status_code == 303 and response.headers["location"].endswith("/insights#interests")
+    dashboard = await moderator.get(f"/rooms/{room.slug}/insights")
+    assert 'value="Air quality, Health"' in dashboard.text and "Tags saved" in dashboard.text
+    api = await moderator.put(f"/api/v1/rooms/{room.slug}/tags", json={"tags": ["Air quality", "Mobility"]})
+    assert [t["label"] for t in api.json()["items"]] == ["Air quality", "Mobility"]
+    assert (await moderator.put(f"/api/v1/rooms/{room.slug}/tags", json={})).status_code == 422
+
+    employee = await sign_in(dan)
+    tags = (await employee.get("/api/v1/tags")).json()["items"]
+    mobility = next(t["id"] for t in tags if t["label"] == "Mobility")
+    page = await employee.get("/me/interests")
+    assert page.status_code == 200 and "Mobility" in page.text
+    saved = await employee.post("/me/interests", data={"tag": str(mobility)})
+    assert saved.status_code == 303
+    assert [t["label"] for t in (await employee.get("/api/v1/me/interests")).json()["items"]] == ["Mobility"]
+    assert (await employee.put("/api/v1/me/interests", json={"tags": "x"})).status_code == 422
+    home = await employee.get("/")
+    assert "Challenges for you" in home.text and "Cleaner air" in home.text
+
+    outsider = await sign_in(guest)
+    assert (await outsider.get("/me/interests")).status_code == 404
+    assert (await outsider.get("/api/v1/me/interests")).status_code == 403
+    assert (await outsider.put("/api/v1/me/interests", json={"tags": [mobility]})).status_code == 403
+    assert "Challenges for you" not in (await outsider.get("/")).text
+
+    assert (await employee.post(f"/rooms/{room.slug}/insights/tags", data={"tags": "Mine"})).status_code == 403
+    assert (await employee.put(f"/api/v1/rooms/{room.slug}/tags", json={"tags": ["Mine"]})).status_code == 403
+    too_long = await moderator.post(f"/rooms/{room.slug}/insights/tags", data={"tags": "x" * 60})
+    assert too_long.status_code == 303
+    assert "Tags not saved" in (await moderator.get(f"/rooms/{room.slug}/insights")).text
+    async with resources.db() as db:
+        assert [t.label for t in await room_tags(db, room.id)] == ["Air quality", "Mobility"]
