@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from innovate.auth.sessions import revoke_user_sessions
-from innovate.db import utcnow
 from innovate.rooms import ideas, messages, votes
-from innovate.rooms.events import append_event, signal, write
-from innovate.rooms.models import Membership, Message
-from innovate.resources import Resources
 from tests.conftest import PASSWORD
 from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
@@ -43,30 +37,19 @@ def live_overrides() -> dict[str, Any]:  # noqa: F811
     return {"ws_queue_size": 8, "ws_max_frame_bytes": 4096, "ws_messages_per_second": 20.0, "ws_replay_limit": 60}
 
 
-# Moderation actions, written the way the service writes them: rows and the room event in
-# one transaction, the access notice after commit.
+# Moderation through the JSON API, as a moderator's client does it.
 
 
-async def remove_member(resources: Resources, room_id: int, user_id: int) -> None:
-    async with write(resources) as (db, outbox):
-        await db.execute(update(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
-                         .values(state="removed", left_at=utcnow()))
-        await append_event(db, outbox, room_id, "member.removed", {"user_id": user_id})
-        signal(outbox, room_id, "access", user_id=user_id)
+async def remove_member(live: LiveServer, moderator: Any, slug: str, user_id: int) -> None:
+    await api_call(live, moderator, "DELETE", f"/api/v1/rooms/{slug}/members/{user_id}", expect=(200, 204))
 
 
-async def mute_member(resources: Resources, room_id: int, user_id: int, minutes: int = 30) -> None:
-    async with write(resources) as (db, outbox):
-        await db.execute(update(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
-                         .values(muted_until=utcnow() + timedelta(minutes=minutes)))
-        await append_event(db, outbox, room_id, "member.muted", {"user_id": user_id})
-        signal(outbox, room_id, "access", user_id=user_id)
+async def mute_member(live: LiveServer, moderator: Any, slug: str, user_id: int, minutes: int = 30) -> None:
+    await api_call(live, moderator, "PATCH", f"/api/v1/rooms/{slug}/members/{user_id}", {"mute_minutes": minutes})
 
 
-async def hide_message(resources: Resources, room_id: int, message_id: int, reason: str) -> None:
-    async with write(resources) as (db, outbox):
-        await db.execute(update(Message).where(Message.id == message_id).values(state="hidden", state_reason=reason))
-        await append_event(db, outbox, room_id, "message.hidden", {"message_id": message_id})
+async def hide_message(live: LiveServer, moderator: Any, message_id: int, reason: str) -> None:
+    await api_call(live, moderator, "POST", f"/api/v1/messages/{message_id}/hide", {"reason": reason})
 
 
 # Delivery and replay ----------------------------------------------------------------------
@@ -231,7 +214,7 @@ async def test_removing_a_member_closes_their_socket(live: LiveServer, make_user
     room = await open_room(live, moderator, ada, bob)
     async with await live.connect(ada, room["slug"]) as ada_ws, await live.connect(bob, room["slug"]) as bob_ws:
         await until(lambda: ada.id in live.hub.by_user and bob.id in live.hub.by_user)
-        await remove_member(live.resources, room["id"], ada.id)
+        await remove_member(live, moderator, room["slug"], ada.id)
         async with asyncio.timeout(1.5):
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
@@ -267,7 +250,7 @@ async def test_held_and_hidden_content_reaches_only_those_who_may_see_it(live: L
                 await live.connect(guest, slug) as guest_ws):
         held = await messages.post_message(live.resources, guest, slug, {"body": "held for review"})
         visible = await post(live, ada, slug, "rude words")
-        await hide_message(live.resources, room["id"], visible["id"], "Be kind.")
+        await hide_message(live, moderator, visible["id"], "Be kind.")
         mod_frames = stored(await frames_until(mod_ws, has_kind("message.hidden")))
         bob_frames = stored(await frames_until(bob_ws, has_kind("message.hidden")))
         guest_frames = stored(await frames_until(guest_ws, has_kind("message.hidden")))
@@ -292,6 +275,8 @@ async def test_held_and_hidden_content_reaches_only_those_who_may_see_it(live: L
 
 
 async def _invite_guest(live: LiveServer, room_id: int, guest: Any) -> None:
+    """What redeeming an invite link does for the guest's membership."""
+    from innovate.rooms.events import write
     from innovate.rooms.memberships import add_member
     from innovate.rooms.models import Room
 
@@ -306,7 +291,7 @@ async def test_a_muted_member_is_told_to_turn_the_composer_off(live: LiveServer,
     async with (await live.connect(ada, room["slug"]) as json_ws,
                 await live.connect(ada, room["slug"], fmt="html") as html_ws):
         await until(lambda: len(live.hub.by_user.get(ada.id, ())) == 2)
-        await mute_member(live.resources, room["id"], ada.id)
+        await mute_member(live, moderator, room["slug"], ada.id)
         standing = of_kind(await frames_until(json_ws, has_kind("standing")), "standing")[0]
         html = of_kind(await frames_until(html_ws, has_kind("member.muted")), "member.muted")[0]
     assert standing["data"]["can_post"] is False and standing["data"]["muted_until"]

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed
 
-from innovate.db import utcnow
-from innovate.rooms.events import signal, write
-from innovate.rooms.models import Membership
 from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
+    api_call,
     frames_until,
     has_kind,
     live,
@@ -68,10 +64,7 @@ async def test_typing_reaches_the_others_and_muted_members_cannot_type(live: Liv
         assert of_kind(await quiet_frames(bob_ws, 0.5), "typing") == []
         assert of_kind(await quiet_frames(ada_ws, 0.1), "typing") == []  # not echoed to the typer
 
-        async with write(live.resources) as (db, outbox):
-            await db.execute(update(Membership).where(Membership.room_id == room["id"], Membership.user_id == ada.id)
-                             .values(muted_until=utcnow() + timedelta(minutes=5)))
-            signal(outbox, room["id"], "access", user_id=ada.id)
+        await api_call(live, moderator, "PATCH", f"/api/v1/rooms/{slug}/members/{ada.id}", {"mute_minutes": 5})
         await frames_until(ada_ws, has_kind("standing"))
         await bob_ws.send('{"type": "ping"}')  # stay clear of the idle timeout
         await asyncio.sleep(2.1)

@@ -38,9 +38,11 @@ log = logging.getLogger("innovate.live")
 
 BATCH = 200
 TALLY_INTERVAL = 0.1        # at most ~10 tally frames a second per room
-PRESENCE_INTERVAL = 0.25
+PRESENCE_INTERVAL = 0.25       # between presence frames, in a room of up to ~500 sockets;
+PRESENCE_SOCKETS_PER_SECOND = 2000  # bigger rooms space them out (a join storm would flood)
+YIELD_EVERY = 2000             # pushes between yields to the event loop during a big fan-out
 TYPING_TTL = 6.0            # seconds a "typing" mark stays on the page without a refresh
-PRESENCE_LISTED = 100       # users named in a presence frame; ``count`` has the total
+PRESENCE_LISTED = 50        # users named in a presence frame; ``count`` has the total
 
 # Events after which the sockets of ``data.user_id`` re-check their standing.
 MEMBER_KINDS = frozenset({"member.joined", "member.left", "member.removed", "member.muted",
@@ -64,6 +66,8 @@ class Channel:
         self.last_presence = 0.0
         self.presence_message: Outgoing | None = None
         self.typing_queue: list[tuple[int, int | None]] = []
+        self.fanning_out = False
+        self._regroups: list[tuple[Connection, bool]] = []
         self._wake = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"innovate-room-{room_id}")
 
@@ -91,7 +95,15 @@ class Channel:
         return True, False
 
     def regroup(self, conn: Connection, moderator: bool) -> None:
-        self.groups[(conn.format, conn.moderator)].discard(conn)
+        """Switch a socket to the other view (promotion, demotion). During a fan-out the
+        switch waits until it ends, so the socket gets every event of the batch in one view."""
+        if self.fanning_out:
+            self._regroups.append((conn, moderator))
+            return
+        group = self.groups[(conn.format, conn.moderator)]
+        if conn not in group:
+            return
+        group.discard(conn)
         conn.moderator = moderator
         self.groups[(conn.format, moderator)].add(conn)
 
@@ -159,17 +171,21 @@ class Channel:
         if self.tally_ids:
             due.append(self.last_tally + TALLY_INTERVAL - now)
         if self.presence_dirty:
-            due.append(self.last_presence + PRESENCE_INTERVAL - now)
+            due.append(self.last_presence + self._presence_interval() - now)
         if self.poll or self.typing_queue:
             due.append(0.0)
         return min(due) if due else None
+
+    def _presence_interval(self) -> float:
+        sockets = sum(len(group) for group in self.groups.values())
+        return max(PRESENCE_INTERVAL, sockets / PRESENCE_SOCKETS_PER_SECOND)
 
     async def _work(self, now: float) -> None:
         if self.poll:
             await self._catch_up()
         if self.tally_ids and now >= self.last_tally + TALLY_INTERVAL:
             await self._flush_tallies(now)
-        if self.presence_dirty and now >= self.last_presence + PRESENCE_INTERVAL:
+        if self.presence_dirty and now >= self.last_presence + self._presence_interval():
             await self._flush_presence(now)
         if self.typing_queue:
             await self._flush_typing()
@@ -191,7 +207,14 @@ class Channel:
                 if not events:
                     return
                 views = await self._render(db, room, events)
-            self._fan_out(events, *views)
+            self.fanning_out = True
+            try:
+                await self._fan_out(events, *views)
+            finally:
+                self.fanning_out = False
+                regroups, self._regroups = self._regroups, []
+                for conn, moderator in regroups:
+                    self.regroup(conn, moderator)
             self.head = events[-1].seq
             self._after(events)
             if len(events) < BATCH:
@@ -220,21 +243,30 @@ class Channel:
             personal[(user_id, moderator)] = {f["seq"]: f for f in frames}
         return shared, subjects, personal
 
-    def _fan_out(self, events: Sequence[Event], shared: dict[bool, list[dict[str, Any]]], subjects: list[set[int]],
-                 personal: dict[tuple[int, bool], dict[int, dict[str, Any]]]) -> None:
+    async def _fan_out(self, events: Sequence[Event], shared: dict[bool, list[dict[str, Any]]],
+                       subjects: list[set[int]], personal: dict[tuple[int, bool], dict[int, dict[str, Any]]]) -> None:
         encoder = self.hub.encoder
         delivered = 0
-        now = utcnow()
+        since_yield = 0
         for i, event in enumerate(events):
+            if since_yield >= YIELD_EVERY:
+                # A burst of events to a big room: let requests and other rooms run in between.
+                # Sockets that join meanwhile buffer (replay) or drop repeats by seq.
+                since_yield = 0
+                await asyncio.sleep(0)
+            before = delivered
             seq = event.seq
             about = subjects[i]
             for (fmt, moderator), group in self.groups.items():
                 if not group:
                     continue
+                frames = shared.get(moderator)
                 viewer = Viewer(user_id=0, moderator=moderator)
-                if not audience_allows(event, viewer):
+                if frames is None or not audience_allows(event, viewer):
+                    # No frames for a view nobody had when the batch was read: its sockets
+                    # joined since, and their replay already covers the batch.
                     continue
-                message = encoder.message(fmt, shared[moderator][i], viewer)
+                message = encoder.message(fmt, frames[i], viewer)
                 if about:
                     for conn in group:
                         if conn.user_id not in about:
@@ -256,7 +288,8 @@ class Channel:
                     if message is not None:
                         conn.push(seq, message)
                         delivered += 1
-            metrics.FANOUT_LATENCY.observe(max(0.0, (now - event.created_at).total_seconds()))
+            since_yield += delivered - before
+            metrics.FANOUT_LATENCY.observe(max(0.0, (utcnow() - event.created_at).total_seconds()))
         metrics.EVENTS_DELIVERED.inc(delivered)
 
     def _after(self, events: Iterable[Event]) -> None:
@@ -318,12 +351,12 @@ class Channel:
                     if conn.user_id != user_id:
                         conn.push(None, message)
 
-    def send_standing(self, conn: Connection) -> None:
+    def send_standing(self, conn: Connection, moderator: bool) -> None:
         """Tell one socket its own standing changed (muted: the composer turns off)."""
         now = utcnow()
         muted = conn.muted(now)
         data = {
-            "moderator": conn.moderator,
+            "moderator": moderator,
             "muted_until": conn.muted_until.isoformat() if muted and conn.muted_until else None,
             "can_post": not muted,
         }

@@ -91,9 +91,9 @@ class Hub:
             for chunk in chunks(channel.users):
                 with contextlib.suppress(Exception):
                     await self.resources.broker.publish(self._presence(room_id, gone=chunk))
-        for conns in list(self.by_user.values()):
-            for conn in list(conns):
-                conn.cut(RESTART, "server restart")
+        for conn in self.connections():
+            conn.cut(RESTART, "server restart")
+            self.detach(conn)
         tasks = [*self._tasks, *(c.task for c in self.channels.values()), *self._background]
         for task in tasks:
             task.cancel()
@@ -341,7 +341,7 @@ class Hub:
             conn.muted_until = standing.muted_until
             changed = True
         if changed:
-            channel.send_standing(conn)
+            channel.send_standing(conn, standing.moderator)
 
     # Names for presence and typing ------------------------------------------------------
 
