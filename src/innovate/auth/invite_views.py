@@ -216,9 +216,9 @@ async def invites_create(request: Request) -> Response:
     try:
         _invite, url = await create_invite(_resources(request), request.scope.get("user"), request.path_params["slug"],
                                            _invite_request(data))
-    except (Invalid, AppError) as exc:
-        if exc.status in (401, 404):
-            raise
+    except AppError as exc:
+        if exc.status in (401, 403, 404):
+            raise  # not this caller's panel: the error page says so
         return await _panel(request, status=exc.status, error=exc.message, values=values)
     return await _panel(request, new_url=url)
 

@@ -200,6 +200,9 @@ class SignInProviders:
                                detail=f"discovery issuer {expected_issuer!r} != configured {provider.issuer!r}")
         # RFC 9207: an authorization response names its issuer; one from another provider is a mix-up.
         returned_issuer = request.query_params.get("iss")
+        if returned_issuer is None and metadata.get("authorization_response_iss_parameter_supported") is True:
+            raise SignInFailed(f"The answer did not say it came from {provider.display_name}. Please start again.",
+                               detail="iss parameter missing although the provider sends it")
         if returned_issuer is not None and returned_issuer.rstrip("/") != expected_issuer:
             raise SignInFailed(f"The answer did not come from {provider.display_name}. Please start again.",
                                detail=f"iss parameter {returned_issuer!r} != {expected_issuer!r}")
