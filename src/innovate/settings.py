@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, le=65535,
                               description="Serve /metrics on this port of its own (from `innovate serve`) instead of the app's port; 0: off.")
     oidc_providers: str = Field(default="", description="JSON list of sign-in providers (see innovate.auth.providers).")
-    invite_attempts_per_ip: int = Field(default=30, ge=1, description="Invite-link visits allowed per IP in each window.")
+    invite_attempts_per_ip: int = Field(default=100, ge=1, description="Invite-link requests allowed per IP in each window.")
     invite_attempt_window_seconds: int = Field(default=900, ge=1)
     invites_per_moderator_per_day: int = Field(default=100, ge=1)
 
