@@ -209,3 +209,19 @@ async def test_unknown_ids_are_404(people, sign_in, resources) -> None:
 async def test_not_signed_in_is_401(client: httpx.AsyncClient) -> None:
     for path in ("/api/v1/rooms", "/api/v1/rooms/x", "/api/v1/rooms/x/events", "/api/v1/ideas/1"):
         assert (await client.get(path)).status_code == 401
+
+
+async def test_archiving_ends_guest_sessions(people, sign_in, resources) -> None:
+    from innovate.rooms.events import write
+    from innovate.rooms.memberships import add_member
+
+    room = await make_room(resources, people["mod"], guests_until="closed")
+    async with write(resources) as (db, outbox):
+        await add_member(db, outbox, room, people["guest"])
+    guest = await sign_in(people["guest"])
+    assert (await guest.get(f"/api/v1/rooms/{room.slug}")).status_code == 200
+    mod = await sign_in(people["mod"])
+    assert (await mod.patch(f"/api/v1/rooms/{room.slug}", json={"phase": "closed"})).status_code == 200
+    # The room closed for guests and it was their only room: their session is gone.
+    assert (await guest.get("/api/v1/me")).status_code == 401
+    assert (await mod.get("/api/v1/me")).status_code == 200

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from innovate.auth.access import RoomAccess, require_moderator, room_access
+from innovate.auth.access import RoomAccess, guest_access_over, require_moderator, room_access
+from innovate.auth.cutoff import guests_lost_room
 from innovate.auth.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
@@ -151,6 +152,7 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
             target = choice_field(data, "phase", PHASES)
             if target != room.phase:
                 await _move_phase(db, outbox, room, target, actor.id)
+    await _end_guest_access_if_over(resources, room)
     return room
 
 
@@ -183,6 +185,12 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
         signal(outbox, room.id, "access")
 
 
+async def _end_guest_access_if_over(resources: Resources, room: Room) -> None:
+    """After commit: guests whose last room this was lose their sessions and sockets."""
+    if guest_access_over(room):
+        await guests_lost_room(resources, room.id)
+
+
 async def change_phase(resources: Resources, actor: User, slug: str, target: str) -> Room:
     return await update_room(resources, actor, slug, {"phase": target})
 
@@ -203,6 +211,7 @@ async def apply_due_phases(resources: Resources) -> list[tuple[str, str]]:
                 if fresh is None or _due_phase(fresh, now) != target:
                     continue
                 await _move_phase(db, outbox, fresh, target, None)
+            await _end_guest_access_if_over(resources, fresh)
             moves.append((room.slug, target))
         except Conflict:
             continue  # another process moved it first
