@@ -57,6 +57,7 @@ log = logging.getLogger("innovate.live")
 
 TICK_SECONDS = 1.0
 TYPING_MIN_INTERVAL = 2.0   # one "typing" broadcast per socket every 2 s at most
+NAMES_CACHED = 50_000       # names kept for presence and typing frames
 
 
 class Hub:
@@ -347,6 +348,8 @@ class Hub:
 
     async def names_for(self, user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         wanted = set(user_ids)
+        if len(self.names) > NAMES_CACHED:
+            self.names.clear()  # a cache, not a registry: start over rather than grow forever
         missing = [u for u in wanted if u not in self.names]
         if missing:
             async with self.resources.db() as db:
