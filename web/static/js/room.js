@@ -5,7 +5,7 @@
 //   reasons (data-post-blocked, ...), #my-standing the membership and mute; live updates
 //   replace those two elements and every fieldset[data-needs] follows, a mute ends on time;
 // - additions that may already be on the page (own post + its live event, replays) are
-//   de-duplicated by id, keeping the copy that was there first;
+//   de-duplicated by id, keeping the copy that was there first, and kept in id order;
 // - countdowns, local times in new content, replies, the "new messages" button, focus on
 //   the first invalid field of a refused form, and local times in the schedule form.
 (function () {
@@ -210,9 +210,30 @@
     });
   }
 
+  // A message appended at the end that is older than the one before it (a restored or
+  // approved post, a late replay) moves up to its place: threads read in id order.
+  function placeInOrder(node) {
+    var id = messageNumber(node);
+    if (id === null || node.nextElementSibling) return;
+    var before = node.previousElementSibling, spot = null;
+    while (before) {
+      var other = messageNumber(before);
+      if (other !== null && other < id) break;
+      if (other !== null) spot = before;
+      before = before.previousElementSibling;
+    }
+    if (spot) spot.parentNode.insertBefore(node, spot);
+  }
+
+  function messageNumber(el) {
+    var match = /^message-(\d+)$/.exec(el.id || "");
+    return match ? parseInt(match[1], 10) : null;
+  }
+
   function onAdded(node) {
     if (node.nodeType !== 1) return;
     if (dedupe(node)) return;
+    if (node.matches("ol.thread > li.message")) placeInOrder(node);
     if (node.matches("li.message")) nameReplyRefs(node);
     if (window.Innovate && window.Innovate.localTimes) window.Innovate.localTimes(node);
     if (node.matches("li.message")) placeInOrder(node);
