@@ -71,12 +71,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    # hide_parameters: database errors end up in logs, and parameters can be message bodies.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=30
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=30, hide_parameters=True
     )
 
 
