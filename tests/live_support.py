@@ -161,10 +161,6 @@ async def post(live: LiveServer, user: User, slug: str, body: str, **fields: Any
     return await api_call(live, user, "POST", f"/api/v1/rooms/{slug}/messages", {"body": body, **fields})
 
 
-async def head(live: LiveServer, user: User, slug: str) -> int:
-    return int((await api_call(live, user, "GET", f"/api/v1/rooms/{slug}"))["last_seq"])
-
-
 # Reading frames ---------------------------------------------------------------------------
 
 

@@ -18,9 +18,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
     decode,
     frames_until,
     has_kind,
-    head,
     live,
-    live_overrides,
     live_socket,
     of_kind,
     open_room,
@@ -33,7 +31,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def live_overrides() -> dict[str, Any]:  # noqa: F811
+def live_overrides() -> dict[str, Any]:
     return {"ws_queue_size": 8, "ws_max_frame_bytes": 4096, "ws_messages_per_second": 20.0, "ws_replay_limit": 60}
 
 

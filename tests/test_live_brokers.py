@@ -26,7 +26,7 @@ from innovate.auth.tokens import create_token
 from innovate.realtime.brokers import APPLICATION_NAME, asyncpg_dsn
 from innovate.resources import Resources
 from tests.databases import in_ci
-from tests.live_support import bind_free_socket, stored
+from tests.live_support import bind_free_socket, frames_until, stored
 from tests.servers import ServerProcess, serve
 
 on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -240,7 +240,13 @@ async def test_redis_broker_carries_posts_across_processes(
     async with await pair.connect(pair.a, bob, slug, start) as ws_a, await pair.connect(pair.b, ada, slug, start) as ws_b:
         await post_via(pair, pair.b, moderator, slug, "from B")
         await post_via(pair, pair.a, bob, slug, "from A")
-        on_a, on_b = await read_stored(ws_a, 2), await read_stored(ws_b, 2)
+        # Presence crosses processes too: bob (on A) sees ada, who is connected to B.
+        both_here = {ada.id, bob.id}
+        all_a = await frames_until(ws_a, lambda fs: len(stored(fs)) == 2 and any(
+            {u["id"] for u in f["data"]["users"]} == both_here for f in fs if f.get("kind") == "presence"),
+            timeout=WAIT)
+        on_b = await read_stored(ws_b, 2)
+    on_a = stored(all_a)
     assert [f["data"]["message"]["body"] for f in on_a] == ["from B", "from A"]
     assert [f["seq"] for f in on_a] == [f["seq"] for f in on_b] == [start + 1, start + 2]
 

@@ -14,7 +14,6 @@ from tests.live_support import (  # noqa: F401 - fixtures
     frames_until,
     has_kind,
     live,
-    live_overrides,
     live_socket,
     of_kind,
     open_room,
@@ -25,7 +24,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def live_overrides() -> dict[str, Any]:  # noqa: F811
+def live_overrides() -> dict[str, Any]:
     return {"ws_idle_timeout_seconds": 6.0, "ws_presence_seconds": 1.0}
 
 

@@ -36,13 +36,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("innovate.live")
 
-BATCH = 200
-TALLY_INTERVAL = 0.1        # at most ~10 tally frames a second per room
-PRESENCE_INTERVAL = 0.25       # between presence frames, in a room of up to ~500 sockets;
-PRESENCE_SOCKETS_PER_SECOND = 2000  # bigger rooms space them out (a join storm would flood)
-YIELD_EVERY = 2000             # pushes between yields to the event loop during a big fan-out
-TYPING_TTL = 6.0            # seconds a "typing" mark stays on the page without a refresh
-PRESENCE_LISTED = 50        # users named in a presence frame; ``count`` has the total
+BATCH = 200                         # events read and fanned out at a time
+YIELD_EVERY = 2000                  # socket writes between yields to the event loop
+TALLY_INTERVAL = 0.1                # at most ~10 tally frames a second per room
+PRESENCE_INTERVAL = 0.25            # between presence frames in a room of up to ~500 sockets;
+PRESENCE_SOCKETS_PER_SECOND = 2000  # bigger rooms space them out, or a join storm would flood
+PRESENCE_LISTED = 50                # users named in a presence frame; ``count`` has them all
+TYPING_TTL = 6.0                    # seconds a "typing" mark stays on the page unless renewed
 
 # Events after which the sockets of ``data.user_id`` re-check their standing.
 MEMBER_KINDS = frozenset({"member.joined", "member.left", "member.removed", "member.muted",
