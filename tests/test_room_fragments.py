@@ -153,6 +153,11 @@ def test_phase_changes_update_the_banner_and_the_forms_state() -> None:
     assert 'data-post-blocked="The discussion is read-only: the room is closed."' in targets["#phase-banner"]
     assert 'value="archived"' in targets["#phase-controls"]  # moderators get fresh phase buttons
 
+    updated = dict(((t, h) for t, _, h in render("room.updated", room=room(
+        title="<b>Greener</b>", brief="**now**", brief_html="<p><strong>now</strong></p>"))))
+    assert updated["#brief-body"].startswith('<div id="brief-body"') and "<strong>now</strong>" in updated["#brief-body"]
+    assert updated["#room-title"] == "&lt;b&gt;Greener&lt;/b&gt;"
+
     locked = render("room.locked", room=room(locked=True))
     assert 'data-post-blocked="The room is locked: it is read-only for now."' in locked[0][2]
     assert all(t != "#live-announcer" for t, _, _ in locked)

@@ -127,6 +127,9 @@ class _Renderer:
             return []
         context = {"room": room, "blocked": phase_blocks(room, self.viewer.moderator), "next_step": next_step(room)}
         parts = [partial("#phase-banner", "outerHTML", self.render("rooms/_phase_banner.html", **context))]
+        if self.frame.get("kind") == "room.updated":
+            parts.append(partial("#brief-body", "outerHTML", self.render("rooms/_brief.html", room=room)))
+            parts.append(partial("#room-title", "innerHTML", str(escape(room.get("title", "")))))
         if self.viewer.moderator:
             parts.append(partial("#phase-controls", "outerHTML", self.render(
                 "rooms/_phase_controls.html", room=room, phase_moves=phase_moves(room), form=None)))
