@@ -30,10 +30,10 @@ test-browser: test-deps
 	$(BIN)/pytest -m browser tests/browser
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 bench-quick: $(STAMP)
-	$(BIN)/python bench/run.py --quick
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

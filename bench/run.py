@@ -40,6 +40,7 @@ from bench.common import (  # noqa: E402
     raise_nofile_limit,
 )
 from bench.targets import TARGETS, Target  # noqa: E402
+from bench.votes import run_votes, summarize_votes  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -107,6 +108,12 @@ class Config:
     quiet_pct: float = 15.0
     sink_compare_subscribers: int = 1000
     sink_compare_rate: float = 30.0
+    # (5) votes (application only, PostgreSQL): every member votes on every idea
+    votes_members: int = 50
+    votes_ideas: int = 100
+    votes_subscribers: int = 200
+    votes_concurrency: int = 50
+    votes_rounds: int | None = None  # None: same as rounds
 
     @classmethod
     def quick_config(cls) -> "Config":
@@ -130,6 +137,10 @@ class Config:
             drain_timeout=4.0,
             pause_between_runs=0.1,
             sink_compare_subscribers=300,
+            votes_members=20,
+            votes_ideas=25,
+            votes_subscribers=50,
+            votes_rounds=1,
         )
 
 
@@ -141,13 +152,14 @@ class LoadError(RuntimeError):
     pass
 
 
-def run_load(target: Target, load_args: list[str], timeout: float) -> dict:
-    """Run bench/load.py pinned to LOAD_CPU against a started target."""
+def run_load(target: Target, load_args: list[str], timeout: float,
+             script: Path = LOAD_SCRIPT) -> dict:
+    """Run the load script (bench/load.py) pinned to LOAD_CPU against a started target."""
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         out = Path(tmp) / "out.json"
         log = Path(tmp) / "load.log"
         argv = [
-            "taskset", "-c", LOAD_CPU, sys.executable, str(LOAD_SCRIPT),
+            "taskset", "-c", LOAD_CPU, sys.executable, str(script),
             "--target-spec", json.dumps(target.spec()),
             "--server-pid", str(target.pid),
             "--out", str(out),
@@ -455,6 +467,10 @@ register_scenario(
 )
 register_scenario(Scenario("idle_memory", run_idle, summarize_idle))
 register_scenario(
+    Scenario("votes", lambda target, cfg: run_votes(target, cfg, run_load), summarize_votes,
+             targets={PRIMARY}, rounds_attr="votes_rounds", manages_server=True)
+)
+register_scenario(
     Scenario("sink_compare", run_sink_compare, summarize_sink_compare,
              targets={REFERENCE_RAW}, default=False)
 )
@@ -479,6 +495,14 @@ def brief(scenario: str, r: dict) -> str:
                 f"rss={[(p['alive'], p['server_rss_kib']) for p in r['points']]}")
     if scenario == "sink_compare":
         return json.dumps(r)
+    if scenario == "votes":
+        v, b = r["votes"], r["bare_insert"]
+        return (f"votes/s={v['per_s']} (ok {v['ok']}/{v['rows']}, statuses {v['statuses']}) "
+                f"bare inserts/s={b['per_s']} ratio={r['ratio_votes_vs_insert']} "
+                f"tally frames/socket={r['tally_frames_per_socket']} "
+                f"server_cpu={v['server_cpu_pct']}% client_cpu={v['client_cpu_pct']}%"
+                f"{' CLIENT-BOUND' if r.get('client_bound') else ''}"
+                f"{' CONTENDED' if r.get('contended') else ''}")
     lat = r.get("latency_ms") or {}
     return (f"deliveries/s={r.get('deliveries_per_s')} p50={lat.get('p50')} "
             f"p95={lat.get('p95')} p99={lat.get('p99')} lost={r.get('lost')} "
@@ -726,6 +750,18 @@ def render_markdown(summary: dict, json_name: str) -> str:
     for n in cfg["idle_steps"]:
         rows.append((f"Idle: server RSS KiB at {n:,} connections", f"idle_rss_kib_{n}", 0, False))
     rows.append(("Idle: KiB per connection (linear fit)", "kib_per_idle_conn", 1, True))
+    votes_title = (f"Votes ({cfg['votes_members']} members × {cfg['votes_ideas']} ideas, "
+                   f"{cfg['votes_concurrency']} in flight, {cfg['votes_subscribers']} sockets, PostgreSQL)")
+    rows += [
+        (f"{votes_title}: votes/s through the endpoint", "votes_per_s", 0, False),
+        ("Votes: bare INSERTs/s, same rows and concurrency", "bare_inserts_per_s", 0, False),
+        ("Votes: endpoint / bare INSERT", "ratio_votes_vs_insert", 3, False),
+        ("Votes: server CPU %", "votes_server_cpu_pct", 0, False),
+        ("Votes: client CPU %", "votes_client_cpu_pct", 0, False),
+        ("Votes: rejected", "votes_rejected", 0, False),
+        ("Votes: tally frames per socket", "votes_tally_frames_per_socket", 0, False),
+        ("Votes: runs where server/client waited for a CPU > 5%", "votes_contended", 0, False),
+    ]
     if any("sink_lite_us_per_delivery" in figs.get(t, {}) for t in tnames):
         rows += [
             ("Load generator CPU µs/delivery, LiteWS sink", "sink_lite_us_per_delivery", 1,

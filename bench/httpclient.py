@@ -1,0 +1,127 @@
+"""A minimal keep-alive HTTP/1.1 client for publishers and voters.
+
+The load generator shares one core between thousands of sockets and the
+publishers, so a request should cost little more than one ``write`` and one
+read of the answer: no cookie jar, no redirects, no connection manager beyond
+a list of idle connections.  It speaks to the application's JSON API only
+(answers carry ``Content-Length`` or are chunked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+
+
+class HttpError(RuntimeError):
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"HTTP {status}: {body[:300]!r}")
+        self.status = status
+        self.body = body
+
+
+class HttpConn:
+    """One keep-alive connection; requests on it run one after another."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.host = host
+        self.reusable = True
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> "HttpConn":
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer, f"{host}:{port}")
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
+        if body:
+            lines.append("Content-Type: application/json")
+        for name, value in (headers or {}).items():
+            lines.append(f"{name}: {value}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = None
+        chunked = False
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+            elif name == b"connection" and b"close" in value.lower():
+                self.reusable = False
+        if chunked:
+            data = await self._read_chunked()
+        elif length is not None:
+            data = await self.reader.readexactly(length)
+        else:
+            data = await self.reader.read()
+            self.reusable = False
+        return status, data
+
+    async def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await self.reader.readuntil(b"\r\n")
+                return b"".join(parts)
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readexactly(2)
+
+    def close(self) -> None:
+        self.reusable = False
+        self.writer.transport.abort()
+
+
+class HttpPool:
+    """Idle keep-alive connections to one server, opened on demand."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.headers = headers or {}
+        self._idle: list[HttpConn] = []
+        self._all: set[HttpConn] = set()
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = await HttpConn.open(self.host, self.port)
+            self._all.add(conn)
+        try:
+            status, data = await conn.request(method, path, body, {**self.headers, **(headers or {})})
+        except BaseException:
+            conn.close()
+            self._all.discard(conn)
+            raise
+        if conn.reusable:
+            self._idle.append(conn)
+        else:
+            conn.close()
+            self._all.discard(conn)
+        return status, data
+
+    async def json(self, method: str, path: str, payload: Any = None,
+                   headers: dict[str, str] | None = None, expect: tuple[int, ...] = (200, 201)) -> Any:
+        body = orjson.dumps(payload) if payload is not None else b""
+        status, data = await self.request(method, path, body, headers)
+        if status not in expect:
+            raise HttpError(status, data)
+        return orjson.loads(data) if data else None
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+        self._idle.clear()

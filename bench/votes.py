@@ -1,0 +1,277 @@
+"""Votes: cast votes per second through the real endpoint, against a bare INSERT loop.
+
+Orchestrator side (``run_votes``, called by ``bench/run.py``): create a private
+PostgreSQL database ``innovate_bench_<random>`` on the local server, start the
+``innovate`` target on it (migrations, accounts, a room and its members), let the
+moderator submit the ideas through the API, then run this file as the load
+process pinned to CPU 1.  The database is dropped afterwards.
+
+Load side (``python bench/votes.py ...``):
+
+1. open ``--subscribers`` live sockets to the room (the tallies are broadcast to them);
+2. every member votes once on every idea (``PUT /api/v1/ideas/{id}/vote``, a
+   member's own bearer token), in shuffled order, ``--concurrency`` requests in
+   flight on as many keep-alive connections;
+3. the same number of rows goes into a copy of the ``votes`` table
+   (``CREATE TABLE … (LIKE votes INCLUDING ALL)``: same columns, unique index and
+   defaults, no foreign keys) with one autocommitted INSERT per row over
+   ``--concurrency`` asyncpg connections: the bare cost of the row.
+
+``ratio_votes_vs_insert`` = endpoint votes/s ÷ bare inserts/s, same run, same database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import random
+import secrets
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import targets, wsclient  # noqa: E402
+from bench.common import CpuMeter, WaitMeter, median, raise_nofile_limit  # noqa: E402
+from bench.httpclient import HttpConn  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parent
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+# --------------------------------------------------------------------------- #
+# Load side
+
+
+TALLY = '"kind":"tally.changed"'
+
+
+class TallyCounter:
+    """A subscribed socket that counts the tally frames it receives."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.frames = 0
+        ws.callback_mode(self.on_message)
+
+    def on_message(self, msg: str | bytes) -> None:
+        if TALLY in (msg if isinstance(msg, str) else msg.decode()):
+            self.frames += 1
+
+
+async def open_sockets(target, count: int) -> list[TallyCounter]:
+    socks = []
+    for i in range(count):
+        ws = await wsclient.connect(target.subscriber_url(i), target.subscriber_headers(i))
+        ws.set_keepalive(target.keepalive)
+        socks.append(TallyCounter(ws))
+    return socks
+
+
+async def cast_votes(target, ideas: list[int], concurrency: int) -> dict:
+    tokens = target.options["member_tokens"]
+    work = [(m, idea) for m in range(len(tokens)) for idea in ideas]
+    random.Random(1).shuffle(work)
+    queue = iter(work)
+    statuses: dict[int, int] = {}
+    body = b'{"value": 1}'
+
+    async def worker() -> None:
+        conn = await HttpConn.open(target.host, target.port)
+        try:
+            for m, idea in queue:
+                status, _ = await conn.request(
+                    "PUT", f"/api/v1/ideas/{idea}/vote", body,
+                    {"Authorization": f"Bearer {tokens[m]}"},
+                )
+                statuses[status] = statuses.get(status, 0) + 1
+                if not conn.reusable:
+                    conn.close()
+                    conn = await HttpConn.open(target.host, target.port)
+        finally:
+            conn.close()
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - t0
+    ok = statuses.get(200, 0)
+    return {"rows": len(work), "ok": ok, "statuses": {str(k): v for k, v in statuses.items()},
+            "elapsed_s": round(elapsed, 3), "per_s": round(ok / elapsed, 1) if elapsed else None}
+
+
+async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: int) -> dict:
+    import asyncpg
+
+    table = f"bench_bare_votes_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f"CREATE TABLE {table} (LIKE votes INCLUDING ALL)")
+    room_id = await admin.fetchval("SELECT room_id FROM ideas WHERE id = $1", ideas[0])
+    conns = [await asyncpg.connect(dsn) for _ in range(concurrency)]
+    work = [(m + 2, idea) for m in range(members) for idea in ideas]
+    random.Random(1).shuffle(work)
+    queue = iter(work)
+    sql = (f"INSERT INTO {table} (room_id, idea_id, user_id, value, created_at, updated_at) "
+           "VALUES ($1, $2, $3, 1, $4, $4)")
+    done = 0
+
+    async def worker(conn) -> None:
+        nonlocal done
+        for user_id, idea in queue:
+            await conn.execute(sql, room_id, idea, user_id, dt.datetime.now(dt.timezone.utc))
+            done += 1
+
+    try:
+        t0 = time.monotonic()
+        await asyncio.gather(*(worker(c) for c in conns))
+        elapsed = time.monotonic() - t0
+    finally:
+        for c in conns:
+            await c.close()
+        await admin.execute(f"DROP TABLE {table}")
+        await admin.close()
+    return {"rows": done, "elapsed_s": round(elapsed, 3), "per_s": round(done / elapsed, 1)}
+
+
+async def load_main(args: argparse.Namespace) -> dict:
+    raise_nofile_limit()
+    target = targets.from_spec(json.loads(args.target_spec))
+    ideas = [int(x) for x in args.ideas.split(",")]
+    socks = await open_sockets(target, args.subscribers)
+    await asyncio.sleep(args.settle)
+    base = [s.frames for s in socks]
+
+    server_cpu, client_cpu = CpuMeter(args.server_pid, time.monotonic), CpuMeter("self", time.monotonic)
+    server_wait, client_wait = WaitMeter(args.server_pid, time.monotonic), WaitMeter("self", time.monotonic)
+    votes = await cast_votes(target, ideas, args.concurrency)
+    votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1),
+                 server_runqueue_wait_pct=round(server_wait.percent(), 1),
+                 client_runqueue_wait_pct=round(client_wait.percent(), 1))
+
+    # Tallies are coalesced: wait until the sockets stop receiving, then count.
+    last, quiet_since = -1, time.monotonic()
+    deadline = quiet_since + args.drain_timeout
+    while time.monotonic() - quiet_since < 1.0 and time.monotonic() < deadline:
+        now = sum(s.frames for s in socks)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        await asyncio.sleep(0.2)
+    frames = [s.frames - b for s, b in zip(socks, base)]
+    alive = sum(1 for s in socks if not s.ws.closed.done())
+    for s in socks:
+        s.ws.abort()
+
+    client_cpu.start()
+    bare = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), args.concurrency)
+    bare["client_cpu_pct"] = round(client_cpu.percent(), 1)
+    ratio = votes["per_s"] / bare["per_s"] if votes["per_s"] and bare["per_s"] else None
+    return {
+        "votes": votes,
+        "bare_insert": bare,
+        "ratio_votes_vs_insert": round(ratio, 4) if ratio else None,
+        "subscribers": args.subscribers,
+        "subscribers_alive": alive,
+        "tally_frames_per_socket": median(frames),
+        "concurrency": args.concurrency,
+        "server_runqueue_wait_pct": votes["server_runqueue_wait_pct"],
+        "client_runqueue_wait_pct": votes["client_runqueue_wait_pct"],
+        "client_bound": votes["client_cpu_pct"] > 90,
+        "contended": max(votes["server_runqueue_wait_pct"], votes["client_runqueue_wait_pct"]) > 5,
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target-spec", required=True)
+    p.add_argument("--server-pid", required=True)
+    p.add_argument("--dsn", required=True, help="asyncpg DSN of the benchmark database")
+    p.add_argument("--ideas", required=True, help="comma-separated idea ids")
+    p.add_argument("--subscribers", type=int, default=100)
+    p.add_argument("--concurrency", type=int, default=50)
+    p.add_argument("--settle", type=float, default=1.0)
+    p.add_argument("--drain-timeout", type=float, default=10.0)
+    p.add_argument("--out", required=True)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = asyncio.run(load_main(args))
+    Path(args.out).write_text(json.dumps(result))
+    return 0
+
+
+# --------------------------------------------------------------------------- #
+# Orchestrator side
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def run_votes(target, cfg, run_load) -> dict:
+    """One round: private database, server, ideas, load process; always drops the database."""
+    from bench.innovate_target import api
+
+    name = f"innovate_bench_{secrets.token_hex(6)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        server = type(target)(host=target.host, database_url=url, members=cfg.votes_members)
+        server.start()
+        try:
+            moderator, slug = server.options["moderator_token"], server.options["slug"]
+            ideas = [
+                api(server.port, "POST", f"/rooms/{slug}/ideas", moderator,
+                    {"title": f"Idea number {i}", "body": "Something worth voting for."})["id"]
+                for i in range(cfg.votes_ideas)
+            ]
+            result = run_load(server, [
+                "--dsn", f"postgresql://postgres@127.0.0.1:5432/{name}",
+                "--ideas", ",".join(map(str, ideas)),
+                "--subscribers", str(cfg.votes_subscribers),
+                "--concurrency", str(cfg.votes_concurrency),
+            ], timeout=600, script=Path(__file__))
+            if not server.alive():
+                result["server_died"] = True
+                result["server_log"] = server.server_log()
+            return result
+        finally:
+            server.stop()
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def summarize_votes(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    return {
+        "ratio_votes_vs_insert": median([r.get("ratio_votes_vs_insert") for r in ok]),
+        "votes_per_s": median([r["votes"]["per_s"] for r in ok]),
+        "bare_inserts_per_s": median([r["bare_insert"]["per_s"] for r in ok]),
+        "votes_server_cpu_pct": median([r["votes"]["server_cpu_pct"] for r in ok]),
+        "votes_client_cpu_pct": median([r["votes"]["client_cpu_pct"] for r in ok]),
+        "votes_rejected": sum(r["votes"]["rows"] - r["votes"]["ok"] for r in ok),
+        "votes_tally_frames_per_socket": median([r.get("tally_frames_per_socket") for r in ok]),
+        "votes_client_bound": any(r.get("client_bound") for r in ok) if ok else None,
+        "votes_contended": any(r.get("contended") for r in ok) if ok else None,
+        "votes_failed_runs": len(runs) - len(ok),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
