@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-fast test-browser test-deps bench bench-quick clean
+.PHONY: run test test-fast test-browser test-deps screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -22,12 +22,19 @@ test-deps: $(STAMP)
 
 test: test-deps
 	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m browser tests/browser
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not browser" -x
 
 test-browser: test-deps
 	$(BIN)/pytest -m browser tests/browser
+
+# The README's screenshots: the browser tests write them; this keeps the current ones.
+screenshots:
+	@ls tests/browser/screenshots/*.png >/dev/null 2>&1 || { echo "no screenshots yet: run make test-browser first" >&2; exit 1; }
+	mkdir -p docs/screenshots
+	cp tests/browser/screenshots/*.png docs/screenshots/
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

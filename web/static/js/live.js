@@ -5,13 +5,17 @@
 //   reconnect, so a reconnect replays exactly what was missed;
 // - close codes: 4000 (too far behind) reloads the page; 1008/1009 (access gone, limits)
 //   stop live updates and say so; the others reconnect with hx-ws's backoff;
-// - pings the server while connected (it closes sockets that stay silent);
+// - pings the server while connected (it closes sockets that stay silent); a ping that gets
+//   no answer means the socket died without a close event, and coming back online after
+//   going offline may leave such a socket too: in both cases a fresh socket replaces it at
+//   once (with ?after=, so nothing is lost and, seqs being filtered, nothing is repeated);
 // - sends "typing" signals from the composers and shows who is typing in each thread;
 // - shows who is here now on the member list (#presence-<user id>).
 (function () {
   "use strict";
 
   var PING_MS = 20000;          // well within the server's idle timeout (60 s by default)
+  var PONG_MS = 10000;          // the server answers a ping at once; silence this long: dead socket
   var TYPING_EVERY_MS = 2500;   // the server relays one signal per person every 2 s at most
   var RELOAD = 4000;
   var STOPPED = { 1008: "You can no longer follow this room live.", 1009: "Live updates stopped." };
@@ -20,6 +24,8 @@
   var lastSeq = 0;
   var connection = null;
   var pinger = null;
+  var watchdog = null;
+  var lastHeard = 0;           // when the socket last delivered a frame
   var lastTyping = 0;
   var typing = {};             // thread key -> {user id -> {name, until}}
 
@@ -49,6 +55,7 @@
   // Seq bookkeeping ------------------------------------------------------------------------
 
   function onBeforeIncoming(event) {
+    lastHeard = Date.now();
     var frame = parse(event.detail.message.data);
     if (!frame) return;
     if (typeof frame.seq === "number" && frame.seq <= lastSeq) {
@@ -72,13 +79,59 @@
 
   function onConnected(event) {
     connection = event.detail.connection;
+    lastHeard = Date.now();
     setState("open");
     clearInterval(pinger);
-    pinger = setInterval(function () { send({ type: "ping" }); }, PING_MS);
+    pinger = setInterval(ping, PING_MS);
+  }
+
+  function ping() {
+    if (!navigator.onLine) return;  // the "online" event takes over
+    var sentAt = Date.now();
+    send({ type: "ping" });
+    clearTimeout(watchdog);
+    watchdog = setTimeout(function () {
+      if (lastHeard < sentAt && navigator.onLine) freshSocket();
+    }, PONG_MS);
+  }
+
+  // Replace the current socket now. hx-ws only replaces a socket after its close event, which
+  // for a dead connection can take a minute (the closing handshake times out), and after a
+  // backoff that grows while the network is down. Its "tab visible again" handler opens a new
+  // socket at once when there is none (hx-ws.js, getOrCreateConnection); clearing the socket
+  // and the pending timer first makes it do that, and it detaches the old socket's listeners.
+  function freshSocket() {
+    var current = connection;
+    if (!current) return;
+    clearInterval(pinger);
+    clearTimeout(watchdog);
+    current.url = withAfter(current.url);
+    setState("reconnecting");
+    var old = current.socket;
+    if (typeof current.visibilityHandler === "function" && !document.hidden) {
+      clearTimeout(current.timer);
+      current.socket = null;
+      current.visibilityHandler();
+    }
+    if (old && old.readyState !== WebSocket.CLOSED) {
+      try { old.close(); } catch (e) { /* already closing */ }
+    }
+  }
+
+  function onOffline() {
+    clearTimeout(watchdog);
+    setState("offline");
+    announce("You are offline. New messages will appear when you are back online.");
+  }
+
+  function onOnline() {
+    announce("Back online.");
+    freshSocket();
   }
 
   function onClose(event) {
     clearInterval(pinger);
+    clearTimeout(watchdog);
     pinger = null;
     var detail = event.detail || {};
     if (detail.connection) detail.connection.url = withAfter(detail.connection.url);
@@ -98,7 +151,10 @@
 
   function onBeforeConnection(event) {
     var detail = event.detail || {};
-    if (detail.connection) detail.connection.url = withAfter(detail.connection.url);
+    if (detail.connection) {
+      connection = detail.connection;
+      detail.connection.url = withAfter(detail.connection.url);
+    }
     setState("connecting");
   }
 
@@ -205,6 +261,8 @@
     room.addEventListener("htmx:ws:before:message:incoming", onBeforeIncoming);
     room.addEventListener("htmx:ws:after:message:incoming", onAfterIncoming);
     document.addEventListener("input", onInput);
+    window.addEventListener("offline", onOffline);
+    window.addEventListener("online", onOnline);
   }
 
   // Registered before htmx processes the page (on DOMContentLoaded), so the first
