@@ -230,7 +230,8 @@ def traffic(target: Target, cfg: Config, *, mode: str, subscribers: int, duratio
         "--drain-timeout", str(cfg.drain_timeout),
         "--sink-impl", sink_impl or cfg.sink_impl,
     ]
-    timeout = 60 + duration + cfg.drain_timeout + subscribers / 100
+    # Connecting is bounded by the server's handshake rate (B: a database read per handshake).
+    timeout = 60 + duration + cfg.drain_timeout + subscribers / 20
     return run_load(target, args, timeout)
 
 
