@@ -30,6 +30,7 @@ from innovate.observability import RequestObservabilityMiddleware, configure_log
 from innovate.realtime.brokers import create_broker
 from innovate.realtime.hub import Hub
 from innovate.resources import Resources
+from innovate.rooms.scheduler import scheduler
 from innovate.security import RequestGuardMiddleware, SecurityHeadersMiddleware
 from innovate.settings import Settings
 from innovate.web import create_templates
@@ -116,7 +117,8 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         if owned:
             await announce_setup_link(res)
         try:
-            yield {}
+            async with scheduler(res):
+                yield {}
         finally:
             # Sockets first (1012: reconnect), while the broker can still say who left.
             await res.hub.close()
@@ -156,10 +158,11 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.auth.signin import routes as signin_routes
     from innovate.insights.api import routes as insights_api_routes
     from innovate.insights.views import routes as insights_page_routes
+    from innovate.rooms.api import routes as room_api_routes
     from innovate.rooms.live import routes as live_routes
     from innovate.rooms.views import routes as room_page_routes
 
-    return [*signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
+    return [*room_api_routes, *signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
             *insights_api_routes, *insights_page_routes]
 
 
