@@ -39,6 +39,9 @@ from tests import databases
 from tests.servers import ServerProcess, serve
 from tests.test_metrics import samples
 
+# Several servers, a steady stream and a restart: minutes on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(420)
+
 METRICS_TOKEN = "cluster-metrics-" + "m" * 24
 SECRET = "cluster-secret-" + "s" * 40
 VIEWERS_PER_SERVER = 2
