@@ -86,6 +86,7 @@ class Site:
     env: dict[str, str]
     emails: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, Any] = field(default_factory=dict)  # who -> a signed-in browser's storage state
     _slugs: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _guests: Iterator[str] = field(default_factory=lambda: iter(GUEST_ACCOUNTS))
 
@@ -228,9 +229,14 @@ class People:
         return await context.new_page()
 
     async def signed_in(self, who: str, **options: Any) -> Page:
-        """A page signed in with the local account of ``who`` through the sign-in form."""
+        """A page signed in with the local account of ``who``: through the sign-in form the
+        first time in the session, then with that sign-in's cookies (a fresh profile each time)."""
+        state = self.site.sessions.get(who)
+        if state is not None:
+            return await self.page(storage_state=state, **options)
         page = await self.page(**options)
         await sign_in(page, self.site.emails[who])
+        self.site.sessions[who] = await page.context.storage_state()
         return page
 
     async def guest(self, invite_url: str, account: str, **options: Any) -> Page:

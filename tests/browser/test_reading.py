@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -132,9 +132,14 @@ async def test_unread_markers_new_messages_button_and_announcements(site: Site, 
 
 
 async def test_empty_states_give_way_to_live_content_in_local_time(site: Site, people: People) -> None:
-    room = await site.open_room("empty")
+    voting_at = datetime.now(UTC) + timedelta(hours=3)
+    room = await site.open_room("empty", voting_at=voting_at.isoformat())
     slug = room["slug"]
     employee = await in_room(await people.signed_in("employee", timezone_id="Asia/Tokyo"), slug)
+    # The phase banner counts down to the next phase, at the reader's local time.
+    await expect(employee.locator("#phase-banner [data-countdown]")).to_have_text(re.compile(r"^in (2 h 5\d|3 h 0) min$"))
+    await expect(employee.locator("#phase-banner .phase-next time")).to_have_text(
+        voting_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%d/%m/%Y, %H:%M:%S"))
     await expect(employee.locator("#empty-room")).to_contain_text("Say hello")
     await expect(employee.locator("#ideas-board")).to_contain_text("No ideas yet")
 
