@@ -91,6 +91,9 @@ def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
             "public_url": "http://testserver",
             "secret_key": "test-secret-key-" + "x" * 32,
             "log_level": "warning",
+            # Tests post and vote in bursts; the rate-limit tests set these low themselves.
+            **{name: 100_000 for name in ("posts_per_minute", "guest_posts_per_minute", "ideas_per_hour",
+                                          "guest_ideas_per_hour", "votes_per_minute", "guest_votes_per_minute")},
         }
         values.update(overrides)
         return load_settings(**values)

@@ -160,10 +160,12 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.insights.views import routes as insights_page_routes
     from innovate.rooms.api import routes as room_api_routes
     from innovate.rooms.live import routes as live_routes
+    from innovate.rooms.moderation_api import routes as moderation_api_routes
+    from innovate.rooms.moderation_views import routes as moderation_page_routes
     from innovate.rooms.views import routes as room_page_routes
 
     return [*room_api_routes, *signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
-            *insights_api_routes, *insights_page_routes]
+            *moderation_api_routes, *moderation_page_routes, *insights_api_routes, *insights_page_routes]
 
 
 def _deliver(resources: Resources):  # type: ignore[no-untyped-def]

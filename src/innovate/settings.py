@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     invite_attempts_per_ip: int = Field(default=100, ge=1, description="Invite-link requests allowed per IP in each window.")
     invite_attempt_window_seconds: int = Field(default=900, ge=1)
     invites_per_moderator_per_day: int = Field(default=100, ge=1)
+    # Spam and abuse limits, per member and room; guests get the stricter guest_* values and
+    # room moderators none.
+    posts_per_minute: int = Field(default=10, ge=1, description="Messages a member may post per minute.")
+    guest_posts_per_minute: int = Field(default=3, ge=1)
+    ideas_per_hour: int = Field(default=10, ge=1, description="Ideas a member may submit per hour.")
+    guest_ideas_per_hour: int = Field(default=3, ge=1)
+    votes_per_minute: int = Field(default=60, ge=1, description="Votes a member may cast or retract per minute.")
+    guest_votes_per_minute: int = Field(default=20, ge=1)
+    links_per_post: int = Field(default=10, ge=0, description="Links allowed in one message or idea.")
+    guest_links_per_post: int = Field(default=2, ge=0)
+    mentions_per_post: int = Field(default=10, ge=0, description="Distinct @mentions allowed in one message.")
+    guest_mentions_per_post: int = Field(default=3, ge=0)
 
     @field_validator("public_url")
     @classmethod

@@ -205,6 +205,13 @@ HANDLERS: dict[str, Callable[[_Renderer], list[Part]]] = {
 }
 
 
+def register(kind: str, handler: Callable[[_Renderer], list[Part]]) -> None:
+    """Parts another feature owns for a frame kind (moderation: its queues, pins, reports),
+    rendered after the ones above."""
+    previous = HANDLERS.get(kind)
+    HANDLERS[kind] = handler if previous is None else (lambda r: previous(r) + handler(r))
+
+
 def render_event_html(templates: Jinja2Templates, frame: dict[str, Any], viewer: Viewer) -> str:
     """Out-of-band HTML for one API frame (see rooms/timeline.py), for one viewer; "" when
     the frame changes nothing this page shows (unknown kinds included)."""

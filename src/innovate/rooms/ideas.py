@@ -12,7 +12,7 @@ from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, bool_field, choice_field, int_field, text_field
 from innovate.markdown import render
 from innovate.resources import Resources
-from innovate.rooms import rules
+from innovate.rooms import ratelimits, rules
 from innovate.rooms.events import append_event, audit, signal, write
 from innovate.rooms.models import Idea, Membership, Message, Room, Vote
 from innovate.rooms.ranking import top_rank
@@ -48,6 +48,8 @@ async def submit_idea(resources: Resources, actor: User, slug: str, data: Input)
         rules.check_can_submit_idea(access)
         if anonymous and not access.room.allow_anonymous:
             raise Invalid.field("anonymous", "this room does not allow anonymous ideas")
+        ratelimits.check_content(resources.settings, access, body, mentions=False)
+        await ratelimits.count(db, resources.settings, access, ratelimits.IDEAS)
         idea = Idea(room_id=access.room.id, author_id=actor.id, anonymous=anonymous, title=title, body=body,
                     body_html=render(body))
         db.add(idea)
@@ -69,6 +71,7 @@ async def edit_idea(resources: Resources, actor: User, idea_id: int, data: Input
         body = _body(data) if "body" in data else idea.body
         if (title, body) == (idea.title, idea.body):
             return idea
+        ratelimits.check_content(resources.settings, access, body, mentions=False)
         idea.title, idea.body, idea.body_html, idea.edited_at = title, body, render(body), utcnow()
         await db.flush()
         await append_event(db, outbox, idea.room_id, "idea.edited", {"idea_id": idea.id}, actor_id=actor.id)

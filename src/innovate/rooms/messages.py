@@ -18,7 +18,7 @@ from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, int_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
-from innovate.rooms import rules
+from innovate.rooms import ratelimits, rules
 from innovate.rooms.events import append_event, audit, write
 from innovate.rooms.models import Idea, Membership, Message, Room
 
@@ -80,6 +80,8 @@ async def post_message(resources: Resources, actor: User, slug: str, data: Input
         access = await room_access(db, actor, slug)
         require_participant(access)
         rules.check_can_post(access)
+        ratelimits.check_content(resources.settings, access, body)
+        await ratelimits.count(db, resources.settings, access, ratelimits.POSTS)
         room = access.room
         if idea_id is not None:
             idea = await db.get(Idea, idea_id)
@@ -115,6 +117,7 @@ async def edit_message(resources: Resources, actor: User, message_id: int, data:
         rules.check_can_post(access)
         if message.state not in ("visible", "held"):
             raise Conflict(f"A {message.state} message cannot be edited.")
+        ratelimits.check_content(resources.settings, access, body)
         if body == message.body:
             return message
         message.body, message.body_html, message.edited_at = body, await render_body(db, access.room, body), utcnow()

@@ -23,6 +23,7 @@ from innovate.errors import AppError, Conflict, NotFound
 from innovate.rooms import rules
 from innovate.rooms.ideas import MODERATOR_STATUSES, idea_in_room
 from innovate.rooms.models import Idea, Membership, Message, Room
+from innovate.rooms.moderation import pinned_json
 from innovate.rooms.queries import idea_detail, list_ideas, list_members, list_messages, list_rooms, viewer_for
 from innovate.rooms.serializers import Viewer, room_json, tallies_visible
 
@@ -198,6 +199,7 @@ async def room_page(db: AsyncSession, user: User | None, slug: str, *, sort: str
     context.update(await ideas_context(db, access, sort, cursor))
     context.update(await thread_context(db, access, None, before, reply_to))
     context["members"] = await list_members(db, access)
+    context["pinned"] = await pinned_json(db, access)
     return context
 
 
@@ -208,6 +210,8 @@ async def idea_page(db: AsyncSession, user: User | None, slug: str, idea_id: int
     if idea.room_id != access.room.id:
         raise NotFound("No such idea.")
     data = await idea_detail(db, access, idea)
+    if idea.locked and not context["viewer"].moderator:
+        context["blocked"] = {**context["blocked"], "post": "A moderator locked this discussion."}
     context.update(await thread_context(db, access, idea.id, before, reply_to))
     context.update({
         "idea": data,

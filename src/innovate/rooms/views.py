@@ -432,10 +432,13 @@ async def message_submit(request: Request) -> Response:
         if is_htmx(request):
             async with _resources(request).db() as db:
                 _, context = await pages.room_base(db, user, slug)
-            return html(_composer(request, idea_id, form, context), status=exc.status)
+            return html(_composer(request, idea_id, form, context), status=exc.status, headers=exc.headers)
         if idea_id is not None:
-            return await render_idea(request, user, slug, idea_id, status=exc.status, composer_form=form)
-        return await render_room(request, user, slug, status=exc.status, composer_form=form)
+            response = await render_idea(request, user, slug, idea_id, status=exc.status, composer_form=form)
+        else:
+            response = await render_room(request, user, slug, status=exc.status, composer_form=form)
+        response.headers.update(exc.headers)  # Retry-After on a 429
+        return response
     anchor = f"message-{message.id}"
     if not is_htmx(request):
         return see_other(_idea_url(slug, idea_id, anchor) if idea_id else _room_url(slug, anchor))
@@ -579,10 +582,13 @@ async def idea_submit(request: Request) -> Response:
     except AppError as exc:
         form = Form.failed(data, exc, ("title", "body", "anonymous"))
         if not is_htmx(request):
-            return await render_room(request, user, slug, status=exc.status, idea_form=form)
+            response = await render_room(request, user, slug, status=exc.status, idea_form=form)
+            response.headers.update(exc.headers)  # Retry-After on a 429
+            return response
         async with _resources(request).db() as db:
             _, context = await pages.room_base(db, user, slug)
-        return html(render_to_string(request, "rooms/_idea_form.html", {**context, "form": form}), status=exc.status)
+        return html(render_to_string(request, "rooms/_idea_form.html", {**context, "form": form}), status=exc.status,
+                    headers=exc.headers)
     if not is_htmx(request):
         flash(request, "Your idea is in. Others can now discuss and vote on it.")
         return see_other(_idea_url(slug, idea.id))
@@ -713,7 +719,7 @@ async def vote_submit(request: Request) -> Response:
             raise
         context = await _vote_context(request, user, slug, idea_id)
         return html(render_to_string(request, "rooms/_votes.html", {**context, "vote_error": exc.message}),
-                    status=exc.status)
+                    status=exc.status, headers=exc.headers)
     if not is_htmx(request):
         return see_other(_back(request, _idea_url(slug, idea_id), f"idea-{idea_id}"))
     context = await _vote_context(request, user, slug, idea_id)

@@ -19,7 +19,7 @@ from innovate.auth.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
 from innovate.resources import Resources
-from innovate.rooms import rules
+from innovate.rooms import ratelimits, rules
 from innovate.rooms.events import signal, write
 from innovate.rooms.models import Idea, Membership, Room, Vote
 from innovate.rooms.ranking import top_rank
@@ -95,6 +95,7 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
         access, idea = await _votable_idea(db, actor, idea_id)
         room = access.room
         value = check_value(room, raw_value)
+        await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
         old = (await db.execute(
             select(Vote.value).where(Vote.idea_id == idea.id, Vote.user_id == actor.id)
@@ -129,6 +130,7 @@ async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteR
     async with write(resources) as (db, outbox):
         access, idea = await _votable_idea(db, actor, idea_id)
         room = access.room
+        await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
         old = (await db.execute(
             delete(Vote).where(Vote.idea_id == idea.id, Vote.user_id == actor.id).returning(Vote.value)

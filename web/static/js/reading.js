@@ -37,7 +37,8 @@
 
   // Remembering what was seen -----------------------------------------------------------------
 
-  function storageKey(key) { return STORE + room.dataset.room + ":" + key; }
+  // Per person too: people who share a browser profile keep their own markers.
+  function storageKey(key) { return STORE + room.dataset.userId + ":" + room.dataset.room + ":" + key; }
 
   function load(key) {
     try {
@@ -69,7 +70,7 @@
     if (thread && !$(".unread-divider", thread)) {
       var divider = document.createElement("li");
       divider.className = "unread-divider";
-      divider.innerHTML = "<span>New</span>";
+      divider.innerHTML = "<span>New</span><span class=\"visually-hidden\"> messages from here on</span>";
       thread.insertBefore(divider, li);
     }
     updateTitle();
@@ -87,8 +88,14 @@
   }
 
   function readWhatIsInView() {
-    if (document.hidden) return;
-    inView.forEach(function (li) { if (li.isConnected) read(li); });
+    inView.forEach(function (li) {
+      if (!li.isConnected) {  // replaced by a live update: its successor is watched instead
+        inView.delete(li);
+        onScreen.unobserve(li);
+      } else if (!document.hidden) {
+        read(li);
+      }
+    });
   }
 
   function watch(li) {

@@ -1,0 +1,528 @@
+"""The moderators' write path: hide and restore content, pin messages, lock idea threads,
+review held posts, and mute, remove, promote or demote members.
+
+Every function checks that the caller moderates the room the target lives in (a moderator
+of one room has no power in another: the target's own room decides), changes rows with
+conditional UPDATEs (two moderators acting at once cannot both apply), and appends the room
+event and an :class:`~innovate.rooms.models.AuditEntry` in the same transaction.
+
+Events carry ids only; the timeline shapes what they point at per viewer, so a hidden
+message's text or a moderator's reason never reaches a member's socket. Changes to
+someone's standing (mute, removal, role) also publish an ``access`` notice after commit:
+their open sockets re-check at once (a removed member's socket closes with 1008, a muted
+member's composer turns off; see realtime/hub.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.access import RoomAccess, require_moderator, room_access
+from innovate.auth.cutoff import end_guest_access_if_roomless
+from innovate.auth.models import User
+from innovate.db import utcnow
+from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.inputs import Input, choice_field, datetime_field, int_field, text_field
+from innovate.resources import Resources
+from innovate.rooms import rules
+from innovate.rooms.events import Outbox, append_event, audit, signal, write
+from innovate.rooms.ideas import idea_in_room
+from innovate.rooms.messages import message_in_room
+from innovate.rooms.models import ROLES, AuditEntry, Idea, Membership, Message, Report, Room
+from innovate.rooms.serializers import Viewer, message_json
+
+MAX_MUTE_MINUTES = 365 * 24 * 60
+PIN_LIMIT = 10
+
+
+# Inputs -----------------------------------------------------------------------------------
+
+
+def reason_field(data: Input, *, required: bool) -> str | None:
+    return text_field(data, "reason", max_length=rules.REASON_MAX, required=required, multiline=True)
+
+
+def mute_until_field(data: Input) -> tuple[bool, datetime | None]:
+    """(given, until) from ``mute_minutes`` or ``muted_until``; until None means unmute."""
+    if data.get("mute_minutes") not in (None, ""):
+        minutes = int_field(data, "mute_minutes", minimum=0, maximum=MAX_MUTE_MINUTES) or 0
+        return True, (utcnow() + timedelta(minutes=minutes)) if minutes else None
+    if "muted_until" in data:
+        until = datetime_field(data, "muted_until")
+        if until is None:
+            return True, None
+        now = utcnow()
+        if until <= now:
+            raise Invalid.field("muted_until", "must be in the future (send null to lift a mute)")
+        if until > now + timedelta(minutes=MAX_MUTE_MINUTES):
+            raise Invalid.field("muted_until", "must be within a year")
+        return True, until
+    return False, None
+
+
+# Access -----------------------------------------------------------------------------------
+
+
+async def lock_room(db: AsyncSession, room_id: int) -> None:
+    """Serialize a check across rows of one room (pins counted, moderators left) with every
+    other such change in the room until commit (PostgreSQL; SQLite's write lock already does)."""
+    await db.execute(select(Room.id).where(Room.id == room_id).with_for_update())
+
+
+def check_writable(room: Room) -> None:
+    if room.phase == "archived":
+        raise Conflict("The room is archived: it is read-only.")
+
+
+async def moderated_message(db: AsyncSession, actor: User, message_id: int) -> tuple[RoomAccess, Message]:
+    """The message and its room, if the caller moderates that room (404 if they may not see
+    it, 403 if they see it but do not moderate its room)."""
+    access, message = await message_in_room(db, actor, message_id)
+    require_moderator(access)
+    return access, message
+
+
+async def moderated_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea]:
+    access, idea = await idea_in_room(db, actor, idea_id)
+    require_moderator(access)
+    return access, idea
+
+
+# Messages ---------------------------------------------------------------------------------
+
+
+async def hide_message_in(db: AsyncSession, outbox: Outbox, message: Message, reason: str, actor_id: int | None,
+                          *, automatic: bool = False) -> bool:
+    """Hide a visible message inside the caller's transaction; False if it already was hidden."""
+    if message.state == "hidden":
+        return False
+    if message.state != "visible":
+        raise Conflict(f"A {message.state} message cannot be hidden.")
+    result = await db.execute(
+        update(Message).where(Message.id == message.id, Message.state == "visible")
+        .values(state="hidden", state_reason=reason)
+    )
+    if result.rowcount == 0:
+        raise Conflict("The message changed meanwhile; reload and try again.")
+    message.state, message.state_reason = "hidden", reason
+    await _count_in_thread(db, message, -1)
+    await append_event(db, outbox, message.room_id, "message.hidden", {"message_id": message.id}, actor_id=actor_id)
+    await audit(db, actor_id, "message.hide", room_id=message.room_id, target_kind="message", target_id=message.id,
+                reason=reason, data={"automatic": True} if automatic else None)
+    return True
+
+
+async def restore_message_in(db: AsyncSession, outbox: Outbox, message: Message, reason: str | None,
+                             actor_id: int | None) -> bool:
+    if message.state == "visible":
+        return False
+    if message.state != "hidden":
+        raise Conflict(f"A {message.state} message cannot be restored.")
+    result = await db.execute(
+        update(Message).where(Message.id == message.id, Message.state == "hidden").values(state="visible", state_reason=None)
+    )
+    if result.rowcount == 0:
+        raise Conflict("The message changed meanwhile; reload and try again.")
+    message.state, message.state_reason = "visible", None
+    await _count_in_thread(db, message, +1)
+    await append_event(db, outbox, message.room_id, "message.restored", {"message_id": message.id}, actor_id=actor_id)
+    await audit(db, actor_id, "message.restore", room_id=message.room_id, target_kind="message",
+                target_id=message.id, reason=reason)
+    return True
+
+
+async def _count_in_thread(db: AsyncSession, message: Message, delta: int) -> None:
+    """An idea's ``messages_count`` counts the visible messages of its thread."""
+    if message.idea_id is None:
+        return
+    stmt = update(Idea).where(Idea.id == message.idea_id)
+    if delta < 0:
+        stmt = stmt.where(Idea.messages_count > 0)
+    await db.execute(stmt.values(messages_count=Idea.messages_count + delta))
+
+
+async def hide_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+    reason = reason_field(data, required=True) or ""
+    async with write(resources) as (db, outbox):
+        access, message = await moderated_message(db, actor, message_id)
+        check_writable(access.room)
+        if await hide_message_in(db, outbox, message, reason, actor.id):
+            await close_reports(db, outbox, message.room_id, "message", message.id, "hide", actor.id)
+    return message
+
+
+async def restore_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+    reason = reason_field(data, required=False)
+    async with write(resources) as (db, outbox):
+        access, message = await moderated_message(db, actor, message_id)
+        check_writable(access.room)
+        await restore_message_in(db, outbox, message, reason, actor.id)
+    return message
+
+
+async def pin_message(resources: Resources, actor: User, message_id: int, pinned: bool) -> Message:
+    """Pin a visible message to the top of the room (at most ``PIN_LIMIT``), or unpin it."""
+    async with write(resources) as (db, outbox):
+        access, message = await moderated_message(db, actor, message_id)
+        check_writable(access.room)
+        if message.pinned == pinned:
+            return message
+        if pinned and message.state != "visible":
+            raise Conflict(f"A {message.state} message cannot be pinned.")
+        result = await db.execute(update(Message).where(Message.id == message.id, Message.pinned.is_(not pinned))
+                                  .values(pinned=pinned))
+        if result.rowcount == 0:
+            return message
+        message.pinned = pinned
+        if pinned:
+            # Counted after our own row is locked and changed, then the room's: the same lock
+            # order as every other message change, and parallel pins see each other.
+            await lock_room(db, message.room_id)
+            count = (await db.execute(select(func.count()).select_from(Message).where(
+                Message.room_id == message.room_id, Message.pinned.is_(True)))).scalar_one()
+            if count > PIN_LIMIT:
+                raise Conflict(f"At most {PIN_LIMIT} messages can be pinned; unpin one first.")
+        await append_event(db, outbox, message.room_id, "message.pinned", {"message_id": message.id, "pinned": pinned},
+                           actor_id=actor.id)
+        await audit(db, actor.id, "message.pin" if pinned else "message.unpin", room_id=message.room_id,
+                    target_kind="message", target_id=message.id)
+    return message
+
+
+async def approve_message(resources: Resources, actor: User, message_id: int) -> Message:
+    """A held post goes live for everyone, in its original place in time (it keeps its id
+    and ``created_at``), and counts towards its author's approved posts."""
+    async with write(resources) as (db, outbox):
+        access, message = await moderated_message(db, actor, message_id)
+        check_writable(access.room)
+        if message.state != "held":
+            raise Conflict(f"This message is {message.state}, not awaiting review.")
+        result = await db.execute(update(Message).where(Message.id == message.id, Message.state == "held")
+                                  .values(state="visible", state_reason=None))
+        if result.rowcount == 0:
+            raise Conflict("Another moderator reviewed this message meanwhile.")
+        message.state, message.state_reason = "visible", None
+        await _count_in_thread(db, message, +1)
+        if message.author_id is not None:
+            await db.execute(update(Membership)
+                             .where(Membership.room_id == message.room_id, Membership.user_id == message.author_id)
+                             .values(approved_posts=Membership.approved_posts + 1))
+        await append_event(db, outbox, message.room_id, "message.approved", {"message_id": message.id},
+                           actor_id=actor.id)
+        await audit(db, actor.id, "message.approve", room_id=message.room_id, target_kind="message",
+                    target_id=message.id)
+    return message
+
+
+async def reject_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+    """A held post is declined: only its author (and the moderators) see it, with the reason."""
+    reason = reason_field(data, required=True)
+    async with write(resources) as (db, outbox):
+        access, message = await moderated_message(db, actor, message_id)
+        check_writable(access.room)
+        if message.state != "held":
+            raise Conflict(f"This message is {message.state}, not awaiting review.")
+        result = await db.execute(update(Message).where(Message.id == message.id, Message.state == "held")
+                                  .values(state="rejected", state_reason=reason))
+        if result.rowcount == 0:
+            raise Conflict("Another moderator reviewed this message meanwhile.")
+        message.state, message.state_reason = "rejected", reason
+        audience = f"user:{message.author_id}" if message.author_id is not None else "moderators"
+        await append_event(db, outbox, message.room_id, "message.rejected", {"message_id": message.id},
+                           audience=audience, actor_id=actor.id)
+        await audit(db, actor.id, "message.reject", room_id=message.room_id, target_kind="message",
+                    target_id=message.id, reason=reason)
+    return message
+
+
+async def held_messages(db: AsyncSession, access: RoomAccess, limit: int = 200) -> list[tuple[Message, User | None]]:
+    """Posts awaiting review in this room, oldest first (moderators' queue)."""
+    require_moderator(access)
+    rows = await db.execute(
+        select(Message, User).outerjoin(User, User.id == Message.author_id)
+        .where(Message.room_id == access.room.id, Message.state == "held").order_by(Message.id).limit(limit)
+    )
+    return [(m, u) for m, u in rows.all()]
+
+
+async def held_count(db: AsyncSession, room_id: int) -> int:
+    return int((await db.execute(select(func.count()).select_from(Message).where(
+        Message.room_id == room_id, Message.state == "held"))).scalar_one())
+
+
+async def pinned_messages(db: AsyncSession, room_id: int) -> list[tuple[Message, User | None]]:
+    """The room's pinned messages that everyone may read, newest first."""
+    rows = await db.execute(
+        select(Message, User).outerjoin(User, User.id == Message.author_id)
+        .where(Message.room_id == room_id, Message.pinned.is_(True), Message.state == "visible")
+        .order_by(Message.id.desc()).limit(PIN_LIMIT)
+    )
+    return [(m, u) for m, u in rows.all()]
+
+
+async def pinned_json(db: AsyncSession, access: RoomAccess) -> list[dict[str, Any]]:
+    viewer = Viewer(user_id=access.user.id, moderator=access.can_moderate)
+    return [message_json(m, access.room, author, viewer) for m, author in await pinned_messages(db, access.room.id)]
+
+
+# Ideas ------------------------------------------------------------------------------------
+
+
+async def hide_idea_in(db: AsyncSession, outbox: Outbox, idea: Idea, reason: str, actor_id: int | None,
+                       *, automatic: bool = False) -> bool:
+    if idea.state == "hidden":
+        return False
+    result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.state == "visible")
+                              .values(state="hidden", hidden_reason=reason))
+    if result.rowcount == 0:
+        raise Conflict("The idea changed meanwhile; reload and try again.")
+    idea.state, idea.hidden_reason = "hidden", reason
+    await append_event(db, outbox, idea.room_id, "idea.hidden", {"idea_id": idea.id}, actor_id=actor_id)
+    await audit(db, actor_id, "idea.hide", room_id=idea.room_id, target_kind="idea", target_id=idea.id,
+                reason=reason, data={"automatic": True} if automatic else None)
+    return True
+
+
+async def restore_idea_in(db: AsyncSession, outbox: Outbox, idea: Idea, reason: str | None,
+                          actor_id: int | None) -> bool:
+    if idea.state == "visible":
+        return False
+    result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.state == "hidden")
+                              .values(state="visible", hidden_reason=None))
+    if result.rowcount == 0:
+        raise Conflict("The idea changed meanwhile; reload and try again.")
+    idea.state, idea.hidden_reason = "visible", None
+    await append_event(db, outbox, idea.room_id, "idea.restored", {"idea_id": idea.id}, actor_id=actor_id)
+    await audit(db, actor_id, "idea.restore", room_id=idea.room_id, target_kind="idea", target_id=idea.id,
+                reason=reason)
+    # Hidden ideas show no tally to members; now they may see it again.
+    signal(outbox, idea.room_id, "tally", idea_id=idea.id)
+    return True
+
+
+async def hide_idea(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+    reason = reason_field(data, required=True) or ""
+    async with write(resources) as (db, outbox):
+        access, idea = await moderated_idea(db, actor, idea_id)
+        check_writable(access.room)
+        if await hide_idea_in(db, outbox, idea, reason, actor.id):
+            await close_reports(db, outbox, idea.room_id, "idea", idea.id, "hide", actor.id)
+    return idea
+
+
+async def restore_idea(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+    reason = reason_field(data, required=False)
+    async with write(resources) as (db, outbox):
+        access, idea = await moderated_idea(db, actor, idea_id)
+        check_writable(access.room)
+        await restore_idea_in(db, outbox, idea, reason, actor.id)
+    return idea
+
+
+async def lock_idea(resources: Resources, actor: User, idea_id: int, locked: bool, data: Input | None = None) -> Idea:
+    """Lock an idea's discussion thread (read-only for members) or unlock it."""
+    reason = reason_field(data or {}, required=False)
+    async with write(resources) as (db, outbox):
+        access, idea = await moderated_idea(db, actor, idea_id)
+        check_writable(access.room)
+        result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.locked.is_(not locked))
+                                  .values(locked=locked))
+        if result.rowcount == 0:
+            return idea
+        idea.locked = locked
+        await append_event(db, outbox, idea.room_id, "idea.locked", {"idea_id": idea.id, "locked": locked},
+                           actor_id=actor.id)
+        await audit(db, actor.id, "idea.lock" if locked else "idea.unlock", room_id=idea.room_id,
+                    target_kind="idea", target_id=idea.id, reason=reason)
+    return idea
+
+
+# Reports closed by a moderator's direct action ----------------------------------------------------
+
+
+async def close_reports(db: AsyncSession, outbox: Outbox, room_id: int, target_kind: str, target_id: int,
+                        action: str, actor_id: int | None) -> list[int]:
+    """Mark the open reports on a target as handled (the moderator acted on it); the
+    moderators' queues drop it. Returns the ids closed."""
+    state = "dismissed" if action == "dismiss" else "resolved"
+    ids = list((await db.execute(
+        update(Report)
+        .where(Report.room_id == room_id, Report.target_kind == target_kind, Report.target_id == target_id,
+               Report.state == "open")
+        .values(state=state, resolution=action, resolved_by_id=actor_id, resolved_at=utcnow())
+        .returning(Report.id)
+    )).scalars())
+    if ids:
+        await append_event(db, outbox, room_id, "report.resolved",
+                           {"target_kind": target_kind, "target_id": target_id, "action": action,
+                            "report_ids": sorted(ids)},
+                           audience="moderators", actor_id=actor_id)
+    return sorted(ids)
+
+
+async def last_hide_was_automatic(db: AsyncSession, room_id: int, target_kind: str, target_id: int) -> bool:
+    """Whether the target's current hiding came from the reports threshold, not a moderator."""
+    entry = (await db.execute(
+        select(AuditEntry).where(
+            AuditEntry.room_id == room_id, AuditEntry.target_kind == target_kind, AuditEntry.target_id == target_id,
+            AuditEntry.action.in_((f"{target_kind}.hide", f"{target_kind}.restore")),
+        ).order_by(AuditEntry.id.desc()).limit(1)
+    )).scalar_one_or_none()
+    return entry is not None and entry.action.endswith(".hide") and bool((entry.data or {}).get("automatic"))
+
+
+# Members ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    membership: Membership
+    user: User
+
+    @property
+    def moderates(self) -> bool:
+        return self.user.is_admin or self.membership.role == "moderator"
+
+
+async def member_target(db: AsyncSession, access: RoomAccess, user_id: int) -> Target:
+    row = (await db.execute(
+        select(Membership, User).join(User, User.id == Membership.user_id)
+        .where(Membership.room_id == access.room.id, Membership.user_id == user_id)
+        .with_for_update(of=Membership).execution_options(populate_existing=True)
+    )).first()
+    if row is None or row[0].state != "active":
+        raise NotFound("No such member in this room.")
+    return Target(membership=row[0], user=row[1])
+
+
+async def _moderating(db: AsyncSession, actor: User, slug: str) -> RoomAccess:
+    access = await room_access(db, actor, slug)
+    require_moderator(access)
+    return access
+
+
+async def mute_in(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: Target, until: datetime | None,
+                reason: str | None) -> bool:
+    room_id, user_id = access.room.id, target.user.id
+    membership = target.membership
+    if until is None:
+        if membership.muted_until is None or membership.muted_until <= utcnow():
+            return False
+        membership.muted_until = None
+        await db.flush()
+        await append_event(db, outbox, room_id, "member.unmuted", {"user_id": user_id}, actor_id=access.user.id)
+        await audit(db, access.user.id, "member.unmute", room_id=room_id, target_kind="user", target_id=user_id,
+                    reason=reason)
+    else:
+        if target.user.id == access.user.id:
+            raise Forbidden("You cannot mute yourself.")
+        if target.moderates:
+            raise Conflict("Moderators cannot be muted; make them a member first.")
+        membership.muted_until = until
+        await db.flush()
+        # ``until`` is in the event so pages and clients know when the composer comes back.
+        await append_event(db, outbox, room_id, "member.muted", {"user_id": user_id, "until": until.isoformat()},
+                           actor_id=access.user.id)
+        await audit(db, access.user.id, "member.mute", room_id=room_id, target_kind="user", target_id=user_id,
+                    reason=reason, data={"until": until.isoformat()})
+    signal(outbox, room_id, "access", user_id=user_id)
+    return True
+
+
+async def _set_role(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: Target, role: str,
+                    reason: str | None) -> bool:
+    membership = target.membership
+    if membership.role == role:
+        return False
+    if role == "moderator" and target.user.is_guest:
+        raise Conflict("Guests cannot moderate rooms; only employees can.")
+    if role == "member":
+        await lock_room(db, access.room.id)
+        others = (await db.execute(select(func.count()).select_from(Membership).where(
+            Membership.room_id == access.room.id, Membership.role == "moderator", Membership.state == "active",
+            Membership.id != membership.id))).scalar_one()
+        if others == 0:
+            raise Conflict("A room needs at least one moderator; promote someone else first.")
+    previous = membership.role
+    membership.role = role
+    if role == "moderator":
+        membership.muted_until = None
+    await db.flush()
+    await append_event(db, outbox, access.room.id, "member.updated", {"user_id": target.user.id, "role": role},
+                       actor_id=access.user.id)
+    await audit(db, access.user.id, "member.role", room_id=access.room.id, target_kind="user",
+                target_id=target.user.id, reason=reason, data={"from": previous, "to": role})
+    # A privilege change. The member's open sockets switch views when ``member.updated`` has
+    # gone out (the live channel re-checks the sockets of a member.* event's user after
+    # fanning it out); an ``access`` notice now could regroup a socket while that very
+    # event is being rendered for its old view, and it would miss the event.
+    return True
+
+
+async def update_member(resources: Resources, actor: User, slug: str, user_id: int, data: Input) -> Membership:
+    """PATCH a member: ``role`` (moderator | member) and/or a mute (``mute_minutes``, or
+    ``muted_until``; null or 0 lifts it). One transaction."""
+    role = choice_field(data, "role", ROLES) if "role" in data else None
+    mute_given, until = mute_until_field(data)
+    reason = reason_field(data, required=False)
+    if role is None and not mute_given:
+        raise Invalid.field("role", "send role, mute_minutes or muted_until")
+    async with write(resources) as (db, outbox):
+        access = await _moderating(db, actor, slug)
+        target = await member_target(db, access, user_id)
+        if role is not None:
+            await _set_role(db, outbox, access, target, role, reason)
+        if mute_given:
+            await mute_in(db, outbox, access, target, until, reason)
+    return target.membership
+
+
+async def mute_member(resources: Resources, actor: User, slug: str, user_id: int, until: datetime | None,
+                      reason: str | None = None) -> Membership:
+    """Mute until ``until`` (the mute ends by itself then), or lift a mute with None."""
+    if until is not None and until <= utcnow():
+        raise Invalid.field("muted_until", "must be in the future")
+    async with write(resources) as (db, outbox):
+        access = await _moderating(db, actor, slug)
+        target = await member_target(db, access, user_id)
+        await mute_in(db, outbox, access, target, until, reason)
+    return target.membership
+
+
+async def set_role(resources: Resources, actor: User, slug: str, user_id: int, role: str,
+                   reason: str | None = None) -> Membership:
+    if role not in ROLES:
+        raise Invalid.field("role", f"expected one of {', '.join(ROLES)}")
+    async with write(resources) as (db, outbox):
+        access = await _moderating(db, actor, slug)
+        target = await member_target(db, access, user_id)
+        await _set_role(db, outbox, access, target, role, reason)
+    return target.membership
+
+
+async def remove_member(resources: Resources, actor: User, slug: str, user_id: int,
+                        reason: str | None = None) -> Membership:
+    """Remove a member: they lose the room at once (their sockets close with 1008); a guest
+    left without any room loses their sessions too. They cannot rejoin by themselves."""
+    async with write(resources) as (db, outbox):
+        access = await _moderating(db, actor, slug)
+        target = await member_target(db, access, user_id)
+        if target.user.id == actor.id:
+            raise Forbidden("You cannot remove yourself; leave the room instead.")
+        if target.moderates:
+            raise Conflict("Moderators cannot be removed; make them a member first.")
+        membership = target.membership
+        membership.state, membership.left_at, membership.muted_until = "removed", utcnow(), None
+        await db.flush()
+        await append_event(db, outbox, access.room.id, "member.removed", {"user_id": user_id}, actor_id=actor.id)
+        await audit(db, actor.id, "member.remove", room_id=access.room.id, target_kind="user", target_id=user_id,
+                    reason=reason, data={"kind": target.user.kind})
+        signal(outbox, access.room.id, "access", user_id=user_id)
+    if target.user.is_guest:
+        await end_guest_access_if_roomless(resources, user_id)
+    return membership

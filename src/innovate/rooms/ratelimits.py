@@ -1,0 +1,110 @@
+"""Spam and abuse limits per member and room: how fast one may post, submit ideas and vote,
+and how many links and @mentions one post may carry.
+
+Rates are fixed-window counters in the database (:mod:`innovate.auth.throttles`), counted
+inside the action's own transaction: every app process shares them, and an action that
+fails for another reason does not use up the member's allowance. Guests get the stricter
+``INNOVATE_GUEST_*`` limits; room moderators and admins are not limited.
+
+Going over a rate is a 429 with ``Retry-After``. Too many links or mentions is a 422 that
+names the field: waiting would not help, editing the post does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate.auth.access import RoomAccess
+from innovate.auth.models import RateCounter
+from innovate.auth.throttles import hit, window_start
+from innovate.db import utcnow
+from innovate.errors import Invalid, TooMany
+from innovate.markdown import MENTION
+from innovate.settings import Settings
+
+# Bare addresses count as much as Markdown links: both are what link spam is made of.
+LINK = re.compile(r"(?i)(?<![\w.-])(?:https?://|www\.|mailto:)\S")
+
+
+@dataclass(frozen=True)
+class Rate:
+    action: str
+    noun: str
+    period: str
+    window_seconds: int
+    member_setting: str
+    guest_setting: str
+
+    def limit(self, settings: Settings, guest: bool) -> int:
+        return int(getattr(settings, self.guest_setting if guest else self.member_setting))
+
+
+POSTS = Rate("post", "messages", "a minute", 60, "posts_per_minute", "guest_posts_per_minute")
+IDEAS = Rate("idea", "ideas", "an hour", 3600, "ideas_per_hour", "guest_ideas_per_hour")
+VOTES = Rate("vote", "votes", "a minute", 60, "votes_per_minute", "guest_votes_per_minute")
+
+
+def exempt(access: RoomAccess) -> bool:
+    return access.can_moderate
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minutes"
+
+
+async def count(db: AsyncSession, settings: Settings, access: RoomAccess, rate: Rate) -> None:
+    """Count one ``rate.action`` by the caller in this room; 429 once over the limit."""
+    if exempt(access):
+        return
+    guest = access.user.is_guest
+    limit = rate.limit(settings, guest)
+    key = f"{rate.action}:{access.room.id}:{access.user.id}"
+    try:
+        used = await hit(db, key, limit=limit, window_seconds=rate.window_seconds, message="")
+    except TooMany as exc:
+        who = "guests" if guest else "members"
+        raise TooMany(
+            f"Slow down a little: {who} may send at most {limit} {rate.noun} {rate.period} in a room. "
+            f"Try again in {_wait_text(exc.retry_after)}.",
+            exc.retry_after,
+        ) from None
+    if used == 1:
+        # A new window for this key: its older windows are of no further use.
+        start = window_start(utcnow(), rate.window_seconds)
+        await db.execute(delete(RateCounter).where(RateCounter.key == key, RateCounter.window_start < start))
+
+
+def links_in(text: str) -> int:
+    return len(LINK.findall(text))
+
+
+def mentions_in(text: str) -> int:
+    return len({m.group(1).lower() for m in MENTION.finditer(text)})
+
+
+def check_content(settings: Settings, access: RoomAccess, text: str, *, field: str = "body",
+                  mentions: bool = True) -> None:
+    """Refuse a post with more links (or distinct @mentions) than the caller may include."""
+    if exempt(access):
+        return
+    guest = access.user.is_guest
+    who = "guests" if guest else "members"
+    max_links = settings.guest_links_per_post if guest else settings.links_per_post
+    links = links_in(text)
+    if links > max_links:
+        allowed = "no links" if max_links == 0 else f"at most {max_links} link{'s' if max_links != 1 else ''}"
+        raise Invalid.field(field, f"has {links} links; {who} may include {allowed} per post")
+    if not mentions:
+        return
+    max_mentions = settings.guest_mentions_per_post if guest else settings.mentions_per_post
+    named = mentions_in(text)
+    if named > max_mentions:
+        allowed = "no one" if max_mentions == 0 else f"at most {max_mentions} people"
+        raise Invalid.field(field, f"mentions {named} people; {who} may mention {allowed} per post")
