@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The main suite runs on both cores; each worker gets its own PostgreSQL database and Redis channel.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast test-browser test-deps screenshots bench bench-quick clean
 
@@ -21,7 +23,7 @@ test-deps: $(STAMP)
 	scripts/install-test-deps
 
 test: test-deps
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m "not browser" -n $(TEST_WORKERS)
 	$(BIN)/pytest -m browser tests/browser
 
 test-fast: $(STAMP)
