@@ -178,26 +178,6 @@
     if (count && list) count.textContent = String(list.children.length);
   }
 
-  function messageId(el) {
-    var match = /^message-(\d+)$/.exec(el.id || "");
-    return match ? parseInt(match[1], 10) : null;
-  }
-
-  // A held post approved after newer ones arrives last; it belongs where its id (its
-  // original time) puts it.
-  function placeInOrder(node) {
-    var id = messageId(node);
-    if (id === null || node.nextElementSibling) return;
-    var before = null;
-    for (var el = node.previousElementSibling; el; el = el.previousElementSibling) {
-      var other = messageId(el);
-      if (other === null) continue;
-      if (other < id) break;
-      before = el;
-    }
-    if (before) before.parentNode.insertBefore(node, before);
-  }
-
   // "in reply to an earlier message" from a live fragment: name the author if the parent is here.
   function nameReplyRefs(root) {
     $all("a[data-reply-ref]", root).forEach(function (link) {
@@ -236,7 +216,6 @@
     if (node.matches("ol.thread > li.message")) placeInOrder(node);
     if (node.matches("li.message")) nameReplyRefs(node);
     if (window.Innovate && window.Innovate.localTimes) window.Innovate.localTimes(node);
-    if (node.matches("li.message")) placeInOrder(node);
     if (node.matches("li.message")) onThreadAddition(node);
     if (node.matches("#phase-banner, #my-standing") || node.querySelector("fieldset[data-needs], [data-countdown]") ||
         node.matches("fieldset[data-needs]")) {
