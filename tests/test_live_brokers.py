@@ -196,6 +196,16 @@ async def terminate_listeners(database_url: str) -> int:
     return len(rows)
 
 
+async def broker_connections(database_url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+            APPLICATION_NAME))
+    finally:
+        await conn.close()
+
+
 def logs_say(server: ServerProcess, text: str) -> bool:
     return text in server.logs()
 
@@ -273,6 +283,28 @@ async def test_redis_restart_loses_no_event(
         frames += await read_stored(ws, 10)
     assert [f["seq"] for f in frames] == list(range(start + 1, start + 12))
     assert logs_say(pair.a, "redis broker reconnected")
+
+
+@on_postgres
+async def test_workers_of_one_server_share_events_through_the_postgres_broker(
+        tmp_path: Path, database_url: str, resources: Resources, make_user: Any,
+        stop_later: list[ServerProcess]) -> None:
+    env = {"INNOVATE_DATABASE_URL": database_url, "INNOVATE_BROKER": "postgres",
+           "INNOVATE_DATA_DIR": str(tmp_path / "data"), "INNOVATE_SECRET_KEY": "live-broker-tests-" + "k" * 32}
+    server = await asyncio.to_thread(serve, tmp_path, env, "--workers", "2", name="workers")
+    stop_later.append(server)
+    pair = Pair(a=server, b=server, resources=resources, tokens={})
+    moderator, bob = await make_user(is_moderator=True), await make_user()
+    room = await room_with_members(pair, moderator, bob)
+    slug, start = room["slug"], room["last_seq"]
+    # One subscription per process: each worker holds its own LISTEN connection.
+    assert await broker_connections(database_url) == 2
+    async with await pair.connect(server, bob, slug, start) as ws:
+        # Each post opens a new connection, which either worker may accept.
+        for n in range(20):
+            await post_via(pair, server, moderator, slug, f"post {n}")
+        frames = await read_stored(ws, 20)
+    assert [f["data"]["message"]["body"] for f in frames] == [f"post {n}" for n in range(20)]
 
 
 async def test_several_workers_need_a_shared_broker(tmp_path: Path) -> None:
