@@ -437,3 +437,15 @@ async def test_tallies_are_coalesced_and_end_with_the_final_numbers(live: LiveSe
     assert len(tallies) < 100 // 4, f"{len(tallies)} tally frames for 100 votes"
     final = {t["idea_id"]: t for frame in tallies for t in frame["data"]["tallies"]}
     assert {i: (t["up"], t["voters"]) for i, t in final.items()} == {idea.id: (20, 20) for idea in idea_list}
+
+
+async def test_hidden_tallies_reach_moderators_only(live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob, hide_tallies_until_closed=True)
+    idea = await ideas.submit_idea(live.resources, moderator, room["slug"], {"title": "Night trains", "body": "b"})
+    async with await live.connect(moderator, room["slug"]) as mod_ws, await live.connect(bob, room["slug"]) as bob_ws:
+        await until(lambda: moderator.id in live.hub.by_user and bob.id in live.hub.by_user)
+        await votes.cast_vote(live.resources, ada, idea.id, 1)
+        tallies = of_kind(await frames_until(mod_ws, has_kind("tally.changed")), "tally.changed")
+        assert tallies[-1]["data"]["tallies"] == [{"idea_id": idea.id, "up": 1, "down": 0, "score": 1, "voters": 1}]
+        assert of_kind(await quiet_frames(bob_ws, 0.5), "tally.changed") == []
