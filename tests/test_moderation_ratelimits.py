@@ -144,3 +144,33 @@ async def test_the_page_shows_a_friendly_message(world: World, clients: dict[str
     plain = await gia.post(f"/rooms/{slug}/messages", data={"body": "again", "csrf_token": token})
     assert plain.status_code == 429 and int(plain.headers["retry-after"]) >= 1
     assert "Slow down a little" in plain.text and "<html" in plain.text
+
+
+async def test_the_window_slides_instead_of_resetting_at_a_boundary(resources, monkeypatch) -> None:
+    """A burst that straddles a clock boundary is still one burst: a fixed window would
+    have let the third attempt through at 12:01:00.2. Retry-After is when the oldest
+    attempt leaves the last minute."""
+    from datetime import UTC, datetime, timedelta
+
+    from innovate.auth import throttles
+
+    clock = {"now": datetime(2026, 3, 1, 12, 0, 59, 500000, tzinfo=UTC)}
+    monkeypatch.setattr(throttles, "utcnow", lambda: clock["now"])
+
+    async def attempt(after: float) -> int | TooMany:
+        clock["now"] += timedelta(seconds=after)
+        try:
+            async with resources.db.begin() as db:
+                return await throttles.hit(db, "slide:test", limit=2, window_seconds=60, message="wait")
+        except TooMany as exc:
+            return exc
+
+    assert await attempt(0) == 1
+    assert await attempt(0.3) == 2  # 12:00:59.8
+    refused = await attempt(0.4)  # 12:01:00.2, past the minute boundary
+    assert isinstance(refused, TooMany) and refused.retry_after == 60  # 12:00:59.5 leaves at 12:01:59.5
+    refused = await attempt(59.2)  # 12:01:59.4: still two in the last minute
+    assert isinstance(refused, TooMany) and refused.retry_after == 1
+    assert await attempt(0.2) == 2  # 12:01:59.6: the first attempt has left; refusals were not stored
+    refused = await attempt(0)
+    assert isinstance(refused, TooMany) and refused.retry_after == 1  # 12:00:59.8 leaves at 12:01:59.8

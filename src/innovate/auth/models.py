@@ -145,10 +145,9 @@ class InviteRedemption(Base):
 
 
 class RateCounter(Base):
-    """Fixed-window throttle counters (invite-link visits per IP, invites per moderator per day).
-
-    One row per key and window, bumped by one upsert, so parallel requests cannot overshoot.
-    """
+    """Sliding-window throttle attempts (invite-link visits per IP, invites per moderator
+    per day, posting rates): one row per key and instant, plus the key's lock row
+    (see :mod:`innovate.auth.throttles`)."""
 
     __tablename__ = "rate_counters"
     __table_args__ = (UniqueConstraint("key", "window_start"),)

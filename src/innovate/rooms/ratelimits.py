@@ -1,7 +1,7 @@
 """Spam and abuse limits per member and room: how fast one may post, submit ideas and vote,
 and how many links and @mentions one post may carry.
 
-Rates are fixed-window counters in the database (:mod:`innovate.auth.throttles`), counted
+Rates are sliding-window counts in the database (:mod:`innovate.auth.throttles`), counted
 inside the action's own transaction: every app process shares them, and an action that
 fails for another reason does not use up the member's allowance. Guests get the stricter
 ``INNOVATE_GUEST_*`` limits; room moderators and admins are not limited.
@@ -15,13 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.auth.access import RoomAccess
-from innovate.auth.models import RateCounter
-from innovate.auth.throttles import hit, window_start
-from innovate.db import utcnow
+from innovate.auth.throttles import hit
 from innovate.errors import Invalid, TooMany
 from innovate.markdown import MENTION
 from innovate.settings import Settings
@@ -67,7 +64,7 @@ async def count(db: AsyncSession, settings: Settings, access: RoomAccess, rate: 
     limit = rate.limit(settings, guest)
     key = f"{rate.action}:{access.room.id}:{access.user.id}"
     try:
-        used = await hit(db, key, limit=limit, window_seconds=rate.window_seconds, message="")
+        await hit(db, key, limit=limit, window_seconds=rate.window_seconds, message="")
     except TooMany as exc:
         who = "guests" if guest else "members"
         raise TooMany(
@@ -75,10 +72,6 @@ async def count(db: AsyncSession, settings: Settings, access: RoomAccess, rate: 
             f"Try again in {_wait_text(exc.retry_after)}.",
             exc.retry_after,
         ) from None
-    if used == 1:
-        # A new window for this key: its older windows are of no further use.
-        start = window_start(utcnow(), rate.window_seconds)
-        await db.execute(delete(RateCounter).where(RateCounter.key == key, RateCounter.window_start < start))
 
 
 def links_in(text: str) -> int:
