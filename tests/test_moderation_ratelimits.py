@@ -37,7 +37,7 @@ async def clients(world: World, sign_in) -> dict[str, Any]:
 def assert_slow_down(response: Any) -> None:
     assert response.status_code == 429, response.text
     retry_after = int(response.headers["retry-after"])
-    assert 1 <= retry_after <= 3600
+    assert 1 <= retry_after <= 3600 + 60  # an hour's window, plus its last one-minute bucket
     error = response.json()["error"]
     assert error["code"] == "rate_limited" and "Try again in" in error["message"]
 
@@ -148,8 +148,8 @@ async def test_the_page_shows_a_friendly_message(world: World, clients: dict[str
 
 async def test_the_window_slides_instead_of_resetting_at_a_boundary(resources, monkeypatch) -> None:
     """A burst that straddles a clock boundary is still one burst: a fixed window would
-    have let the third attempt through at 12:01:00.2. Retry-After is when the oldest
-    attempt leaves the last minute."""
+    have let the third attempt through at 12:01:00.2. Attempts are counted per second of a
+    minute's window; Retry-After is when the oldest second that matters has left it."""
     from datetime import UTC, datetime, timedelta
 
     from innovate.auth import throttles
@@ -168,9 +168,31 @@ async def test_the_window_slides_instead_of_resetting_at_a_boundary(resources, m
     assert await attempt(0) == 1
     assert await attempt(0.3) == 2  # 12:00:59.8
     refused = await attempt(0.4)  # 12:01:00.2, past the minute boundary
-    assert isinstance(refused, TooMany) and refused.retry_after == 60  # 12:00:59.5 leaves at 12:01:59.5
+    assert isinstance(refused, TooMany) and refused.retry_after == 60  # second :59 has left at 12:02:00
     refused = await attempt(59.2)  # 12:01:59.4: still two in the last minute
     assert isinstance(refused, TooMany) and refused.retry_after == 1
-    assert await attempt(0.2) == 2  # 12:01:59.6: the first attempt has left; refusals were not stored
+    assert await attempt(0.7) == 1  # 12:02:00.1: both have left; refusals were not stored
+    assert await attempt(0) == 2
     refused = await attempt(0)
-    assert isinstance(refused, TooMany) and refused.retry_after == 1  # 12:00:59.8 leaves at 12:01:59.8
+    assert isinstance(refused, TooMany) and refused.retry_after == 61
+
+
+async def test_a_high_limit_keeps_a_bounded_number_of_rows(resources, monkeypatch) -> None:
+    """However many attempts a generous limit allows, a key holds about one row per second."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from innovate.auth import throttles
+    from innovate.auth.models import RateCounter
+
+    clock = {"now": datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)}
+    monkeypatch.setattr(throttles, "utcnow", lambda: clock["now"])
+    for _ in range(300):  # five a second for a minute, then some
+        clock["now"] += timedelta(seconds=0.2)
+        async with resources.db.begin() as db:
+            await throttles.hit(db, "many:test", limit=10_000, window_seconds=60, message="wait")
+    async with resources.db() as db:
+        rows, total = (await db.execute(select(func.count(), func.sum(RateCounter.count))
+                                        .where(RateCounter.key == "many:test"))).one()
+    assert rows <= 62 and total <= 310

@@ -1,10 +1,12 @@
 """Sliding-window throttles kept in the database, so every app process shares one count.
 
-Each allowed attempt is a row stamped with its time; a hit counts the rows of the last
-``window_seconds``. Unlike fixed windows this never lets twice the limit through around a
-window boundary, and Retry-After is exact: the moment the oldest attempt that matters
-leaves the window. Rows older than the window are deleted on the way, so a key holds at
-most ``limit`` of them; refused attempts are not stored.
+Allowed attempts are counted in buckets of 1/60 of the window (a second for a per-minute
+limit, a minute for an hourly one), and a hit sums the buckets of the last window. Unlike
+fixed windows this never lets twice the limit through around a window boundary or a burst
+slip past the limit by straddling one; a bucket counts until all of it has left the window,
+so the limit errs on the strict side by at most one bucket, and Retry-After is the moment
+the oldest bucket that matters has left. A key holds at most ~61 rows however high its
+limit; older ones are deleted on the way, and refused attempts are not stored.
 
 Parallel hits on one key are serialised (a transaction-scoped advisory lock on PostgreSQL;
 SQLite serialises writers anyway), so no burst can pass between another request's count
@@ -14,9 +16,11 @@ and its insert.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.auth.models import RateCounter
@@ -28,39 +32,48 @@ from innovate.resources import Resources
 KEEP = timedelta(days=2)
 
 
+BUCKETS_PER_WINDOW = 60
+
+
 async def hit(db: AsyncSession, key: str, *, limit: int, window_seconds: int, message: str) -> int:
     """Count one attempt for ``key`` inside the caller's transaction; raise :class:`TooMany`
     (with Retry-After) when the last ``window_seconds`` already hold ``limit`` attempts.
     Returns the attempts in the window, this one included."""
     now = utcnow()
     key = key[:200]
+    bucket = max(1, window_seconds // BUCKETS_PER_WINDOW)
+    # Buckets that started after this still overlap the last window.
+    cutoff = now - timedelta(seconds=window_seconds + bucket)
     if is_postgres(db):
         await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-    rows = (await db.execute(
-        select(RateCounter.window_start, RateCounter.count)
-        .where(RateCounter.key == key).order_by(RateCounter.window_start)
-    )).all()
-    cutoff = now - timedelta(seconds=window_seconds)
-    if rows and rows[0].window_start <= cutoff:
-        await db.execute(delete(RateCounter).where(RateCounter.key == key, RateCounter.window_start <= cutoff))
-    recent = [(row.window_start, row.count) for row in rows if row.window_start > cutoff]
-    used = sum(n for _, n in recent)
+    mine = RateCounter.key == key
+    used, oldest = (await db.execute(select(
+        func.coalesce(func.sum(case((RateCounter.window_start > cutoff, RateCounter.count), else_=0)), 0),
+        func.min(RateCounter.window_start),
+    ).where(mine))).one()
+    if oldest is not None and oldest.replace(tzinfo=UTC) <= cutoff:
+        await db.execute(delete(RateCounter).where(mine, RateCounter.window_start <= cutoff))
     if used + 1 > limit:
-        raise TooMany(message, _retry_after(recent, used + 1 - limit, now, window_seconds))
-    attempt = insert_for(db, RateCounter).values(key=key, window_start=now, count=1)
+        recent = (await db.execute(select(RateCounter.window_start, RateCounter.count).where(
+            mine, RateCounter.window_start > cutoff).order_by(RateCounter.window_start))).all()
+        raise TooMany(message, _retry_after(recent, used + 1 - limit, now, window_seconds + bucket))
+    epoch = int(now.timestamp())
+    stamp = datetime.fromtimestamp(epoch - epoch % bucket, UTC)
+    attempt = insert_for(db, RateCounter).values(key=key, window_start=stamp, count=1)
     await db.execute(attempt.on_conflict_do_update(index_elements=["key", "window_start"],
                                                    set_={"count": RateCounter.count + 1}))
-    return used + 1
+    return int(used) + 1
 
 
-def _retry_after(recent: list[tuple[datetime, int]], excess: int, now: datetime, window_seconds: int) -> int:
-    """Whole seconds until ``excess`` of the ``recent`` attempts (oldest first) have left the window."""
+def _retry_after(recent: Sequence[Any], excess: int, now: datetime, span_seconds: int) -> int:
+    """Whole seconds until ``excess`` of the ``recent`` attempts (oldest bucket first) have
+    left the window: a bucket leaves ``span_seconds`` (window plus bucket) after it started."""
     left = 0
     for at, n in recent:
         left += n
         if left >= excess:
-            return max(1, math.ceil((at + timedelta(seconds=window_seconds) - now).total_seconds()))
-    return window_seconds  # a limit of 0: no wait is long enough, so name the window
+            return max(1, math.ceil((at + timedelta(seconds=span_seconds) - now).total_seconds()))
+    return span_seconds  # a limit of 0: no wait is long enough, so name the window
 
 
 async def hit_committed(resources: Resources, key: str, *, limit: int, window_seconds: int, message: str) -> None:
