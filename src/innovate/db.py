@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,15 +92,45 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
     """``factory()`` opens a session for reading; ``factory.begin()`` a write transaction.
 
     On SQLite a write transaction starts with BEGIN IMMEDIATE: it waits for the write lock
-    instead of failing with SQLITE_BUSY when it upgrades from reading to writing.
+    instead of failing with SQLITE_BUSY when it upgrades from reading to writing. Writers
+    of one process also queue on an in-process gate first: SQLite's own wait for the lock
+    polls with sleeps of up to 100 ms, which under a burst of posts costs more than the
+    writes themselves. Other processes (the CLI, a second worker) still meet at the lock.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine, expire_on_commit=False, autoflush=False)
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._gated = engine.dialect.name == "sqlite"
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
-    def begin(self) -> _AsyncSessionContextManager[AsyncSession]:
-        return _AsyncSessionContextManager(self(bind=self._write_engine))
+    def begin(self) -> AbstractAsyncContextManager[AsyncSession]:
+        if not self._gated:
+            return _AsyncSessionContextManager(self(bind=self._write_engine))
+        return self._gated_begin()
+
+    @asynccontextmanager
+    async def _gated_begin(self) -> AsyncIterator[AsyncSession]:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(WRITE_GATE_WAIT_SECONDS):
+                await gate.acquire()
+            held = True
+        except TimeoutError:
+            held = False  # a writer held on for long: leave the wait to SQLite's busy timeout
+        try:
+            async with _AsyncSessionContextManager(self(bind=self._write_engine)) as session:
+                yield session
+        finally:
+            if held:
+                gate.release()
+
+
+# As long as SQLite's busy timeout: past it a write would fail anyway.
+WRITE_GATE_WAIT_SECONDS = 30
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
