@@ -149,10 +149,9 @@ async def room_messages(request: Request) -> Response:
     user = require_user(request)
     slug = request.path_params["slug"]
     if request.method == "POST":
-        message = await messages.post_message(_res(request), user, slug, await read_input(request))
-        async with _res(request).db() as db:
-            access, message = await message_in_room(db, user, message.id)
-            return JSON(message_json(message, access.room, user, queries.viewer_for(access)), status_code=201)
+        posted = await messages.post(_res(request), user, slug, await read_input(request))
+        access = posted.access
+        return JSON(message_json(posted.message, access.room, user, queries.viewer_for(access)), status_code=201)
     async with _res(request).db() as db:
         access = await room_access(db, user, slug)
         idea_id = _int_param(request, "idea")

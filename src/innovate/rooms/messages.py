@@ -7,6 +7,7 @@ visible to its author and the moderators only, until a moderator approves or rej
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +73,20 @@ async def message_in_room(db: AsyncSession, actor: User | None, message_id: int)
     return access, message
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A new message with the access it was posted under: enough to answer the request
+    without reading the message back."""
+
+    access: RoomAccess
+    message: Message
+
+
 async def post_message(resources: Resources, actor: User, slug: str, data: Input) -> Message:
+    return (await post(resources, actor, slug, data)).message
+
+
+async def post(resources: Resources, actor: User, slug: str, data: Input) -> Posted:
     body = text_field(data, "body", max_length=rules.MESSAGE_MAX, multiline=True) or ""
     idea_id = int_field(data, "idea_id", minimum=1, required=False)
     reply_to = int_field(data, "reply_to", minimum=1, required=False)
@@ -104,7 +118,7 @@ async def post_message(resources: Resources, actor: User, slug: str, data: Input
             await db.execute(update(Idea).where(Idea.id == idea_id).values(messages_count=Idea.messages_count + 1))
         await append_event(db, outbox, room.id, "message.posted", {"message_id": message.id, "idea_id": idea_id},
                            audience=f"user:{actor.id}" if held else "all", actor_id=actor.id)
-    return message
+    return Posted(access, message)
 
 
 async def edit_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
