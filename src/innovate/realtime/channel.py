@@ -29,7 +29,7 @@ from innovate.realtime.connection import Connection, Outgoing
 from innovate.realtime.frames import FORMATS, dumps, ephemeral, now_iso
 from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
-from innovate.rooms.timeline import audience_allows, event_frames, tally_frame
+from innovate.rooms.timeline import audience_allows, frames_for, load_references, tally_frame
 
 if TYPE_CHECKING:
     from innovate.realtime.hub import Hub
@@ -223,12 +223,14 @@ class Channel:
     async def _render(self, db: Any, room: Room, events: list[Event]) -> tuple[
             dict[bool, list[dict[str, Any]]], list[set[int]], dict[tuple[int, bool], dict[int, dict[str, Any]]]]:
         """Frames per shared view, who each event is about, and their personal frames."""
+        # One load of what the batch points at serves every view rendered of it.
+        refs = await load_references(db, events)
         shared: dict[bool, list[dict[str, Any]]] = {}
         # The moderators' view names every author, so it also tells whose sockets need a
         # personal view; it is rendered even when no moderator is watching.
-        shared[True] = await event_frames(db, room, events, Viewer(user_id=0, moderator=True))
+        shared[True] = frames_for(refs, room, events, Viewer(user_id=0, moderator=True))
         if self.groups[("json", False)] or self.groups[("html", False)]:
-            shared[False] = await event_frames(db, room, events, Viewer(user_id=0, moderator=False))
+            shared[False] = frames_for(refs, room, events, Viewer(user_id=0, moderator=False))
         subjects: list[set[int]] = []
         wanted: dict[tuple[int, bool], list[Event]] = {}
         for event, frame in zip(events, shared[True]):
@@ -239,7 +241,7 @@ class Channel:
                     wanted.setdefault((user_id, moderator), []).append(event)
         personal: dict[tuple[int, bool], dict[int, dict[str, Any]]] = {}
         for (user_id, moderator), mine in wanted.items():
-            frames = await event_frames(db, room, mine, Viewer(user_id=user_id, moderator=moderator))
+            frames = frames_for(refs, room, mine, Viewer(user_id=user_id, moderator=moderator))
             personal[(user_id, moderator)] = {f["seq"]: f for f in frames}
         return shared, subjects, personal
 

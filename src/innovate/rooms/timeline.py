@@ -39,10 +39,20 @@ async def visible_events(db: AsyncSession, room: Room, after: int, viewer: Viewe
 
 async def event_frames(db: AsyncSession, room: Room, events: Sequence[Event], viewer: Viewer) -> list[dict[str, Any]]:
     """One frame per event, in order, loading what the events point at in a few batched queries."""
-    refs = _References(db)
+    return frames_for(await load_references(db, events), room, events, viewer)
+
+
+async def load_references(db: AsyncSession, events: Sequence[Event]) -> References:
+    """What ``events`` point at, loaded once for every view that will be rendered of them."""
+    refs = References(db)
     for event in events:
         refs.note(event)
     await refs.load()
+    return refs
+
+
+def frames_for(refs: References, room: Room, events: Sequence[Event], viewer: Viewer) -> list[dict[str, Any]]:
+    """One viewer's frames of ``events`` (all of them covered by ``refs``)."""
     return [
         {
             "seq": event.seq,
@@ -76,7 +86,7 @@ async def tally_frame(db: AsyncSession, room: Room, idea_ids: Iterable[int], vie
     return {"kind": "tally.changed", "room": room.slug, "data": {"tallies": tallies}}
 
 
-class _References:
+class References:
     """Batch-loads the messages, ideas, users and reports a list of events refers to."""
 
     def __init__(self, db: AsyncSession) -> None:
