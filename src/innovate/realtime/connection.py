@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import datetime
 from typing import Any
 
+from websockets.protocol import OPEN
+
 from innovate.rooms.serializers import Viewer
 
 log = logging.getLogger("innovate.live")
@@ -47,14 +49,31 @@ CLOSE_GRACE_SECONDS = 2.0
 
 
 class Outgoing:
-    """One text frame, prepared once and handed to every socket of a view."""
+    """One text frame, prepared once and handed to every socket of a view.
 
-    __slots__ = ("text", "data", "asgi")
+    ``wire`` is the whole frame as it goes on the wire from a server without extensions
+    (FIN, text opcode, unmasked length, payload): identical for every such socket, so the
+    fast path writes it as it is instead of framing the payload once per socket."""
+
+    __slots__ = ("text", "data", "wire", "asgi")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode()
+        self.wire = _text_frame(self.data)
         self.asgi = {"type": "websocket.send", "text": text}
+
+
+def _text_frame(payload: bytes) -> bytes:
+    """RFC 6455 §5.2: a final, unmasked text frame."""
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 1 << 16:
+        header = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return header + payload
 
 
 def _direct_protocol(receive: ASGIReceive) -> Any:
@@ -168,9 +187,14 @@ class Connection:
                 self._lost()
                 return
             if protocol.writable.is_set():
+                conn = protocol.conn
                 try:
-                    protocol.conn.send_text(frame.data)
-                    protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+                    if conn.state is OPEN and not (conn.extensions or conn.writes or conn.expect_continuation_frame):
+                        # What send_text would produce for this socket, framed once per view.
+                        protocol.transport.write(frame.wire)
+                    else:
+                        conn.send_text(frame.data)
+                        protocol.transport.write(b"".join(conn.data_to_send()))
                 except Exception:
                     self._lost()
                 return
