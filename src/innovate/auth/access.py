@@ -7,8 +7,9 @@ that does not exist (404), so access checks never leak existence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -92,25 +93,37 @@ def can_see_room(room: Room, user: User, membership: Membership | None) -> bool:
     return room.visibility == "employees" and room.phase != "draft"
 
 
+def _room_and_membership(room_matches: Any) -> Any:
+    # Built once with bind parameters: constructing the statement per request costs more
+    # than running it.
+    return (
+        select(Room, Membership)
+        .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == bindparam("user_id")))
+        .where(room_matches)
+    )
+
+
+_BY_SLUG = _room_and_membership(Room.slug == bindparam("slug"))
+_BY_ID = _room_and_membership(Room.id == bindparam("room_id"))
+
+
 async def room_access(db: AsyncSession, user: User | None, slug: str) -> RoomAccess:
     """The room and the caller's standing in it; 404 if the caller may not see it."""
     if user is None:
         raise NotSignedIn("Sign in first.")
-    row = (await db.execute(
-        select(Room, Membership)
-        .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == user.id))
-        .where(Room.slug == slug)
-    )).first()
-    if row is None or not can_see_room(row[0], user, row[1]):
-        raise NotFound("No such room.")
-    return RoomAccess(room=row[0], user=user, membership=row[1])
+    return _access(user, (await db.execute(_BY_SLUG, {"slug": slug, "user_id": user.id})).first())
 
 
 async def room_access_by_id(db: AsyncSession, user: User | None, room_id: int) -> RoomAccess:
-    room = await db.get(Room, room_id)
-    if room is None:
+    if user is None:
+        raise NotSignedIn("Sign in first.")
+    return _access(user, (await db.execute(_BY_ID, {"room_id": room_id, "user_id": user.id})).first())
+
+
+def _access(user: User, row: Any) -> RoomAccess:
+    if row is None or not can_see_room(row[0], user, row[1]):
         raise NotFound("No such room.")
-    return await room_access(db, user, room.slug)
+    return RoomAccess(room=row[0], user=user, membership=row[1])
 
 
 def require_moderator(access: RoomAccess) -> None:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,17 +41,28 @@ def _cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:
     return morsel.OutputString()
 
 
+# Built once: constructing a statement per request costs more than running it.
+_SESSION_AND_USER = (
+    select(Session, User).outerjoin(User, User.id == Session.user_id)
+    .where(Session.token_hash == bindparam("hash"))
+)
+_TOKEN_AND_USER = (
+    select(AccessToken, User).join(User, User.id == AccessToken.user_id)
+    .where(AccessToken.token_hash == bindparam("hash"))
+)
+
+
 async def load_session_user(resources: Resources, cookie_value: str | None) -> tuple[Session | None, User | None]:
     if not cookie_value or len(cookie_value) > 128:
         return None, None
     now = utcnow()
     async with resources.db() as db:
-        row = (await db.execute(
-            select(Session).where(Session.token_hash == token_hash(cookie_value))
-        )).scalar_one_or_none()
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            return None, None
-        user = await db.get(User, row.user_id) if row.user_id is not None else None
+        found = (await db.execute(_SESSION_AND_USER, {"hash": token_hash(cookie_value)})).first()
+    if found is None:
+        return None, None
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= now:
+        return None, None
     if user is not None and not user.is_active:
         user = None
     return row, user
@@ -60,13 +71,11 @@ async def load_session_user(resources: Resources, cookie_value: str | None) -> t
 async def load_token_user(resources: Resources, token: str) -> User | None:
     now = utcnow()
     async with resources.db() as db:
-        row = (await db.execute(
-            select(AccessToken).where(AccessToken.token_hash == token_hash(token))
-        )).scalar_one_or_none()
-        if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-            return None
-        user = await db.get(User, row.user_id)
-    if user is None or not user.is_active:
+        found = (await db.execute(_TOKEN_AND_USER, {"hash": token_hash(token)})).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now) or not user.is_active:
         return None
     # Coarse last-used stamp: at most one write per token per minute. The read session is
     # closed first so a burst of requests never holds two pooled connections each.

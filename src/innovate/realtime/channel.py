@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from innovate import metrics
 from innovate.db import utcnow
@@ -49,6 +49,12 @@ MEMBER_KINDS = frozenset({"member.joined", "member.left", "member.removed", "mem
                           "member.unmuted", "member.role_changed", "member.updated"})
 
 GroupKey = tuple[str, bool]  # (format, moderator)
+
+# Built once: the pump runs it for every batch.
+_EVENTS_AFTER = (
+    select(Event).where(Event.room_id == bindparam("room_id"), Event.seq > bindparam("head"))
+    .order_by(Event.seq).limit(BATCH)
+)
 
 
 class Channel:
@@ -200,10 +206,7 @@ class Channel:
                 if room is None:
                     self.hub.room_gone(self.room_id)
                     return
-                events = list((await db.execute(
-                    select(Event).where(Event.room_id == self.room_id, Event.seq > self.head)
-                    .order_by(Event.seq).limit(BATCH)
-                )).scalars())
+                events = list((await db.execute(_EVENTS_AFTER, {"room_id": self.room_id, "head": self.head})).scalars())
                 if not events:
                     return
                 views = await self._render(db, room, events)

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import metrics
@@ -48,13 +48,16 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
             metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
 
 
+# Built once with a bind parameter: it runs for every stored event.
+_NEXT_SEQ = (
+    update(Room).where(Room.id == bindparam("room_id")).values(last_seq=Room.last_seq + 1).returning(Room.last_seq)
+)
+
+
 async def next_seq(db: AsyncSession, room_id: int) -> int:
     # One conditional UPDATE: it also locks the room row until commit, so events become
     # visible in seq order and a reader never sees seq N+1 before N.
-    result = await db.execute(
-        update(Room).where(Room.id == room_id).values(last_seq=Room.last_seq + 1).returning(Room.last_seq)
-    )
-    return int(result.scalar_one())
+    return int((await db.execute(_NEXT_SEQ, {"room_id": room_id})).scalar_one())
 
 
 async def append_event(

@@ -101,9 +101,11 @@ class References:
         self.members: dict[int, Membership] = {}
         self.reports: dict[int, Report] = {}
         self.room_id: int | None = None
+        self.member_events = False
 
     def note(self, event: Event) -> None:
         self.room_id = event.room_id
+        self.member_events = self.member_events or event.kind.startswith("member.")
         data = event.data or {}
         for key, ids in (("message_id", self.message_ids), ("idea_id", self.idea_ids), ("into_id", self.idea_ids),
                          ("user_id", self.user_ids), ("report_id", self.report_ids)):
@@ -128,7 +130,7 @@ class References:
         if self.user_ids:
             for u in (await db.execute(select(User).where(User.id.in_(self.user_ids)))).scalars():
                 self.users[u.id] = u
-            if self.room_id is not None:
+            if self.room_id is not None and self.member_events:  # only member.* frames show them
                 rows = await db.execute(select(Membership).where(
                     Membership.room_id == self.room_id, Membership.user_id.in_(self.user_ids)))
                 for m in rows.scalars():
