@@ -131,6 +131,44 @@ async def test_the_replay_and_live_handover_sends_no_seq_twice(live: LiveServer,
     assert [f["data"]["message"]["body"] for f in ada_frames] == ["first", "second"]
 
 
+async def test_a_batch_reaches_every_socket_in_order_with_authors_views_in_between(
+        live: LiveServer, make_user: Any) -> None:
+    """Posts that pile up while the pump is busy go out as one batch: a bystander gets the
+    whole run (one write per socket), an author gets their own posts in their personal view
+    between the others', each seq once, in order, on JSON and HTML sockets alike."""
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    slug, start = room["slug"], room["last_seq"]
+    hub = live.hub
+    deliver = hub.deliver
+    held: list[dict[str, Any]] = []
+
+    async def hold(message: dict[str, Any]) -> None:
+        held.append(message)
+
+    async with await live.connect(bob, slug, after=start) as bob_ws, \
+            await live.connect(bob, slug, after=start, fmt="html") as bob_html, \
+            await live.connect(ada, slug, after=start) as ada_ws:
+        await until(lambda: len(hub.by_user.get(bob.id, ())) == 2 and ada.id in hub.by_user)
+        hub.deliver = hold  # the pump hears of the posts only once all four are stored
+        try:
+            for author, body in ((moderator, "one"), (ada, "two"), (moderator, "three"), (ada, "four")):
+                await post(live, author, slug, body)
+        finally:
+            hub.deliver = deliver
+        for message in held:
+            await deliver(message)
+        expected = [start + n for n in range(1, 5)]
+        for ws in (bob_ws, ada_ws, bob_html):
+            frames = stored(await frames_until(ws, lambda fs: len(stored(fs)) >= 4))
+            frames += stored(await quiet_frames(ws, 0.3))
+            assert [f["seq"] for f in frames] == expected
+            if ws is not bob_html:
+                assert [f["data"]["message"]["body"] for f in frames] == ["one", "two", "three", "four"]
+            else:
+                assert all("four" in f["content"] for f in frames[-1:])
+
+
 async def test_a_client_too_far_behind_is_told_to_reload(live: LiveServer, make_user: Any) -> None:
     moderator, ada = await make_user(is_moderator=True), await make_user()
     room = await open_room(live, moderator, ada)

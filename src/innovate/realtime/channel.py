@@ -250,52 +250,68 @@ class Channel:
 
     async def _fan_out(self, events: Sequence[Event], shared: dict[bool, list[dict[str, Any]]],
                        subjects: list[set[int]], personal: dict[tuple[int, bool], dict[int, dict[str, Any]]]) -> None:
+        """Hand every socket the batch in seq order. A socket whose user no event is about
+        gets its view's run of frames in one write; the users events are about get their
+        personal frame of those events in between."""
         encoder = self.hub.encoder
-        delivered = 0
-        since_yield = 0
-        for i, event in enumerate(events):
-            if since_yield >= YIELD_EVERY:
-                # A burst of events to a big room: let requests and other rooms run in between.
-                # Sockets that join meanwhile buffer (replay) or drop repeats by seq.
-                since_yield = 0
-                await asyncio.sleep(0)
-            before = delivered
-            seq = event.seq
-            about = subjects[i]
-            for (fmt, moderator), group in self.groups.items():
-                if not group:
-                    continue
-                frames = shared.get(moderator)
-                viewer = Viewer(user_id=0, moderator=moderator)
-                if frames is None or not audience_allows(event, viewer):
-                    # No frames for a view nobody had when the batch was read: its sockets
-                    # joined since, and their replay already covers the batch.
-                    continue
-                message = encoder.message(fmt, frames[i], viewer)
-                if about:
-                    for conn in group:
-                        if conn.user_id not in about:
-                            conn.push(seq, message)
+        about_any: set[int] = set().union(*subjects) if subjects else set()
+        delivered = since_yield = 0
+        for (fmt, moderator), group in list(self.groups.items()):
+            frames = shared.get(moderator)
+            if not group or frames is None:
+                # No frames for a view nobody had when the batch was read: its sockets
+                # joined since, and their replay already covers the batch.
+                continue
+            viewer = Viewer(user_id=0, moderator=moderator)
+            run = [(i, event.seq, encoder.message(fmt, frames[i], viewer))
+                   for i, event in enumerate(events) if audience_allows(event, viewer)]
+            seqs = [seq for _, seq, _ in run]
+            messages = [message for _, _, message in run]
+            wire = b"".join(m.wire for m in messages) if len(messages) > 1 else b""
+            for conn in list(group):
+                if since_yield >= YIELD_EVERY:
+                    # A big room: let requests and other rooms run in between. Each socket
+                    # gets its whole run at once, so its frames stay in order.
+                    since_yield = 0
+                    await asyncio.sleep(0)
+                if conn.user_id in about_any:
+                    sent = self._push_personal(conn, events, run, subjects, personal)
+                elif wire:
+                    conn.push_run(seqs, messages, wire)
+                    sent = len(seqs)
+                elif run:
+                    conn.push(seqs[0], messages[0])
+                    sent = 1
                 else:
-                    for conn in group:
-                        conn.push(seq, message)
-                delivered += len(group)
-            for user_id in about:
-                encoded: dict[tuple[str, bool], Outgoing | None] = {}
-                for conn in self.users.get(user_id, ()):
-                    viewer = Viewer(user_id=user_id, moderator=conn.moderator)
-                    key = (conn.format, conn.moderator)
-                    if key not in encoded:
-                        frame = personal.get((user_id, conn.moderator), {}).get(seq)
-                        allowed = frame is not None and audience_allows(event, viewer)
-                        encoded[key] = encoder.message(conn.format, frame, viewer) if allowed else None  # type: ignore[arg-type]
-                    message = encoded[key]
-                    if message is not None:
-                        conn.push(seq, message)
-                        delivered += 1
-            since_yield += delivered - before
-            metrics.FANOUT_LATENCY.observe(max(0.0, (utcnow() - event.created_at).total_seconds()))
+                    sent = 0
+                delivered += sent
+                since_yield += sent
+        now = utcnow()
+        for event in events:
+            metrics.FANOUT_LATENCY.observe(max(0.0, (now - event.created_at).total_seconds()))
         metrics.EVENTS_DELIVERED.inc(delivered)
+
+    def _push_personal(self, conn: Connection, events: Sequence[Event], run: list[tuple[int, int, Outgoing]],
+                       subjects: list[set[int]], personal: dict[tuple[int, bool], dict[int, dict[str, Any]]]) -> int:
+        """The batch for a socket of a user some events are about: their own view of those,
+        the shared frames of the rest, in seq order."""
+        shared_at = {i: message for i, _, message in run}
+        viewer = Viewer(user_id=conn.user_id, moderator=conn.moderator)
+        mine = personal.get((conn.user_id, conn.moderator), {})
+        sent = 0
+        for i, event in enumerate(events):
+            if conn.user_id in subjects[i]:
+                frame = mine.get(event.seq)
+                if frame is None or not audience_allows(event, viewer):
+                    continue
+                message = self.hub.encoder.message(conn.format, frame, viewer)
+            else:
+                message = shared_at.get(i)
+                if message is None:
+                    continue
+            conn.push(event.seq, message)
+            sent += 1
+        return sent
 
     def _after(self, events: Iterable[Event]) -> None:
         """Events that change who may watch: re-check the sockets concerned."""

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +62,12 @@ class Outgoing:
         self.data = text.encode()
         self.wire = _text_frame(self.data)
         self.asgi = {"type": "websocket.send", "text": text}
+
+
+def _prepared_frames_fit(conn: Any) -> bool:
+    """May frames framed once per view go to this socket as they are? Not with an extension
+    (compression changes the bytes), nor behind frames the protocol has not yet handed over."""
+    return conn.state is OPEN and not (conn.extensions or conn.writes or conn.expect_continuation_frame)
 
 
 def _text_frame(payload: bytes) -> bytes:
@@ -189,7 +195,7 @@ class Connection:
             if protocol.writable.is_set():
                 conn = protocol.conn
                 try:
-                    if conn.state is OPEN and not (conn.extensions or conn.writes or conn.expect_continuation_frame):
+                    if _prepared_frames_fit(conn):
                         # What send_text would produce for this socket, framed once per view.
                         protocol.transport.write(frame.wire)
                     else:
@@ -213,6 +219,22 @@ class Connection:
         # The transport is full: finish this write, and the ones after it, in a task.
         self.backlog = deque()
         self.drainer = asyncio.get_running_loop().create_task(self._drain(_Resume(coro, waiting_on)))
+
+    def push_run(self, seqs: Sequence[int], frames: Sequence[Outgoing], wire: bytes) -> None:
+        """Write a run of stored events (ascending seqs, ``wire`` their frames joined) in one
+        write when the socket is live and ready for it; else push them one by one."""
+        protocol = self.protocol
+        if (protocol is not None and not self.closed and not self.replaying and self.backlog is None
+                and seqs[0] > self.sent_seq and not (protocol.close_sent or protocol.disconnected)
+                and protocol.writable.is_set() and _prepared_frames_fit(protocol.conn)):
+            self.sent_seq = seqs[-1]
+            try:
+                protocol.transport.write(wire)
+            except Exception:
+                self._lost()
+            return
+        for seq, frame in zip(seqs, frames):
+            self.push(seq, frame)
 
     async def _drain(self, first: Awaitable[None] | None) -> None:
         try:
