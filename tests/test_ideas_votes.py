@@ -270,3 +270,18 @@ async def test_similar_ideas_search(people, sign_in, resources) -> None:
     assert (await mod.get(url, params={"q": '"; DROP TABLE ideas; -- *'})).status_code == 200
     prefix = (await mod.get(url, params={"q": "electri"})).json()["items"]
     assert [i["title"] for i in prefix] == ["Electric delivery vans"]
+
+
+@pytest.mark.parametrize("mode", ["updown", "approve", "budget"])
+async def test_the_rank_kept_by_sql_matches_the_ranking_function(resources, mode: str) -> None:
+    """Votes keep ``rank_top`` in the tally UPDATE itself; it must agree with top_rank."""
+    from sqlalchemy import literal, select
+
+    from innovate.rooms.ranking import top_rank, top_rank_sql
+
+    cases = [(0, 0), (1, 0), (0, 1), (3, 1), (10, 10), (250, 3), (7, 93)]
+    async with resources.db() as db:
+        for up, down in cases:
+            score = up - down if mode == "updown" else up
+            got = (await db.execute(select(top_rank_sql(mode, literal(up), literal(down), literal(score))))).scalar_one()
+            assert got == pytest.approx(top_rank(mode, up, down, score), abs=1e-12), (up, down)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -66,6 +67,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        try:
+            cursor.execute("SELECT sqrt(1.0)")
+        except Exception:
+            # SQLite built without its math functions: ranking SQL (Wilson bound) needs sqrt.
+            dbapi_connection.create_function("sqrt", 1, math.sqrt, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -8,9 +8,9 @@ so the limit errs on the strict side by at most one bucket, and Retry-After is t
 the oldest bucket that matters has left. A key holds at most ~61 rows however high its
 limit; older ones are deleted on the way, and refused attempts are not stored.
 
-Parallel hits on one key are serialised (a transaction-scoped advisory lock on PostgreSQL;
-SQLite serialises writers anyway), so no burst can pass between another request's count
-and its insert.
+A hit bumps its bucket first and then sums: parallel hits on one key meet at the bucket's
+row (locked until commit), so no burst can pass between another request's count and its
+own. A refused hit raises inside the caller's transaction, which rolls its bump back.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.auth.models import RateCounter
-from innovate.db import insert_for, is_postgres, utcnow
+from innovate.db import insert_for, utcnow
 from innovate.errors import TooMany
 from innovate.resources import Resources
 
@@ -33,6 +33,25 @@ KEEP = timedelta(days=2)
 
 
 BUCKETS_PER_WINDOW = 60
+
+# Built once with bind parameters: posts and votes run them every time.
+_SUM = select(
+    func.coalesce(func.sum(case((RateCounter.window_start > bindparam("cutoff"), RateCounter.count), else_=0)), 0),
+    func.min(RateCounter.window_start),
+).where(RateCounter.key == bindparam("key"))
+_BUMPS: dict[str, Any] = {}
+
+
+def _bump(db: AsyncSession) -> Any:
+    """The upsert that counts one attempt in its bucket, for the session's backend."""
+    dialect = db.bind.dialect.name if db.bind is not None else "sqlite"
+    stmt = _BUMPS.get(dialect)
+    if stmt is None:
+        stmt = _BUMPS[dialect] = (
+            insert_for(db, RateCounter).values(key=bindparam("key"), window_start=bindparam("stamp"), count=1)
+            .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1})
+        )
+    return stmt
 
 
 async def hit(db: AsyncSession, key: str, *, limit: int, window_seconds: int, message: str) -> int:
@@ -44,25 +63,18 @@ async def hit(db: AsyncSession, key: str, *, limit: int, window_seconds: int, me
     bucket = max(1, window_seconds // BUCKETS_PER_WINDOW)
     # Buckets that started after this still overlap the last window.
     cutoff = now - timedelta(seconds=window_seconds + bucket)
-    if is_postgres(db):
-        await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-    mine = RateCounter.key == key
-    used, oldest = (await db.execute(select(
-        func.coalesce(func.sum(case((RateCounter.window_start > cutoff, RateCounter.count), else_=0)), 0),
-        func.min(RateCounter.window_start),
-    ).where(mine))).one()
-    if oldest is not None and oldest.replace(tzinfo=UTC) <= cutoff:
-        await db.execute(delete(RateCounter).where(mine, RateCounter.window_start <= cutoff))
-    if used + 1 > limit:
-        recent = (await db.execute(select(RateCounter.window_start, RateCounter.count).where(
-            mine, RateCounter.window_start > cutoff).order_by(RateCounter.window_start))).all()
-        raise TooMany(message, _retry_after(recent, used + 1 - limit, now, window_seconds + bucket))
     epoch = int(now.timestamp())
     stamp = datetime.fromtimestamp(epoch - epoch % bucket, UTC)
-    attempt = insert_for(db, RateCounter).values(key=key, window_start=stamp, count=1)
-    await db.execute(attempt.on_conflict_do_update(index_elements=["key", "window_start"],
-                                                   set_={"count": RateCounter.count + 1}))
-    return int(used) + 1
+    await db.execute(_bump(db), {"key": key, "stamp": stamp})
+    used, oldest = (await db.execute(_SUM, {"key": key, "cutoff": cutoff})).one()
+    mine = RateCounter.key == key
+    if used > limit:
+        recent = (await db.execute(select(RateCounter.window_start, RateCounter.count).where(
+            mine, RateCounter.window_start > cutoff).order_by(RateCounter.window_start))).all()
+        raise TooMany(message, _retry_after(recent, used - limit, now, window_seconds + bucket))
+    if oldest is not None and oldest <= cutoff:
+        await db.execute(delete(RateCounter).where(mine, RateCounter.window_start <= cutoff))
+    return int(used)
 
 
 def _retry_after(recent: Sequence[Any], excess: int, now: datetime, span_seconds: int) -> int:

@@ -15,7 +15,7 @@ from innovate.rooms import ideas, messages, queries, service, votes
 from innovate.rooms.ideas import idea_in_room
 from innovate.rooms.messages import message_in_room
 from innovate.rooms.search import similar_ideas
-from innovate.rooms.serializers import message_json, room_json
+from innovate.rooms.serializers import idea_json, message_json, room_json
 from innovate.rooms.timeline import event_frames, visible_events
 
 MAX_EVENTS = 500
@@ -137,9 +137,8 @@ async def idea_vote(request: Request) -> Response:
         result = await votes.cast_vote(_res(request), user, idea_id, data["value"])
     else:
         result = await votes.retract_vote(_res(request), user, idea_id)
-    async with _res(request).db() as db:
-        access, idea = await idea_in_room(db, user, idea_id)
-        body = await queries.idea_detail(db, access, idea)
+    body = idea_json(result.idea, result.access.room, result.author, queries.viewer_for(result.access),
+                     my_vote=result.value)
     if result.budget_left is not None:
         body["my_budget_left"] = result.budget_left
     return JSON(body)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Float, case, cast, func
 
 from innovate.errors import Invalid
 
@@ -33,6 +34,18 @@ def top_rank(mode: str, up: int, down: int, score: int) -> float:
     if mode == "updown":
         return wilson_lower_bound(up, down)
     return float(score)
+
+
+def top_rank_sql(mode: str, up: Any, down: Any, score: Any) -> Any:
+    """:func:`top_rank` as a SQL expression of (new) column values, so an UPDATE can keep
+    ``rank_top`` in step with the tallies it changes in the same statement."""
+    if mode != "updown":
+        return cast(score, Float)
+    n = cast(up + down, Float)
+    p = cast(up, Float) / n
+    z2 = Z95 * Z95
+    bound = (p + z2 / (2 * n) - Z95 * func.sqrt((p * (1 - p) + z2 / (4 * n)) / n)) / (1 + z2 / n)
+    return case((up + down == 0, 0.0), else_=bound)
 
 
 def trending_rank(score: int, voters: int, messages: int, created_at: datetime, now: datetime) -> float:

@@ -10,8 +10,9 @@ Votes publish a coalesced ``tally`` signal instead of a stored event: tallies ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.auth.access import RoomAccess, require_participant, room_access_by_id
@@ -21,8 +22,8 @@ from innovate.errors import Conflict, Invalid, NotFound
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
 from innovate.rooms.events import signal, write
-from innovate.rooms.models import Idea, Membership, Room, Vote
-from innovate.rooms.ranking import top_rank
+from innovate.rooms.models import VOTING_MODES, Idea, Membership, Room, Vote
+from innovate.rooms.ranking import top_rank_sql
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class VoteResult:
     idea_id: int
     value: int | None  # the caller's vote now (None when retracted)
     budget_left: int | None
+    # What the answer to the voter is made of, as the vote left it: no need to read it back.
+    access: RoomAccess
+    idea: Idea
+    author: User | None
 
 
 def check_value(room: Room, value: object) -> int:
@@ -47,10 +52,15 @@ def check_value(room: Room, value: object) -> int:
     return value
 
 
-async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea]:
-    idea = await db.get(Idea, idea_id)
-    if idea is None:
+# Built once: it runs for every vote.
+_IDEA_AND_AUTHOR = select(Idea, User).outerjoin(User, User.id == Idea.author_id).where(Idea.id == bindparam("idea_id"))
+
+
+async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea, User | None]:
+    found = (await db.execute(_IDEA_AND_AUTHOR, {"idea_id": idea_id})).first()
+    if found is None:
         raise NotFound("No such idea.")
+    idea, author = found
     access = await room_access_by_id(db, actor, idea.room_id)
     if idea.state == "hidden" and not access.can_moderate:
         raise NotFound("No such idea.")
@@ -60,7 +70,7 @@ async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[Ro
         raise Conflict("This idea was merged into another; vote there.")
     if idea.state == "hidden":
         raise Conflict("Hidden ideas cannot receive votes.")
-    return access, idea
+    return access, idea, author
 
 
 async def _lock_membership(db: AsyncSession, membership_id: int) -> Membership:
@@ -77,22 +87,36 @@ def _contribution(mode: str, value: int) -> tuple[int, int]:
     return (max(value, 0), 0)
 
 
-async def apply_tally_delta(db: AsyncSession, room: Room, idea_id: int, old: int, new: int) -> None:
-    """Move one member's contribution on an idea from ``old`` to ``new`` (0 = no vote)."""
+def _tally_update(mode: str) -> Any:
+    up = Idea.up + bindparam("d_up", type_=Integer)
+    down = Idea.down + bindparam("d_down", type_=Integer)
+    score = Idea.score + bindparam("d_score", type_=Integer)
+    return (
+        update(Idea).where(Idea.id == bindparam("idea_id"))
+        .values(up=up, down=down, score=score, voters=Idea.voters + bindparam("d_voters", type_=Integer),
+                rank_top=top_rank_sql(mode, up, down, score))
+        .returning(Idea.up, Idea.down, Idea.score, Idea.voters, Idea.rank_top)
+    )
+
+
+# Built once per voting mode: the statement is large and runs for every vote.
+_TALLY_UPDATES = {mode: _tally_update(mode) for mode in VOTING_MODES}
+
+
+async def apply_tally_delta(db: AsyncSession, room: Room, idea: Idea, old: int, new: int) -> None:
+    """Move one member's contribution on ``idea`` from ``old`` to ``new`` (0 = no vote), and
+    its rank with it, in one statement; ``idea`` takes the new figures."""
     (new_up, new_down), (old_up, old_down) = _contribution(room.voting_mode, new), _contribution(room.voting_mode, old)
-    row = (await db.execute(
-        update(Idea).where(Idea.id == idea_id)
-        .values(up=Idea.up + (new_up - old_up), down=Idea.down + (new_down - old_down),
-                score=Idea.score + (new - old), voters=Idea.voters + (bool(new) - bool(old)))
-        .returning(Idea.up, Idea.down, Idea.score)
-    )).one()
-    await db.execute(update(Idea).where(Idea.id == idea_id).values(
-        rank_top=top_rank(room.voting_mode, row.up, row.down, row.score)))
+    row = (await db.execute(_TALLY_UPDATES[room.voting_mode], {
+        "idea_id": idea.id, "d_up": new_up - old_up, "d_down": new_down - old_down, "d_score": new - old,
+        "d_voters": int(bool(new)) - int(bool(old)),
+    })).one()
+    idea.up, idea.down, idea.score, idea.voters, idea.rank_top = row
 
 
 async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object) -> VoteResult:
     async with write(resources) as (db, outbox):
-        access, idea = await _votable_idea(db, actor, idea_id)
+        access, idea, author = await _votable_idea(db, actor, idea_id)
         room = access.room
         value = check_value(room, raw_value)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
@@ -114,21 +138,21 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
                 raise Conflict(f"Not enough dots left: you have {left} of {room.budget}.")
             budget_left = (room.budget or 0) - spent
         if value == old:
-            return VoteResult(idea.id, value, budget_left)
+            return VoteResult(idea.id, value, budget_left, access, idea, author)
         now = utcnow()
         await db.execute(
             insert_for(db, Vote)
             .values(room_id=room.id, idea_id=idea.id, user_id=actor.id, value=value, created_at=now, updated_at=now)
             .on_conflict_do_update(index_elements=["idea_id", "user_id"], set_={"value": value, "updated_at": now})
         )
-        await apply_tally_delta(db, room, idea.id, old, value)
+        await apply_tally_delta(db, room, idea, old, value)
         signal(outbox, room.id, "tally", idea_id=idea.id)
-    return VoteResult(idea.id, value, budget_left)
+    return VoteResult(idea.id, value, budget_left, access, idea, author)
 
 
 async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteResult:
     async with write(resources) as (db, outbox):
-        access, idea = await _votable_idea(db, actor, idea_id)
+        access, idea, author = await _votable_idea(db, actor, idea_id)
         room = access.room
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
@@ -143,6 +167,6 @@ async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteR
                                  .values(votes_spent=Membership.votes_spent - old))
             budget_left = (room.budget or 0) - spent
         if old:
-            await apply_tally_delta(db, room, idea.id, old, 0)
+            await apply_tally_delta(db, room, idea, old, 0)
             signal(outbox, room.id, "tally", idea_id=idea.id)
-    return VoteResult(idea.id, None, budget_left)
+    return VoteResult(idea.id, None, budget_left, access, idea, author)
