@@ -119,7 +119,8 @@ class Config:
     def quick_config(cls) -> "Config":
         return cls(
             quick=True,
-            rounds=3,
+            # Two rounds keep the smoke test under two minutes; the full run takes three.
+            rounds=2,
             sat_subscribers=300,
             sat_window_deliveries=3000,
             sat_duration=1.5,

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from sqlalchemy import text
 
 from innovate import metrics, migrations
@@ -100,6 +101,27 @@ def build_routes(settings: Settings, extra: list[BaseRoute]) -> list[BaseRoute]:
     ]
 
 
+class InnovateApp(Starlette):
+    """Starlette, with a shorter way in for WebSockets.
+
+    A live socket keeps every layer it passed through (a coroutine frame each) for as long
+    as it is open, and the HTTP-only middleware (error pages, metrics endpoint, security
+    headers, CSRF and body limits) only passes sockets through. Sockets go through request
+    ids and sign-in only, then the router: at 10,000 idle sockets that is tens of MiB less.
+    """
+
+    _socket_stack: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        if self._socket_stack is None:
+            self._socket_stack = RequestObservabilityMiddleware(AuthMiddleware(self.router))
+        await self._socket_stack(scope, receive, send)
+
+
 def create_app(settings: Settings, *, resources: Resources | None = None) -> Starlette:
     """Build the app. Tests may pass ready ``resources``; otherwise the lifespan opens them."""
 
@@ -129,7 +151,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
                 await res.engine.dispose()
 
     templates = create_templates(settings.web_dir)
-    app = Starlette(
+    app = InnovateApp(
         routes=build_routes(settings, _feature_routes()),
         middleware=[
             Middleware(RequestObservabilityMiddleware),

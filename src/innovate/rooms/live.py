@@ -91,7 +91,13 @@ class LiveEndpoint:
             await websocket.send_denial_response(PlainTextResponse(refused.message, status_code=refused.status))
             return
         await websocket.accept()
-        await serve(hub, resources, admission, receive, send)
+        # The socket keeps this frame and the scope for its life: let go of the objects the
+        # handshake loaded (the user and their session), which the connection has no use for.
+        conn = connection_for(resources, admission, receive, send)
+        head = admission.room.last_seq
+        del websocket, admission
+        scope["user"] = scope["session"] = None
+        await serve(hub, resources, conn, head, receive)
 
 
 async def admit(websocket: WebSocket, resources: Resources) -> Admission:
@@ -132,17 +138,21 @@ def _after(raw: str | None) -> int | None:
     return int(raw)
 
 
-async def serve(hub: Hub, resources: Resources, admission: Admission, receive: Receive, send: Send) -> None:
+def connection_for(resources: Resources, admission: Admission, receive: Receive, send: Send) -> Connection:
     settings = resources.settings
     room, user = admission.room, admission.user
-    conn = Connection(
+    return Connection(
         send=send, receive=receive, room_id=room.id, slug=room.slug, user_id=user.id, user_name=user.name,
         user_kind=user.kind, moderator=admission.standing.moderator, muted_until=admission.standing.muted_until,
         format=admission.format, session_id=admission.session_id, token_hash=admission.token_hash,
         queue_size=settings.ws_queue_size, messages_per_second=settings.ws_messages_per_second,
         after=room.last_seq if admission.after is None else admission.after,
     )
-    head = room.last_seq
+
+
+async def serve(hub: Hub, resources: Resources, conn: Connection, head: int, receive: Receive) -> None:
+    """The socket's life: replay what it missed, go live, read until it ends."""
+    settings = resources.settings
     after = conn.sent_seq
     hub.attach(conn, head)
     try:
@@ -160,7 +170,7 @@ async def serve(hub: Hub, resources: Resources, admission: Admission, receive: R
             raise
         task.uncancel()
     except Exception:
-        log.exception("live socket for room %s failed", room.slug)
+        log.exception("live socket for room %s failed", conn.slug)
         conn.cut(SERVER_ERROR, "server error")
     finally:
         hub.detach(conn)
