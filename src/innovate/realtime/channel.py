@@ -101,8 +101,9 @@ class Channel:
         return True, False
 
     def regroup(self, conn: Connection, moderator: bool) -> None:
-        """Switch a socket to the other view (promotion, demotion). During a fan-out the
-        switch waits until it ends, so the socket gets every event of the batch in one view."""
+        """Switch a socket to the other view (promotion, demotion). While a batch is read,
+        rendered and fanned out the switch waits until it ends, so the socket gets every
+        event of the batch in the view it was rendered for."""
         if self.fanning_out:
             self._regroups.append((conn, moderator))
             return
@@ -201,17 +202,21 @@ class Channel:
     async def _catch_up(self) -> None:
         while True:
             self.poll = False
-            async with self.hub.resources.db() as db:
-                room = await db.get(Room, self.room_id)
-                if room is None:
-                    self.hub.room_gone(self.room_id)
-                    return
-                events = list((await db.execute(_EVENTS_AFTER, {"room_id": self.room_id, "head": self.head})).scalars())
-                if not events:
-                    return
-                views = await self._render(db, room, events)
+            # From the read to the last write, sockets keep the view they had when the
+            # batch was rendered: a promotion or demotion meanwhile waits (``regroup``), so
+            # nobody is handed a view whose frames were never rendered and loses an event.
             self.fanning_out = True
             try:
+                async with self.hub.resources.db() as db:
+                    room = await db.get(Room, self.room_id)
+                    if room is None:
+                        self.hub.room_gone(self.room_id)
+                        return
+                    events = list((await db.execute(
+                        _EVENTS_AFTER, {"room_id": self.room_id, "head": self.head})).scalars())
+                    if not events:
+                        return
+                    views = await self._render(db, room, events)
                 await self._fan_out(events, *views)
             finally:
                 self.fanning_out = False
