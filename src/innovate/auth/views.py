@@ -13,6 +13,7 @@ from starlette.routing import Route
 from innovate.auth import links
 from innovate.auth.access import require_user
 from innovate.auth.accounts import add_local_user, authenticate, set_local_password
+from innovate.auth.cutoff import cut_sockets
 from innovate.auth.models import User
 from innovate.auth.sessions import rotate_session
 from innovate.auth.tokens import create_token, list_tokens, revoke_token, token_json
@@ -77,7 +78,12 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    user = request.scope.get("user")
     await rotate_session(request.scope, None)
+    if user is not None:
+        # The live pages of this session close now rather than at the next periodic check;
+        # the user's other sessions pass the re-check and carry on.
+        await cut_sockets(_resources(request), user.id)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -159,6 +165,7 @@ async def api_token_revoke(request: Request) -> Response:
     except ValueError:
         raise NotFound("No such active token.") from None
     await revoke_token(_resources(request), user, token_id)
+    await cut_sockets(_resources(request), user.id)  # sockets opened with that token close now
     return Response(status_code=204)
 
 
