@@ -169,6 +169,39 @@ async def test_a_batch_reaches_every_socket_in_order_with_authors_views_in_betwe
                 assert all("four" in f["content"] for f in frames[-1:])
 
 
+async def test_a_promotion_while_a_batch_is_rendered_loses_none_of_it(
+        live: LiveServer, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bob's own post is rendered in his personal members' view; he is promoted before it
+    is sent. The switch waits for the batch, so he still gets his post, then the new view."""
+    from innovate.realtime.channel import Channel
+
+    moderator, bob = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, bob)
+    slug, hub = room["slug"], live.hub
+    rendered, gate = asyncio.Event(), asyncio.Event()
+    render = Channel._render
+
+    async def render_then_wait(self: Channel, db: Any, room_row: Any, events: Any) -> Any:
+        views = await render(self, db, room_row, events)
+        rendered.set()
+        await gate.wait()
+        return views
+
+    async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
+        await until(lambda: bob.id in hub.by_user)
+        monkeypatch.setattr(Channel, "_render", render_then_wait)
+        await post(live, bob, slug, "my own words")
+        await asyncio.wait_for(rendered.wait(), 10)
+        channel = hub.channels[room["id"]]
+        conn = next(iter(channel.users[bob.id]))
+        channel.regroup(conn, True)
+        assert not conn.moderator  # not while the batch is out
+        gate.set()
+        frames = stored(await frames_until(ws, lambda fs: len(stored(fs)) == 1))
+        await until(lambda: conn.moderator)
+    assert frames[0]["data"]["message"]["body"] == "my own words"
+
+
 async def test_a_client_too_far_behind_is_told_to_reload(live: LiveServer, make_user: Any) -> None:
     moderator, ada = await make_user(is_moderator=True), await make_user()
     room = await open_room(live, moderator, ada)
@@ -270,6 +303,47 @@ async def test_revoked_sessions_close_open_sockets(live: LiveServer, make_user: 
         await revoke_user_sessions(live.resources, ada.id)
         await live.hub.disconnect_user(ada.id)
         async with asyncio.timeout(1.5):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_signing_out_closes_that_sessions_sockets_at_once(live: LiveServer, make_user: Any) -> None:
+    """Not at the next periodic re-check: at once. Ada's other session carries on."""
+    import httpx
+
+    from tests.clients import form_csrf
+
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    name = live.settings.session_cookie_name
+    leaving, staying = (await live.session_cookie(ada, PASSWORD)), (await live.session_cookie(ada, PASSWORD))
+    headers = {"Origin": live.origin}
+    async with await live.connect(None, room["slug"], headers={**headers, "Cookie": f"{name}={leaving}"}) as gone, \
+            await live.connect(None, room["slug"], headers={**headers, "Cookie": f"{name}={staying}"}) as kept:
+        await until(lambda: len(live.hub.by_user.get(ada.id, ())) == 2)
+        async with httpx.AsyncClient(base_url=live.url, cookies={name: leaving}, headers=headers) as http:
+            token = form_csrf((await http.get("/")).text)
+            assert (await http.post("/logout", data={"csrf_token": token})).status_code == 303
+        async with asyncio.timeout(5):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await gone.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        await until(lambda: len(live.hub.by_user.get(ada.id, ())) == 1)
+        await post(live, moderator, room["slug"], "still here?")
+        assert has_kind("message.posted")(await frames_until(kept, has_kind("message.posted")))
+
+
+async def test_revoking_a_token_closes_the_sockets_opened_with_it(live: LiveServer, make_user: Any) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    async with await live.connect(ada, room["slug"]) as ws:
+        await until(lambda: ada.id in live.hub.by_user)
+        (token,) = (await api_call(live, ada, "GET", "/api/v1/tokens"))["items"]
+        await api_call(live, ada, "DELETE", f"/api/v1/tokens/{token['id']}", expect=204)
+        async with asyncio.timeout(5):
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
                     await ws.recv()
