@@ -96,43 +96,66 @@ async def moderated_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[R
 # Messages ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Switch:
+    """A visibility change of a message or an idea: the states it goes between, and what
+    it is called in the timeline and the audit trail."""
+
+    noun: str
+    table: Any
+    reason_column: str
+    before: str
+    after: str
+    verb: str
+
+    @property
+    def event(self) -> str:
+        return f"{self.noun}.{self.verb}"
+
+
+HIDE_MESSAGE = _Switch("message", Message, "state_reason", "visible", "hidden", "hidden")
+RESTORE_MESSAGE = _Switch("message", Message, "state_reason", "hidden", "visible", "restored")
+HIDE_IDEA = _Switch("idea", Idea, "hidden_reason", "visible", "hidden", "hidden")
+RESTORE_IDEA = _Switch("idea", Idea, "hidden_reason", "hidden", "visible", "restored")
+
+
+async def _switch(db: AsyncSession, outbox: Outbox, row: Message | Idea, switch: _Switch, reason: str | None,
+                  actor_id: int | None, *, automatic: bool = False) -> bool:
+    """Move ``row`` from ``switch.before`` to ``switch.after`` inside the caller's transaction,
+    with its event and audit entry; False if it already was there."""
+    if row.state == switch.after:
+        return False
+    if row.state != switch.before:
+        raise Conflict(f"A {row.state} {switch.noun} cannot be {switch.verb}.")
+    kept_reason = reason if switch.after == "hidden" else None
+    table = switch.table
+    result = await db.execute(update(table).where(table.id == row.id, table.state == switch.before)
+                              .values({"state": switch.after, switch.reason_column: kept_reason}))
+    if result.rowcount == 0:
+        raise Conflict(f"The {switch.noun} changed meanwhile; reload and try again.")
+    row.state = switch.after
+    setattr(row, switch.reason_column, kept_reason)
+    await append_event(db, outbox, row.room_id, switch.event, {f"{switch.noun}_id": row.id}, actor_id=actor_id)
+    action = f"{switch.noun}.{'hide' if switch.after == 'hidden' else 'restore'}"
+    await audit(db, actor_id, action, room_id=row.room_id, target_kind=switch.noun, target_id=row.id,
+                reason=reason, data={"automatic": True} if automatic else None)
+    return True
+
+
 async def hide_message_in(db: AsyncSession, outbox: Outbox, message: Message, reason: str, actor_id: int | None,
                           *, automatic: bool = False) -> bool:
     """Hide a visible message inside the caller's transaction; False if it already was hidden."""
-    if message.state == "hidden":
+    if not await _switch(db, outbox, message, HIDE_MESSAGE, reason, actor_id, automatic=automatic):
         return False
-    if message.state != "visible":
-        raise Conflict(f"A {message.state} message cannot be hidden.")
-    result = await db.execute(
-        update(Message).where(Message.id == message.id, Message.state == "visible")
-        .values(state="hidden", state_reason=reason)
-    )
-    if result.rowcount == 0:
-        raise Conflict("The message changed meanwhile; reload and try again.")
-    message.state, message.state_reason = "hidden", reason
     await _count_in_thread(db, message, -1)
-    await append_event(db, outbox, message.room_id, "message.hidden", {"message_id": message.id}, actor_id=actor_id)
-    await audit(db, actor_id, "message.hide", room_id=message.room_id, target_kind="message", target_id=message.id,
-                reason=reason, data={"automatic": True} if automatic else None)
     return True
 
 
 async def restore_message_in(db: AsyncSession, outbox: Outbox, message: Message, reason: str | None,
                              actor_id: int | None) -> bool:
-    if message.state == "visible":
+    if not await _switch(db, outbox, message, RESTORE_MESSAGE, reason, actor_id):
         return False
-    if message.state != "hidden":
-        raise Conflict(f"A {message.state} message cannot be restored.")
-    result = await db.execute(
-        update(Message).where(Message.id == message.id, Message.state == "hidden").values(state="visible", state_reason=None)
-    )
-    if result.rowcount == 0:
-        raise Conflict("The message changed meanwhile; reload and try again.")
-    message.state, message.state_reason = "visible", None
     await _count_in_thread(db, message, +1)
-    await append_event(db, outbox, message.room_id, "message.restored", {"message_id": message.id}, actor_id=actor_id)
-    await audit(db, actor_id, "message.restore", room_id=message.room_id, target_kind="message",
-                target_id=message.id, reason=reason)
     return True
 
 
@@ -275,31 +298,13 @@ async def pinned_json(db: AsyncSession, access: RoomAccess) -> list[dict[str, An
 
 async def hide_idea_in(db: AsyncSession, outbox: Outbox, idea: Idea, reason: str, actor_id: int | None,
                        *, automatic: bool = False) -> bool:
-    if idea.state == "hidden":
-        return False
-    result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.state == "visible")
-                              .values(state="hidden", hidden_reason=reason))
-    if result.rowcount == 0:
-        raise Conflict("The idea changed meanwhile; reload and try again.")
-    idea.state, idea.hidden_reason = "hidden", reason
-    await append_event(db, outbox, idea.room_id, "idea.hidden", {"idea_id": idea.id}, actor_id=actor_id)
-    await audit(db, actor_id, "idea.hide", room_id=idea.room_id, target_kind="idea", target_id=idea.id,
-                reason=reason, data={"automatic": True} if automatic else None)
-    return True
+    return await _switch(db, outbox, idea, HIDE_IDEA, reason, actor_id, automatic=automatic)
 
 
 async def restore_idea_in(db: AsyncSession, outbox: Outbox, idea: Idea, reason: str | None,
                           actor_id: int | None) -> bool:
-    if idea.state == "visible":
+    if not await _switch(db, outbox, idea, RESTORE_IDEA, reason, actor_id):
         return False
-    result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.state == "hidden")
-                              .values(state="visible", hidden_reason=None))
-    if result.rowcount == 0:
-        raise Conflict("The idea changed meanwhile; reload and try again.")
-    idea.state, idea.hidden_reason = "visible", None
-    await append_event(db, outbox, idea.room_id, "idea.restored", {"idea_id": idea.id}, actor_id=actor_id)
-    await audit(db, actor_id, "idea.restore", room_id=idea.room_id, target_kind="idea", target_id=idea.id,
-                reason=reason)
     # Hidden ideas show no tally to members; now they may see it again.
     signal(outbox, idea.room_id, "tally", idea_id=idea.id)
     return True
