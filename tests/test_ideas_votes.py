@@ -254,6 +254,10 @@ async def test_merge_moves_votes_once_and_links_the_thread(people, sign_in, reso
     assert late.status_code == 409 and "merged" in late.json()["error"]["message"]
     again = await mod.patch(f"/api/v1/ideas/{b.id}", json={"into": a.id})
     assert again.status_code == 409
+    # The timeline (replay and live frames) names the idea it went into, not just its number.
+    events = (await mod.get(f"/api/v1/rooms/{room.slug}/events", params={"after": 0})).json()["events"]
+    (frame,) = [e for e in events if e["kind"] == "idea.merged"]
+    assert frame["data"]["idea"]["merged_into_title"] == "Car sharing pool"
 
 
 async def test_similar_ideas_search(people, sign_in, resources) -> None:

@@ -99,6 +99,7 @@ class References:
         self.ideas: dict[int, Idea] = {}
         self.users: dict[int, User] = {}
         self.members: dict[int, Membership] = {}
+        self.titles: dict[int, str] = {}  # of ideas others were merged into
         self.reports: dict[int, Report] = {}
         self.room_id: int | None = None
         self.member_events = False
@@ -124,6 +125,10 @@ class References:
                 self.ideas[i.id] = i
                 if i.author_id is not None:
                     self.user_ids.add(i.author_id)
+            self.titles = {i.id: i.title for i in self.ideas.values()}
+            into = {i.merged_into_id for i in self.ideas.values() if i.merged_into_id} - set(self.titles)
+            if into:
+                self.titles.update((await db.execute(select(Idea.id, Idea.title).where(Idea.id.in_(into)))).all())
         if self.report_ids:
             for r in (await db.execute(select(Report).where(Report.id.in_(self.report_ids)))).scalars():
                 self.reports[r.id] = r
@@ -146,7 +151,8 @@ class References:
         elif kind.startswith("idea.") and data.get("idea_id") is not None:
             idea = self.ideas.get(int(data["idea_id"]))
             if idea is not None:
-                data["idea"] = idea_json(idea, room, self.users.get(idea.author_id or 0), viewer)
+                data["idea"] = idea_json(idea, room, self.users.get(idea.author_id or 0), viewer,
+                                         merged_into_title=self.titles.get(idea.merged_into_id or 0))
         elif kind.startswith("member.") and "user_id" in data:
             user = self.users.get(int(data["user_id"]))
             member = self.members.get(int(data["user_id"]))
