@@ -199,7 +199,8 @@ async def test_idea_tools_and_locked_thread(world: World, sign_in) -> None:
     assert "Unlock the discussion" in locked.text and f'hx-target="#idea-detail-{world.idea.id}"' in locked.text
     bob_page = (await (await sign_in(world.bob)).get(url)).text
     assert "locked this discussion" in bob_page
-    assert '<fieldset data-needs="post" disabled>' in bob_page
+    assert f'<fieldset data-needs="post" data-lock-from="idea-detail-{world.idea.id}" disabled>' in bob_page
+    assert 'data-thread-lock="A moderator locked this discussion."' in bob_page  # live updates follow this
     assert f'id="report-idea-{world.idea.id}"' in bob_page
     hidden = await mod.post(f"{url}/hide", data={"csrf_token": token, "reason": "Confidential"})
     assert hidden.status_code == 303

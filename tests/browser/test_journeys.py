@@ -7,6 +7,7 @@
 5. test_moderator_hides_a_guest_message_live
 6. test_offline_employee_gets_every_missed_message_once_in_order
 7. test_muted_member_composer_is_disabled_live_until_the_mute_ends
+8. test_locking_an_idea_turns_its_composer_off_live_and_keeps_the_draft
 """
 
 from __future__ import annotations
@@ -256,4 +257,33 @@ async def test_muted_member_composer_is_disabled_live_until_the_mute_ends(site: 
     await expect(send).to_be_enabled()
     await expect(composer.locator("[data-why]")).to_be_hidden()
     await post(employee, "Thanks, I will keep it on topic")
+    await not_reloaded(employee)
+
+
+async def test_locking_an_idea_turns_its_composer_off_live_and_keeps_the_draft(site: Site, people: People) -> None:
+    room = await site.open_room("lock")
+    slug = room["slug"]
+    async with site.api("moderator") as mod:
+        answer = await mod.post(f"/rooms/{slug}/ideas", json={"title": "Night shuttles", "body": "For late shifts."})
+        assert answer.status_code == 201, answer.text
+        idea_id = answer.json()["id"]
+    employee = await people.signed_in("employee")
+    await employee.goto(f"/rooms/{slug}/ideas/{idea_id}")
+    await live(employee)
+    await mark(employee)
+    composer = employee.locator(f"#composer-idea-{idea_id}")
+    textbox = composer.get_by_role("textbox", name="Your comment")
+    await textbox.fill("A draft the lock must not eat")
+
+    async with site.api("moderator") as mod:
+        assert (await mod.post(f"/ideas/{idea_id}/lock", json={"reason": "cooling down"})).status_code == 200
+    await expect(textbox).to_be_disabled()
+    await expect(composer.locator("[data-why]")).to_contain_text("A moderator locked this discussion")
+    await expect(textbox).to_have_value("A draft the lock must not eat")
+
+    async with site.api("moderator") as mod:
+        assert (await mod.post(f"/ideas/{idea_id}/unlock", json={})).status_code == 200
+    await expect(textbox).to_be_enabled()
+    await expect(composer.locator("[data-why]")).to_be_hidden()
+    await expect(textbox).to_have_value("A draft the lock must not eat")
     await not_reloaded(employee)

@@ -50,7 +50,10 @@
     var fromStanding = standingReason();
     $all("fieldset[data-needs]").forEach(function (fieldset) {
       var need = fieldset.dataset.needs;
-      var reason = banner.getAttribute("data-" + need + "-blocked") || fromStanding;
+      // An idea's thread may be locked by a moderator (its detail says so, live-updated).
+      var lockedBy = fieldset.dataset.lockFrom && document.getElementById(fieldset.dataset.lockFrom);
+      var locked = lockedBy ? lockedBy.dataset.threadLock || null : null;
+      var reason = banner.getAttribute("data-" + need + "-blocked") || fromStanding || locked;
       fieldset.disabled = !!reason;
       var why = $("[data-why]", fieldset);
       if (why) {
@@ -217,7 +220,8 @@
     if (node.matches("li.message")) nameReplyRefs(node);
     if (window.Innovate && window.Innovate.localTimes) window.Innovate.localTimes(node);
     if (node.matches("li.message")) onThreadAddition(node);
-    if (node.matches("#phase-banner, #my-standing") || node.querySelector("fieldset[data-needs], [data-countdown]") ||
+    if (node.matches("#phase-banner, #my-standing, [data-thread-lock]") ||
+        node.querySelector("fieldset[data-needs], [data-countdown]") ||
         node.matches("fieldset[data-needs]")) {
       applyState();
       tickCountdowns();
