@@ -223,7 +223,7 @@ def _tune_gc() -> None:
     long as the process: it is frozen out of every collection. The young generations are
     collected less often, and a full collection waits for 100 of the middle one instead
     of 10, so a room filling up with sockets no longer triggers one after another
-    (same scenario: p99 90-260 ms, no full collection during the run).
+    (same scenario: p99 90-260 ms over six runs, no full collection during them).
     """
     gc.collect()
     gc.freeze()
