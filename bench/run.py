@@ -97,6 +97,7 @@ class Config:
     knee_rounds: int | None = None  # None: same as rounds
     # (4) idle memory
     idle_steps: tuple = (1000, 5000, 10000)
+    idle_rounds: int | None = None  # None: same as rounds
     idle_settle: float = 2.0
     # common
     settle: float = 1.0
@@ -133,13 +134,14 @@ class Config:
             knee_warmup=0.3,
             knee_rounds=1,
             idle_steps=(100, 300, 600),
+            idle_rounds=1,  # memory per socket hardly varies between rounds
             idle_settle=0.1,
             settle=0.1,
             drain_timeout=4.0,
             pause_between_runs=0.1,
             sink_compare_subscribers=300,
-            votes_members=20,
-            votes_ideas=25,
+            votes_members=10,
+            votes_ideas=20,
             votes_subscribers=50,
             votes_rounds=1,
         )
@@ -467,7 +469,7 @@ for _name in ("1000x20", "5000x10"):
 register_scenario(
     Scenario("knee", run_knee, summarize_knee, rounds_attr="knee_rounds", manages_server=True)
 )
-register_scenario(Scenario("idle_memory", run_idle, summarize_idle))
+register_scenario(Scenario("idle_memory", run_idle, summarize_idle, rounds_attr="idle_rounds"))
 register_scenario(
     Scenario("votes", lambda target, cfg: run_votes(target, cfg, run_load), summarize_votes,
              targets={PRIMARY}, rounds_attr="votes_rounds", manages_server=True)
