@@ -26,7 +26,7 @@ from innovate.auth.tokens import create_token
 from innovate.realtime.brokers import APPLICATION_NAME, asyncpg_dsn
 from innovate.resources import Resources
 from tests.databases import in_ci
-from tests.live_support import bind_free_socket, frames_until, stored
+from tests.live_support import bind_free_socket, frames_until, stored, until
 from tests.servers import ServerProcess, serve
 
 on_postgres = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -297,8 +297,12 @@ async def test_workers_of_one_server_share_events_through_the_postgres_broker(
     moderator, bob = await make_user(is_moderator=True), await make_user()
     room = await room_with_members(pair, moderator, bob)
     slug, start = room["slug"], room["last_seq"]
-    # One subscription per process: each worker holds its own LISTEN connection.
-    assert await broker_connections(database_url) == 2
+    # One subscription per process: each worker holds its own LISTEN connection. The server
+    # answers as soon as one worker is up; the other may still be starting.
+    async def listening(workers: int) -> bool:
+        return await broker_connections(database_url) == workers
+
+    await until(lambda: listening(2))
     async with await pair.connect(server, bob, slug, start) as ws:
         # Each post opens a new connection, which either worker may accept.
         for n in range(20):
