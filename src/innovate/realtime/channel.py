@@ -260,6 +260,8 @@ class Channel:
         personal frame of those events in between."""
         encoder = self.hub.encoder
         about_any: set[int] = set().union(*subjects) if subjects else set()
+        # A user's personal frames, encoded once for all their sockets of a format and view.
+        encoded: dict[tuple[int, str, bool, int], Outgoing | None] = {}
         delivered = since_yield = 0
         for (fmt, moderator), group in list(self.groups.items()):
             frames = shared.get(moderator)
@@ -280,7 +282,7 @@ class Channel:
                     since_yield = 0
                     await asyncio.sleep(0)
                 if conn.user_id in about_any:
-                    sent = self._push_personal(conn, events, run, subjects, personal)
+                    sent = self._push_personal(conn, events, run, subjects, personal, encoded)
                 elif wire:
                     conn.push_run(seqs, messages, wire)
                     sent = len(seqs)
@@ -297,7 +299,8 @@ class Channel:
         metrics.EVENTS_DELIVERED.inc(delivered)
 
     def _push_personal(self, conn: Connection, events: Sequence[Event], run: list[tuple[int, int, Outgoing]],
-                       subjects: list[set[int]], personal: dict[tuple[int, bool], dict[int, dict[str, Any]]]) -> int:
+                       subjects: list[set[int]], personal: dict[tuple[int, bool], dict[int, dict[str, Any]]],
+                       encoded: dict[tuple[int, str, bool, int], Outgoing | None]) -> int:
         """The batch for a socket of a user some events are about: their own view of those,
         the shared frames of the rest, in seq order."""
         shared_at = {i: message for i, _, message in run}
@@ -306,10 +309,14 @@ class Channel:
         sent = 0
         for i, event in enumerate(events):
             if conn.user_id in subjects[i]:
-                frame = mine.get(event.seq)
-                if frame is None or not audience_allows(event, viewer):
+                key = (conn.user_id, conn.format, conn.moderator, event.seq)
+                if key not in encoded:
+                    frame = mine.get(event.seq)
+                    allowed = frame is not None and audience_allows(event, viewer)
+                    encoded[key] = self.hub.encoder.message(conn.format, frame, viewer) if allowed else None  # type: ignore[arg-type]
+                message = encoded[key]
+                if message is None:
                     continue
-                message = self.hub.encoder.message(conn.format, frame, viewer)
             else:
                 message = shared_at.get(i)
                 if message is None:
