@@ -48,6 +48,30 @@ def raise_nofile_limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
+def write_ready(path: str | None, port: int) -> None:
+    """A reference server is listening: say so on stdout and, atomically, in ``path``."""
+    print(f"READY {port}", flush=True)
+    if path:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            f.write(str(port))
+        os.replace(tmp, path)
+
+
+def loop_factory(choice: str):
+    """The event loop factory for ``--loop auto|asyncio|uvloop`` (None: asyncio's own);
+    ``auto`` takes uvloop when it is installed."""
+    if choice not in ("auto", "uvloop"):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return None
+    return uvloop.new_event_loop
+
+
 def proc_cpu_seconds(pid: int | str = "self") -> float:
     """utime + stime of a process (all threads), in seconds, from /proc."""
     with open(f"/proc/{pid}/stat", "rb") as f:

@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     CpuMeter,
     MachineMeter,
     WaitMeter,
+    loop_factory,
     percentile,
     proc_rss_kib,
     raise_nofile_limit,
@@ -571,15 +572,7 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     limits = raise_nofile_limit()
-    factory = None
-    if args.loop in ("auto", "uvloop"):
-        try:
-            import uvloop
-
-            factory = uvloop.new_event_loop
-        except ImportError:
-            if args.loop == "uvloop":
-                raise
+    factory = loop_factory(args.loop)
     with asyncio.Runner(loop_factory=factory) as runner:
         result = runner.run(amain(args))
     result["client_nofile_limit"] = list(limits)

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import resource
 import signal
 import socket
+import sys
+from pathlib import Path
 
 from websockets.asyncio.server import broadcast, serve
+
+if __package__ in (None, ""):  # run as a script: make the bench package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import loop_factory, raise_nofile_limit, write_ready  # noqa: E402
 
 SUBSCRIBERS: set = set()
 
@@ -42,21 +47,6 @@ async def handler(ws) -> None:
             broadcast(SUBSCRIBERS, message, text=True)
     else:
         await ws.close(1008, "unknown path")
-
-
-def raise_nofile_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def write_ready(path: str | None, port: int) -> None:
-    print(f"READY {port}", flush=True)
-    if path:
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            f.write(str(port))
-        os.replace(tmp, path)
 
 
 async def main(args) -> None:
@@ -87,15 +77,7 @@ def parse_args(argv=None):
 
 def run(argv=None) -> None:
     args = parse_args(argv)
-    factory = None
-    if args.loop in ("auto", "uvloop"):
-        try:
-            import uvloop
-
-            factory = uvloop.new_event_loop
-        except ImportError:
-            if args.loop == "uvloop":
-                raise
+    factory = loop_factory(args.loop)
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(main(args))
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import resource
 import socket
+import sys
+from pathlib import Path
 
 import socketio
 import uvicorn
+
+if __package__ in (None, ""):  # run as a script: make the bench package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import raise_nofile_limit, write_ready  # noqa: E402
 
 ROOM = "bench"
 
@@ -45,21 +50,6 @@ async def pub(sid, data):
 
 
 app = socketio.ASGIApp(sio)
-
-
-def raise_nofile_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def write_ready(path: str | None, port: int) -> None:
-    print(f"READY {port}", flush=True)
-    if path:
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            f.write(str(port))
-        os.replace(tmp, path)
 
 
 def build_server(args) -> uvicorn.Server:
