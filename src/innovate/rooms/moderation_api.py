@@ -54,27 +54,29 @@ async def _idea_answer(request: Request, user: User, idea_id: int) -> Response:
 
 # Content ------------------------------------------------------------------------------------
 
-MessageAction = Callable[[Resources, User, int, Input], Awaitable[Any]]
+TargetAction = Callable[[Resources, User, int, Input], Awaitable[Any]]
+Answer = Callable[[Request, User, int], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _message_route(action: MessageAction) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        user = require_user(request)
-        message_id = _path_id(request, "message_id")
-        await action(_res(request), user, message_id, await read_input(request))
-        return await _message_answer(request, user, message_id)
+def _target_routes(id_param: str, answer: Answer) -> Callable[[TargetAction], Endpoint]:
+    """Endpoints for actions on one message or idea: run the action on the id in the path,
+    answer with the target as the caller now sees it."""
 
-    return endpoint
+    def route(action: TargetAction) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            user = require_user(request)
+            target_id = _path_id(request, id_param)
+            await action(_res(request), user, target_id, await read_input(request))
+            return await answer(request, user, target_id)
+
+        return endpoint
+
+    return route
 
 
-def _idea_route(action: MessageAction) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        user = require_user(request)
-        idea_id = _path_id(request, "idea_id")
-        await action(_res(request), user, idea_id, await read_input(request))
-        return await _idea_answer(request, user, idea_id)
-
-    return endpoint
+_message_route = _target_routes("message_id", _message_answer)
+_idea_route = _target_routes("idea_id", _idea_answer)
 
 
 async def _pin(resources: Resources, user: User, message_id: int, data: Input) -> Any:
