@@ -169,6 +169,56 @@ async def test_a_batch_reaches_every_socket_in_order_with_authors_views_in_betwe
                 assert all("four" in f["content"] for f in frames[-1:])
 
 
+async def test_a_busy_room_lets_writes_under_way_land_and_sends_them_as_one_batch(
+        live: LiveServer, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an expensive fan-out the pump waits for the writes in flight before reading,
+    so a burst leaves as one batch (one send() per socket) instead of one event at a time."""
+    from innovate.realtime import channel as channel_module
+
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob)
+    slug, hub, writes = room["slug"], live.hub, live.hub.resources.writes
+    batches: list[list[int]] = []
+    fan_out = channel_module.Channel._fan_out
+
+    async def recording(self: Any, events: Any, *views: Any) -> None:
+        batches.append([e.seq for e in events])
+        await fan_out(self, events, *views)
+
+    monkeypatch.setattr(channel_module.Channel, "_fan_out", recording)
+    monkeypatch.setattr(channel_module, "SETTLE_MAX", 30.0)  # the held write decides, not the clock
+    async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
+        await until(lambda: bob.id in hub.by_user)
+        channel = hub.channels[room["id"]]
+        channel.fan_out_seconds = 30.0  # as if the last batch had been slow to send
+        writes.begin()  # a write under way elsewhere in the process
+        try:
+            await post(live, moderator, slug, "first")
+            await post(live, ada, slug, "second")
+            await asyncio.sleep(0.2)
+            assert batches == []  # both stored, the pump waits for the write in flight
+        finally:
+            writes.end()
+        frames = stored(await frames_until(ws, lambda fs: len(stored(fs)) >= 2))
+    assert [f["data"]["message"]["body"] for f in frames] == ["first", "second"]
+    assert batches == [[room["last_seq"] + 1, room["last_seq"] + 2]]
+
+
+async def test_a_quiet_room_never_waits_for_other_writes(live: LiveServer, make_user: Any) -> None:
+    moderator, bob = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, bob)
+    slug, hub, writes = room["slug"], live.hub, live.hub.resources.writes
+    async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
+        await until(lambda: bob.id in hub.by_user)
+        writes.begin()
+        try:
+            await post(live, moderator, slug, "straight away")
+            frames = stored(await frames_until(ws, lambda fs: len(stored(fs)) >= 1))
+        finally:
+            writes.end()
+    assert frames[0]["data"]["message"]["body"] == "straight away"
+
+
 async def test_a_promotion_while_a_batch_is_rendered_loses_none_of_it(
         live: LiveServer, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bob's own post is rendered in his personal members' view; he is promoted before it

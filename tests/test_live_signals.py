@@ -38,12 +38,12 @@ async def test_members_see_who_is_here_and_who_left(live: LiveServer, make_user:
     room = await open_room(live, moderator, ada, bob)
     slug = room["slug"]
     async with await live.connect(bob, slug) as bob_ws:
-        frames = await frames_until(bob_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {bob.id})
+        await frames_until(bob_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {bob.id})
         async with await live.connect(ada, slug) as ada_ws:
-            frames = await frames_until(bob_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {ada.id, bob.id})
+            await frames_until(bob_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {ada.id, bob.id})
             ada_view = await frames_until(ada_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {ada.id, bob.id})
             await ada_ws.send('{"type": "ping"}')
-        frames = await frames_until(bob_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {bob.id})
+        await frames_until(bob_ws, lambda fs: has_kind("presence")(fs) and present(fs) == {bob.id})
     listed = {u["id"]: u for u in of_kind(ada_view, "presence")[-1]["data"]["users"]}
     assert listed[ada.id]["name"] == "Ada" and of_kind(ada_view, "presence")[-1]["data"]["count"] == 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import join, make_idea, make_message, make_room
+from tests.factories import join, make_message, make_room
 
 
 @pytest.fixture

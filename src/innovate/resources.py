@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from innovate.db import SessionFactory
 
 from innovate.settings import Settings
+from innovate.writes import WritesInFlight
 
 if TYPE_CHECKING:
     from innovate.realtime.brokers import Broker
@@ -27,4 +28,5 @@ class Resources:
     db: SessionFactory
     broker: Broker
     hub: Hub | None = None
+    writes: WritesInFlight = field(default_factory=WritesInFlight)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -43,6 +43,11 @@ PRESENCE_INTERVAL = 0.25            # between presence frames in a room of up to
 PRESENCE_SOCKETS_PER_SECOND = 2000  # bigger rooms space them out, or a join storm would flood
 PRESENCE_LISTED = 50                # users named in a presence frame; ``count`` has them all
 TYPING_TTL = 6.0                    # seconds a "typing" mark stays on the page unless renewed
+# A fan-out that took longer than this lets the writes under way land before the next batch
+# is read, waiting at most as long as that fan-out took and never more than SETTLE_MAX: under
+# a burst every socket gets several events per send(), and a quiet room never waits.
+SETTLE_AFTER = 0.002
+SETTLE_MAX = 0.02
 
 # Events after which the sockets of ``data.user_id`` re-check their standing.
 MEMBER_KINDS = frozenset({"member.joined", "member.left", "member.removed", "member.muted",
@@ -73,6 +78,7 @@ class Channel:
         self.presence_message: Outgoing | None = None
         self.typing_queue: list[tuple[int, int | None]] = []
         self.fanning_out = False
+        self.fan_out_seconds = 0.0  # how long the last batch took to hand to every socket
         self._regroups: list[tuple[Connection, bool]] = []
         self._wake = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"innovate-room-{room_id}")
@@ -200,7 +206,10 @@ class Channel:
     # Stored events ----------------------------------------------------------------------
 
     async def _catch_up(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            if self.fan_out_seconds > SETTLE_AFTER:
+                await self.hub.resources.writes.settle(min(self.fan_out_seconds, SETTLE_MAX))
             self.poll = False
             # From the read to the last write, sockets keep the view they had when the
             # batch was rendered: a promotion or demotion meanwhile waits (``regroup``), so
@@ -217,7 +226,9 @@ class Channel:
                     if not events:
                         return
                     views = await self._render(db, room, events)
+                started = loop.time()
                 await self._fan_out(events, *views)
+                self.fan_out_seconds = loop.time() - started
             finally:
                 self.fanning_out = False
                 regroups, self._regroups = self._regroups, []

@@ -40,12 +40,16 @@ class Outbox:
 @asynccontextmanager
 async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
     outbox = Outbox()
-    async with resources.db.begin() as db:
-        yield db, outbox
-    for message in outbox.messages:
-        await resources.broker.publish(message)
-        if message.get("seq") is not None:  # stored events; rate() of this is events per second
-            metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
+    resources.writes.begin()
+    try:
+        async with resources.db.begin() as db:
+            yield db, outbox
+        for message in outbox.messages:
+            await resources.broker.publish(message)
+            if message.get("seq") is not None:  # stored events; rate() of this is events per second
+                metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
+    finally:
+        resources.writes.end()
 
 
 # Built once with a bind parameter: it runs for every stored event.
