@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from innovate.auth.access import RoomAccess, require_participant, room_access_by_id
 from innovate.auth.models import User
-from innovate.db import insert_for, utcnow
+from innovate.db import utcnow
 from innovate.errors import Conflict, Invalid, NotFound
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
@@ -73,11 +75,46 @@ async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[Ro
     return access, idea, author
 
 
-async def _lock_membership(db: AsyncSession, membership_id: int) -> Membership:
-    return (await db.execute(
-        select(Membership).where(Membership.id == membership_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )).scalar_one()
+# The vote path runs these for every vote: Core statements on the tables, built once with
+# bind parameters, so no ORM bookkeeping (bulk-update evaluation, a flush of the idea at
+# commit) is paid per vote.
+_ideas, _votes, _memberships = Idea.__table__, Vote.__table__, Membership.__table__
+
+# A member's votes in a room serialize on their membership row, locked until commit.
+_LOCK_MEMBERSHIP = (
+    select(_memberships.c.votes_spent).where(_memberships.c.id == bindparam("membership_id")).with_for_update()
+)
+_OLD_VOTE = select(_votes.c.value).where(
+    _votes.c.idea_id == bindparam("idea_id"), _votes.c.user_id == bindparam("user_id"))
+_SPEND = (
+    update(_memberships)
+    .where(_memberships.c.id == bindparam("membership_id"),
+           _memberships.c.votes_spent + bindparam("delta", type_=Integer) <= bindparam("budget", type_=Integer))
+    .values(votes_spent=_memberships.c.votes_spent + bindparam("delta", type_=Integer))
+    .returning(_memberships.c.votes_spent)
+)
+_REFUND = (
+    update(_memberships).where(_memberships.c.id == bindparam("membership_id"))
+    .values(votes_spent=_memberships.c.votes_spent - bindparam("refund", type_=Integer))
+)
+_RETRACT = delete(_votes).where(
+    _votes.c.idea_id == bindparam("idea_id"), _votes.c.user_id == bindparam("user_id")).returning(_votes.c.value)
+
+
+def _upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(_votes).values(
+        room_id=bindparam("room_id"), idea_id=bindparam("idea_id"), user_id=bindparam("user_id"),
+        value=bindparam("value"), created_at=bindparam("now"), updated_at=bindparam("now"))
+    return stmt.on_conflict_do_update(index_elements=["idea_id", "user_id"],
+                                      set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
+
+
+_UPSERTS = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
+async def _lock_membership(db: AsyncSession, membership_id: int) -> int:
+    """Lock the caller's membership row; their dots spent in the room."""
+    return int((await db.execute(_LOCK_MEMBERSHIP, {"membership_id": membership_id})).scalar_one())
 
 
 def _contribution(mode: str, value: int) -> tuple[int, int]:
@@ -88,30 +125,33 @@ def _contribution(mode: str, value: int) -> tuple[int, int]:
 
 
 def _tally_update(mode: str) -> Any:
-    up = Idea.up + bindparam("d_up", type_=Integer)
-    down = Idea.down + bindparam("d_down", type_=Integer)
-    score = Idea.score + bindparam("d_score", type_=Integer)
+    up = _ideas.c.up + bindparam("d_up", type_=Integer)
+    down = _ideas.c.down + bindparam("d_down", type_=Integer)
+    score = _ideas.c.score + bindparam("d_score", type_=Integer)
     return (
-        update(Idea).where(Idea.id == bindparam("idea_id"))
-        .values(up=up, down=down, score=score, voters=Idea.voters + bindparam("d_voters", type_=Integer),
+        update(_ideas).where(_ideas.c.id == bindparam("idea_id"))
+        .values(up=up, down=down, score=score, voters=_ideas.c.voters + bindparam("d_voters", type_=Integer),
                 rank_top=top_rank_sql(mode, up, down, score))
-        .returning(Idea.up, Idea.down, Idea.score, Idea.voters, Idea.rank_top)
+        .returning(_ideas.c.up, _ideas.c.down, _ideas.c.score, _ideas.c.voters, _ideas.c.rank_top)
     )
 
 
 # Built once per voting mode: the statement is large and runs for every vote.
 _TALLY_UPDATES = {mode: _tally_update(mode) for mode in VOTING_MODES}
+_TALLY_FIELDS = ("up", "down", "score", "voters", "rank_top")
 
 
 async def apply_tally_delta(db: AsyncSession, room: Room, idea: Idea, old: int, new: int) -> None:
     """Move one member's contribution on ``idea`` from ``old`` to ``new`` (0 = no vote), and
-    its rank with it, in one statement; ``idea`` takes the new figures."""
+    its rank with it, in one statement; ``idea`` takes the new figures (as loaded, not as
+    changes to flush)."""
     (new_up, new_down), (old_up, old_down) = _contribution(room.voting_mode, new), _contribution(room.voting_mode, old)
     row = (await db.execute(_TALLY_UPDATES[room.voting_mode], {
         "idea_id": idea.id, "d_up": new_up - old_up, "d_down": new_down - old_down, "d_score": new - old,
         "d_voters": int(bool(new)) - int(bool(old)),
     })).one()
-    idea.up, idea.down, idea.score, idea.voters, idea.rank_top = row
+    for name, value in zip(_TALLY_FIELDS, row):
+        set_committed_value(idea, name, value)
 
 
 async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object) -> VoteResult:
@@ -120,31 +160,21 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
         room = access.room
         value = check_value(room, raw_value)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
-        membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
-        old = (await db.execute(
-            select(Vote.value).where(Vote.idea_id == idea.id, Vote.user_id == actor.id)
-        )).scalar_one_or_none() or 0
+        membership_id = access.membership.id  # type: ignore[union-attr]
+        spent_before = await _lock_membership(db, membership_id)
+        old = (await db.execute(_OLD_VOTE, {"idea_id": idea.id, "user_id": actor.id})).scalar_one_or_none() or 0
         budget_left = None
         if room.voting_mode == "budget":
-            delta = value - old
-            spent = (await db.execute(
-                update(Membership)
-                .where(Membership.id == membership.id, Membership.votes_spent + delta <= (room.budget or 0))
-                .values(votes_spent=Membership.votes_spent + delta)
-                .returning(Membership.votes_spent)
-            )).scalar_one_or_none()
+            budget = room.budget or 0
+            spent = (await db.execute(_SPEND, {
+                "membership_id": membership_id, "delta": value - old, "budget": budget})).scalar_one_or_none()
             if spent is None:
-                left = (room.budget or 0) - membership.votes_spent
-                raise Conflict(f"Not enough dots left: you have {left} of {room.budget}.")
-            budget_left = (room.budget or 0) - spent
+                raise Conflict(f"Not enough dots left: you have {budget - spent_before} of {budget}.")
+            budget_left = budget - spent
         if value == old:
             return VoteResult(idea.id, value, budget_left, access, idea, author)
-        now = utcnow()
-        await db.execute(
-            insert_for(db, Vote)
-            .values(room_id=room.id, idea_id=idea.id, user_id=actor.id, value=value, created_at=now, updated_at=now)
-            .on_conflict_do_update(index_elements=["idea_id", "user_id"], set_={"value": value, "updated_at": now})
-        )
+        await db.execute(_UPSERTS[db.bind.dialect.name], {
+            "room_id": room.id, "idea_id": idea.id, "user_id": actor.id, "value": value, "now": utcnow()})
         await apply_tally_delta(db, room, idea, old, value)
         signal(outbox, room.id, "tally", idea_id=idea.id)
     return VoteResult(idea.id, value, budget_left, access, idea, author)
@@ -155,17 +185,14 @@ async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteR
         access, idea, author = await _votable_idea(db, actor, idea_id)
         room = access.room
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
-        membership = await _lock_membership(db, access.membership.id)  # type: ignore[union-attr]
-        old = (await db.execute(
-            delete(Vote).where(Vote.idea_id == idea.id, Vote.user_id == actor.id).returning(Vote.value)
-        )).scalar_one_or_none()
+        membership_id = access.membership.id  # type: ignore[union-attr]
+        spent_before = await _lock_membership(db, membership_id)
+        old = (await db.execute(_RETRACT, {"idea_id": idea.id, "user_id": actor.id})).scalar_one_or_none()
         budget_left = None
         if room.voting_mode == "budget":
-            spent = membership.votes_spent - (old or 0)
             if old:
-                await db.execute(update(Membership).where(Membership.id == membership.id)
-                                 .values(votes_spent=Membership.votes_spent - old))
-            budget_left = (room.budget or 0) - spent
+                await db.execute(_REFUND, {"membership_id": membership_id, "refund": old})
+            budget_left = (room.budget or 0) - (spent_before - (old or 0))
         if old:
             await apply_tally_delta(db, room, idea, old, 0)
             signal(outbox, room.id, "tally", idea_id=idea.id)
