@@ -56,7 +56,7 @@ async def load_session_user(resources: Resources, cookie_value: str | None) -> t
     if not cookie_value or len(cookie_value) > 128:
         return None, None
     now = utcnow()
-    async with resources.db() as db:
+    async with resources.db.lookup() as db:
         found = (await db.execute(_SESSION_AND_USER, {"hash": token_hash(cookie_value)})).first()
     if found is None:
         return None, None
@@ -70,7 +70,7 @@ async def load_session_user(resources: Resources, cookie_value: str | None) -> t
 
 async def load_token_user(resources: Resources, token: str) -> User | None:
     now = utcnow()
-    async with resources.db() as db:
+    async with resources.db.lookup() as db:
         found = (await db.execute(_TOKEN_AND_USER, {"hash": token_hash(token)})).first()
     if found is None:
         return None
