@@ -501,8 +501,10 @@ def brief(scenario: str, r: dict) -> str:
         return json.dumps(r)
     if scenario == "votes":
         v, b = r["votes"], r["bare_insert"]
+        one = r.get("bare_insert_one_loop") or {}
         return (f"votes/s={v['per_s']} (ok {v['ok']}/{v['rows']}, statuses {v['statuses']}) "
                 f"bare inserts/s={b['per_s']} ratio={r['ratio_votes_vs_insert']} "
+                f"(one loop {one.get('per_s')}/s, ratio {r.get('ratio_votes_vs_one_insert_loop')}) "
                 f"tally frames/socket={r['tally_frames_per_socket']} "
                 f"server_cpu={v['server_cpu_pct']}% client_cpu={v['client_cpu_pct']}%"
                 f"{' CLIENT-BOUND' if r.get('client_bound') else ''}"
@@ -760,6 +762,8 @@ def render_markdown(summary: dict, json_name: str) -> str:
         (f"{votes_title}: votes/s through the endpoint", "votes_per_s", 0, False),
         ("Votes: bare INSERTs/s, same rows and concurrency", "bare_inserts_per_s", 0, False),
         ("Votes: endpoint / bare INSERT", "ratio_votes_vs_insert", 3, False),
+        ("Votes: bare INSERTs/s, one loop on one connection (for scale)", "bare_inserts_one_loop_per_s", 0, False),
+        ("Votes: endpoint / one INSERT loop (for scale)", "ratio_votes_vs_one_insert_loop", 3, False),
         ("Votes: server CPU %", "votes_server_cpu_pct", 0, False),
         ("Votes: client CPU %", "votes_client_cpu_pct", 0, False),
         ("Votes: rejected", "votes_rejected", 0, False),

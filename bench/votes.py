@@ -18,6 +18,9 @@ Load side (``python bench/votes.py ...``):
    ``--concurrency`` asyncpg connections: the bare cost of the row.
 
 ``ratio_votes_vs_insert`` = endpoint votes/s ÷ bare inserts/s, same run, same database.
+For scale the rows also go in once more over a single connection, one INSERT after the
+other (``ratio_votes_vs_one_insert_loop``): the cost of a durable row with nothing else in
+flight. The headline ratio stays the one against the same concurrency.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ async def cast_votes(target, ideas: list[int], concurrency: int) -> dict:
 
 
 async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: int) -> dict:
+    """The same rows over ``concurrency`` connections (1: one loop, one INSERT after another)."""
     import asyncpg
 
     table = f"bench_bare_votes_{secrets.token_hex(4)}"
@@ -167,11 +171,17 @@ async def load_main(args: argparse.Namespace) -> dict:
     client_cpu.start()
     bare = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), args.concurrency)
     bare["client_cpu_pct"] = round(client_cpu.percent(), 1)
+    # For scale: the database's cost of one durable row at a time (a commit per INSERT
+    # with nothing else in flight), which the endpoint's concurrency can beat.
+    single = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), 1)
     ratio = votes["per_s"] / bare["per_s"] if votes["per_s"] and bare["per_s"] else None
+    ratio_single = votes["per_s"] / single["per_s"] if votes["per_s"] and single["per_s"] else None
     return {
         "votes": votes,
         "bare_insert": bare,
+        "bare_insert_one_loop": single,
         "ratio_votes_vs_insert": round(ratio, 4) if ratio else None,
+        "ratio_votes_vs_one_insert_loop": round(ratio_single, 4) if ratio_single else None,
         "subscribers": args.subscribers,
         "subscribers_alive": alive,
         "tally_frames_per_socket": median(frames),
@@ -263,6 +273,8 @@ def summarize_votes(runs: list[dict]) -> dict:
         "ratio_votes_vs_insert": median([r.get("ratio_votes_vs_insert") for r in ok]),
         "votes_per_s": median([r["votes"]["per_s"] for r in ok]),
         "bare_inserts_per_s": median([r["bare_insert"]["per_s"] for r in ok]),
+        "bare_inserts_one_loop_per_s": median([(r.get("bare_insert_one_loop") or {}).get("per_s") for r in ok]),
+        "ratio_votes_vs_one_insert_loop": median([r.get("ratio_votes_vs_one_insert_loop") for r in ok]),
         "votes_server_cpu_pct": median([r["votes"]["server_cpu_pct"] for r in ok]),
         "votes_client_cpu_pct": median([r["votes"]["client_cpu_pct"] for r in ok]),
         "votes_rejected": sum(r["votes"]["rows"] - r["votes"]["ok"] for r in ok),
