@@ -93,12 +93,18 @@ def can_see_room(room: Room, user: User, membership: Membership | None) -> bool:
     return room.visibility == "employees" and room.phase != "draft"
 
 
+def caller_membership() -> Any:
+    """The join condition for the caller's membership (``:user_id``) in ``Room``: for
+    statements that load a room's thing, its room and the caller's standing in one query."""
+    return and_(Membership.room_id == Room.id, Membership.user_id == bindparam("user_id"))
+
+
 def _room_and_membership(room_matches: Any) -> Any:
     # Built once with bind parameters: constructing the statement per request costs more
     # than running it.
     return (
         select(Room, Membership)
-        .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == bindparam("user_id")))
+        .outerjoin(Membership, caller_membership())
         .where(room_matches)
     )
 
@@ -118,6 +124,13 @@ async def room_access_by_id(db: AsyncSession, user: User | None, room_id: int) -
     if user is None:
         raise NotSignedIn("Sign in first.")
     return _access(user, (await db.execute(_BY_ID, {"room_id": room_id, "user_id": user.id})).first())
+
+
+def room_access_from(user: User | None, room: Room, membership: Membership | None) -> RoomAccess:
+    """:func:`room_access` for a room and membership the caller's query already loaded."""
+    if user is None:
+        raise NotSignedIn("Sign in first.")
+    return _access(user, (room, membership))
 
 
 def _access(user: User, row: Any) -> RoomAccess:

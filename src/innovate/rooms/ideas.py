@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, require_moderator, require_participant, room_access, room_access_by_id
+from innovate.auth.access import (
+    RoomAccess,
+    caller_membership,
+    require_moderator,
+    require_participant,
+    room_access,
+    room_access_from,
+)
 from innovate.auth.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
@@ -20,12 +27,21 @@ from innovate.rooms.ranking import top_rank
 MODERATOR_STATUSES = ("submitted", "under_review", "shortlisted", "selected", "rejected")
 
 
+# Built once: the idea, its room and the caller's membership, in one query.
+_IDEA_ROOM_MEMBERSHIP = (
+    select(Idea, Room, Membership).join(Room, Room.id == Idea.room_id)
+    .outerjoin(Membership, caller_membership()).where(Idea.id == bindparam("idea_id"))
+)
+
+
 async def idea_in_room(db: AsyncSession, actor: User | None, idea_id: int) -> tuple[RoomAccess, Idea]:
     """The idea and the caller's standing in its room; 404 if either is not visible."""
-    idea = await db.get(Idea, idea_id)
-    if idea is None:
+    found = (await db.execute(_IDEA_ROOM_MEMBERSHIP, {
+        "idea_id": idea_id, "user_id": actor.id if actor is not None else None})).first()
+    if found is None:
         raise NotFound("No such idea.")
-    access = await room_access_by_id(db, actor, idea.room_id)
+    idea, room, membership = found
+    access = room_access_from(actor, room, membership)
     if idea.state == "hidden" and not access.can_moderate and idea.author_id != actor.id:  # type: ignore[union-attr]
         raise NotFound("No such idea.")
     return access, idea

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from innovate.auth.access import RoomAccess, require_participant, room_access_by_id
+from innovate.auth.access import RoomAccess, caller_membership, require_participant, room_access_from
 from innovate.auth.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Invalid, NotFound
@@ -54,16 +54,21 @@ def check_value(room: Room, value: object) -> int:
     return value
 
 
-# Built once: it runs for every vote.
-_IDEA_AND_AUTHOR = select(Idea, User).outerjoin(User, User.id == Idea.author_id).where(Idea.id == bindparam("idea_id"))
+# Built once: it runs for every vote. The idea, its author, its room and the voter's
+# membership in one query.
+_VOTABLE = (
+    select(Idea, User, Room, Membership).join(Room, Room.id == Idea.room_id)
+    .outerjoin(User, User.id == Idea.author_id).outerjoin(Membership, caller_membership())
+    .where(Idea.id == bindparam("idea_id"))
+)
 
 
 async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea, User | None]:
-    found = (await db.execute(_IDEA_AND_AUTHOR, {"idea_id": idea_id})).first()
+    found = (await db.execute(_VOTABLE, {"idea_id": idea_id, "user_id": actor.id})).first()
     if found is None:
         raise NotFound("No such idea.")
-    idea, author = found
-    access = await room_access_by_id(db, actor, idea.room_id)
+    idea, author, room, membership = found
+    access = room_access_from(actor, room, membership)
     if idea.state == "hidden" and not access.can_moderate:
         raise NotFound("No such idea.")
     require_participant(access)
