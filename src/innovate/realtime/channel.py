@@ -46,7 +46,7 @@ TYPING_TTL = 6.0                    # seconds a "typing" mark stays on the page 
 # A fan-out that took longer than this lets the writes under way land before the next batch
 # is read, waiting at most as long as that fan-out took and never more than SETTLE_MAX: under
 # a burst every socket gets several events per send(), and a quiet room never waits.
-SETTLE_AFTER = 0.002
+SETTLE_AFTER = 0.0005
 SETTLE_MAX = 0.02
 
 # Events after which the sockets of ``data.user_id`` re-check their standing.
