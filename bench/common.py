@@ -10,8 +10,10 @@ import math
 import os
 import platform
 import resource
+import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -214,6 +216,19 @@ def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
     return slope, my - slope * mx
 
 
+def source_revision() -> str | None:
+    """The commit the measured code is at ("+changes" when the tree has uncommitted ones)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "bench"], cwd=root,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
 def machine_info() -> dict:
     cpu_model = platform.processor() or "unknown"
     try:
@@ -246,4 +261,5 @@ def machine_info() -> dict:
         "nofile_limit": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
         "packages": versions,
         "executable": sys.executable,
+        "revision": source_revision(),
     }

@@ -853,6 +853,7 @@ they are measured: [README.md](README.md).
 | Python | {m['python']} ({m['python_implementation']}) |
 | Packages | {', '.join(f'{k} {v}' for k, v in pk.items() if v)} |
 | Open files limit | {m['nofile_limit'][0]:,} |
+| Innovate revision | {m.get('revision') or 'unknown'} |
 
 ## Figures
 
