@@ -611,3 +611,45 @@ async def test_hidden_tallies_reach_moderators_only(live: LiveServer, make_user:
         tallies = of_kind(await frames_until(mod_ws, has_kind("tally.changed")), "tally.changed")
         assert tallies[-1]["data"]["tallies"] == [{"idea_id": idea.id, "up": 1, "down": 0, "score": 1, "voters": 1}]
         assert of_kind(await quiet_frames(bob_ws, 0.5), "tally.changed") == []
+
+
+async def test_a_voters_other_tabs_get_their_own_vote_and_dots_left(live: LiveServer, make_user: Any) -> None:
+    """Ada votes in one tab: every socket of hers in the room (JSON and HTML) hears her own
+    vote and dots left; nobody else gets her vote.mine frames."""
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob, voting_mode="budget", budget=5, max_per_idea=3)
+    slug = room["slug"]
+    idea = await ideas.submit_idea(live.resources, moderator, slug, {"title": "Solar roofs", "body": "b"})
+    async with await live.connect(ada, slug) as ada_json, await live.connect(ada, slug, fmt="html") as ada_html, \
+            await live.connect(bob, slug) as bob_ws:
+        await until(lambda: len(live.hub.by_user.get(ada.id, ())) == 2 and bob.id in live.hub.by_user)
+        await api_call(live, ada, "PUT", f"/api/v1/ideas/{idea.id}/vote", {"value": 2})
+
+        def mine_is(value: int | None, left: int) -> Any:
+            return lambda fs: any(f["data"] == {"idea_id": idea.id, "my_vote": value, "my_budget_left": left}
+                                  for f in of_kind(fs, "vote.mine"))
+
+        await frames_until(ada_json, mine_is(2, 3))
+        html_frames = await frames_until(ada_html, has_kind("vote.mine"))
+        content = of_kind(html_frames, "vote.mine")[-1]["content"]
+        assert f'hx-target="#vote-{idea.id}"' in content and 'hx-trigger="load"' in content
+        await api_call(live, ada, "DELETE", f"/api/v1/ideas/{idea.id}/vote", expect=(200, 204))
+        await frames_until(ada_json, mine_is(None, 5))
+        assert of_kind(await quiet_frames(bob_ws, 0.5), "vote.mine") == []
+
+
+async def test_reloaded_vote_controls_bring_the_dots_left(live: LiveServer, make_user: Any) -> None:
+    """What a vote.mine fragment's controls load: the buttons and, in budget rooms, the
+    caller's dots left (the line that did not refresh in other tabs)."""
+    import httpx
+
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada, voting_mode="budget", budget=5, max_per_idea=3)
+    idea = await ideas.submit_idea(live.resources, moderator, room["slug"], {"title": "Heat pumps", "body": "b"})
+    await votes.cast_vote(live.resources, ada, idea.id, 3)
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as http:
+        response = await http.get(f"/rooms/{room['slug']}/ideas/{idea.id}/vote",
+                                  headers={"Authorization": f"Bearer {await live.token(ada)}", "HX-Request": "true"})
+    assert response.status_code == 200, response.text[:300]
+    assert f'id="vote-{idea.id}"' in response.text
+    assert 'hx-target="#budget-left"' in response.text and "<strong>2</strong> of 5" in response.text

@@ -8,6 +8,7 @@
 6. test_offline_employee_gets_every_missed_message_once_in_order
 7. test_muted_member_composer_is_disabled_live_until_the_mute_ends
 8. test_locking_an_idea_turns_its_composer_off_live_and_keeps_the_draft
+9. test_a_vote_in_one_tab_updates_the_dots_left_in_the_other
 """
 
 from __future__ import annotations
@@ -287,3 +288,22 @@ async def test_locking_an_idea_turns_its_composer_off_live_and_keeps_the_draft(s
     await expect(composer.locator("[data-why]")).to_be_hidden()
     await expect(textbox).to_have_value("A draft the lock must not eat")
     await not_reloaded(employee)
+
+
+async def test_a_vote_in_one_tab_updates_the_dots_left_in_the_other(site: Site, people: People) -> None:
+    room = await site.open_room("dots", voting_mode="budget", budget=5, max_per_idea=2)
+    slug = room["slug"]
+    async with site.api("moderator") as mod:
+        answer = await mod.post(f"/rooms/{slug}/ideas", json={"title": "Shared vans", "body": "Pool the fleet."})
+        assert answer.status_code == 201, answer.text
+        idea_id = answer.json()["id"]
+    first = await in_room(await people.signed_in("employee"), slug)
+    second = await in_room(await people.signed_in("employee"), slug)
+    await expect(second.locator("#budget-left")).to_contain_text("5 of 5")
+
+    await first.locator(f"#idea-{idea_id}").get_by_role("button", name="Add a dot").click()
+    await expect(first.locator("#budget-left")).to_contain_text("4 of 5")
+    # The other tab hears of it live: its buttons for that idea and its dots left follow.
+    await expect(second.locator("#budget-left")).to_contain_text("4 of 5")
+    await expect(second.locator(f"#idea-{idea_id}")).to_contain_text("Your dots: 1 of 2")
+    await not_reloaded(second)

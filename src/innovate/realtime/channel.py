@@ -29,7 +29,7 @@ from innovate.realtime.connection import Connection, Outgoing
 from innovate.realtime.frames import FORMATS, dumps, ephemeral, now_iso
 from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
-from innovate.rooms.timeline import audience_allows, frames_for, load_references, tally_frame
+from innovate.rooms.timeline import audience_allows, frames_for, load_references, my_vote_frames, tally_frame
 
 if TYPE_CHECKING:
     from innovate.realtime.hub import Hub
@@ -72,6 +72,7 @@ class Channel:
         self.groups: dict[GroupKey, set[Connection]] = {(f, m): set() for f in FORMATS for m in (False, True)}
         self.users: dict[int, set[Connection]] = {}
         self.tally_ids: set[int] = set()
+        self.my_votes: set[tuple[int, int]] = set()  # (user_id, idea_id) whose own vote changed
         self.last_tally = 0.0
         self.presence_dirty = False
         self.last_presence = 0.0
@@ -142,6 +143,11 @@ class Channel:
         self.tally_ids.add(idea_id)
         self._wake.set()
 
+    def my_vote(self, user_id: int, idea_id: int) -> None:
+        if user_id in self.users:
+            self.my_votes.add((user_id, idea_id))
+            self._wake.set()
+
     def typing(self, user_id: int, idea_id: int | None) -> None:
         self.typing_queue.append((user_id, idea_id))
         self._wake.set()
@@ -181,7 +187,7 @@ class Channel:
 
     def _due_in(self, now: float) -> float | None:
         due: list[float] = []
-        if self.tally_ids:
+        if self.tally_ids or self.my_votes:
             due.append(self.last_tally + TALLY_INTERVAL - now)
         if self.presence_dirty:
             due.append(self.last_presence + self._presence_interval() - now)
@@ -196,8 +202,13 @@ class Channel:
     async def _work(self, now: float) -> None:
         if self.poll:
             await self._catch_up()
-        if self.tally_ids and now >= self.last_tally + TALLY_INTERVAL:
-            await self._flush_tallies(now)
+        if (self.tally_ids or self.my_votes) and now >= self.last_tally + TALLY_INTERVAL:
+            # A voter's own vote and dots left go out with the tallies, at the same pace.
+            self.last_tally = now
+            if self.tally_ids:
+                await self._flush_tallies(now)
+            if self.my_votes:
+                await self._flush_my_votes()
         if self.presence_dirty and now >= self.last_presence + self._presence_interval():
             await self._flush_presence(now)
         if self.typing_queue:
@@ -350,7 +361,6 @@ class Channel:
 
     async def _flush_tallies(self, now: float) -> None:
         ids, self.tally_ids = self.tally_ids, set()
-        self.last_tally = now
         frames: dict[bool, dict[str, Any] | None] = {}
         async with self.hub.resources.db() as db:
             room = await db.get(Room, self.room_id)
@@ -368,6 +378,26 @@ class Channel:
             message = self.hub.encoder.message(fmt, frame, Viewer(user_id=0, moderator=moderator))
             for conn in group:
                 conn.push(None, message)
+
+    async def _flush_my_votes(self) -> None:
+        """Each voter's sockets here get their own vote and dots left as they are now (read
+        after the notice, so the last frame holds the last committed state)."""
+        wanted, self.my_votes = self.my_votes, set()
+        async with self.hub.resources.db() as db:
+            room = await db.get(Room, self.room_id)
+            if room is None:
+                return
+            frames = await my_vote_frames(db, room, wanted)
+        at = now_iso()
+        for (user_id, _), frame in frames.items():
+            frame["at"] = at
+            conns = self.users.get(user_id, ())
+            for fmt in {conn.format for conn in conns}:
+                viewer = Viewer(user_id=user_id, moderator=False)
+                message = self.hub.encoder.message(fmt, frame, viewer)
+                for conn in conns:
+                    if conn.format == fmt:
+                        conn.push(None, message)
 
     async def _flush_presence(self, now: float) -> None:
         self.presence_dirty = False

@@ -11,6 +11,9 @@ Notices (every field but ``kind`` optional unless said; ids are integers):
 ``{"room", "seq", "kind"}``                               a stored event (``rooms.events.write``)
 ``{"room", "kind": "tally", "idea_id"}``                  a vote changed a tally (coalesced,
                                                           ≤ ~10 frames/s per room)
+``{"room", "kind": "my_vote", "user_id", "idea_id"}``     that user's vote on the idea changed:
+                                                          their sockets in the room get their
+                                                          own vote and dots left (coalesced)
 ``{"kind": "access", "room"?, "user_id"?, "code"?}``      re-check sockets now: of that user in
                                                           that room, of the whole room, or of
                                                           the user everywhere; those whose
@@ -212,6 +215,8 @@ class Hub:
             channel.announce(seq)
         elif kind == "tally" and isinstance(message.get("idea_id"), int):
             channel.tally(message["idea_id"])
+        elif kind == "my_vote" and isinstance(message.get("user_id"), int) and isinstance(message.get("idea_id"), int):
+            channel.my_vote(message["user_id"], message["idea_id"])
         elif kind == "typing" and isinstance(message.get("user_id"), int):
             idea_id = message.get("idea_id")
             channel.typing(message["user_id"], idea_id if isinstance(idea_id, int) else None)

@@ -119,6 +119,14 @@ class _Renderer:
                                  self.render("rooms/_tally.html", idea_id=ident, tally=tally)))
         return parts
 
+    def my_vote(self) -> list[Part]:
+        """The caller voted (maybe in another tab): their controls for that idea reload, and
+        with them the dots they have left."""
+        ident = self.data.get("idea_id")
+        if not isinstance(ident, int):
+            return []
+        return [partial(f"#vote-{ident}", "outerHTML", self.render("rooms/_votes.html", idea={"id": ident}))]
+
     # The room -----------------------------------------------------------------------------
 
     def room_changed(self) -> list[Part]:
@@ -193,6 +201,7 @@ HANDLERS: dict[str, Callable[[_Renderer], list[Part]]] = {
     "idea.locked": _Renderer.idea_changed,
     "idea.restored": _Renderer.idea_back,
     "tally.changed": _Renderer.tallies,
+    "vote.mine": _Renderer.my_vote,
     "room.updated": _Renderer.room_changed,
     "room.phase_changed": _Renderer.room_changed,
     "room.locked": _Renderer.room_changed,

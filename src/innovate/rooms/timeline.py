@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.auth.models import User
-from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room
+from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 from innovate.rooms.serializers import Viewer, idea_json, member_json, message_json, room_json, tallies_visible
 
 
@@ -84,6 +84,28 @@ async def tally_frame(db: AsyncSession, room: Room, idea_ids: Iterable[int], vie
     if not tallies:
         return None
     return {"kind": "tally.changed", "room": room.slug, "data": {"tallies": tallies}}
+
+
+async def my_vote_frames(db: AsyncSession, room: Room, wanted: Iterable[tuple[int, int]]) -> dict[
+        tuple[int, int], dict[str, Any]]:
+    """The ``vote.mine`` frame for each (user, idea): that user's own vote on the idea now
+    (``null`` when none) and, in budget rooms, the dots they have left."""
+    pairs = sorted(set(wanted))
+    if not pairs:
+        return {}
+    users = {user_id for user_id, _ in pairs}
+    votes = {(r.user_id, r.idea_id): r.value for r in await db.execute(
+        select(Vote.user_id, Vote.idea_id, Vote.value)
+        .where(Vote.room_id == room.id, tuple_(Vote.user_id, Vote.idea_id).in_(pairs)))}
+    spent = {r.user_id: r.votes_spent for r in await db.execute(
+        select(Membership.user_id, Membership.votes_spent)
+        .where(Membership.room_id == room.id, Membership.user_id.in_(users)))}
+    frames = {}
+    for user_id, idea_id in pairs:
+        left = max(0, (room.budget or 0) - spent.get(user_id, 0)) if room.voting_mode == "budget" else None
+        frames[(user_id, idea_id)] = {"kind": "vote.mine", "room": room.slug, "data": {
+            "idea_id": idea_id, "my_vote": votes.get((user_id, idea_id)), "my_budget_left": left}}
+    return frames
 
 
 class References:

@@ -694,7 +694,7 @@ async def vote_controls(request: Request) -> Response:
         await _check_idea(request, user, slug, idea_id)
         return see_other(_idea_url(slug, idea_id))
     context = await _vote_context(request, user, slug, idea_id)
-    return html(render_to_string(request, "rooms/_votes.html", context))
+    return html(*_vote_parts(request, context))
 
 
 @room_view
@@ -724,12 +724,17 @@ async def vote_submit(request: Request) -> Response:
         return see_other(_back(request, _idea_url(slug, idea_id), f"idea-{idea_id}"))
     context = await _vote_context(request, user, slug, idea_id)
     idea = context["idea"]
-    parts = [render_to_string(request, "rooms/_votes.html", context),
-             partial(f"#tally-{idea_id}", "outerHTML",
-                     render_to_string(request, "rooms/_tally.html", {"idea_id": idea_id, "tally": idea["tally"]}))]
+    tally = partial(f"#tally-{idea_id}", "outerHTML",
+                    render_to_string(request, "rooms/_tally.html", {"idea_id": idea_id, "tally": idea["tally"]}))
+    return html(*_vote_parts(request, context), tally)
+
+
+def _vote_parts(request: Request, context: dict[str, Any]) -> list[str]:
+    """The caller's vote controls for one idea, and in budget rooms their dots left."""
+    parts = [render_to_string(request, "rooms/_votes.html", context)]
     if context["room"]["voting"]["mode"] == "budget":
         parts.append(partial("#budget-left", "outerHTML", render_to_string(request, "rooms/_budget.html", context)))
-    return html(*parts)
+    return parts
 
 
 # Members ----------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ concurrency.
 A member's votes in a room serialize on their membership row (``SELECT … FOR UPDATE`` on
 PostgreSQL, the write lock on SQLite); the budget is a conditional UPDATE on that row and
 tallies are atomic increments, so parallel requests can neither overspend nor miscount.
-Votes publish a coalesced ``tally`` signal instead of a stored event: tallies are state.
+Votes publish a coalesced ``tally`` signal instead of a stored event: tallies are state;
+and a ``my_vote`` signal, so the voter's other tabs show their own vote and dots left.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
             "room_id": room.id, "idea_id": idea.id, "user_id": actor.id, "value": value, "now": utcnow()})
         await apply_tally_delta(db, room, idea, old, value)
         signal(outbox, room.id, "tally", idea_id=idea.id)
+        signal(outbox, room.id, "my_vote", user_id=actor.id, idea_id=idea.id)
     return VoteResult(idea.id, value, budget_left, access, idea, author)
 
 
@@ -201,4 +203,5 @@ async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteR
         if old:
             await apply_tally_delta(db, room, idea, old, 0)
             signal(outbox, room.id, "tally", idea_id=idea.id)
+            signal(outbox, room.id, "my_vote", user_id=actor.id, idea_id=idea.id)
     return VoteResult(idea.id, None, budget_left, access, idea, author)
