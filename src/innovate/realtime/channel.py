@@ -203,12 +203,7 @@ class Channel:
         if self.poll:
             await self._catch_up()
         if (self.tally_ids or self.my_votes) and now >= self.last_tally + TALLY_INTERVAL:
-            # A voter's own vote and dots left go out with the tallies, at the same pace.
-            self.last_tally = now
-            if self.tally_ids:
-                await self._flush_tallies(now)
-            if self.my_votes:
-                await self._flush_my_votes()
+            await self._flush_votes(now)
         if self.presence_dirty and now >= self.last_presence + self._presence_interval():
             await self._flush_presence(now)
         if self.typing_queue:
@@ -359,45 +354,40 @@ class Channel:
 
     # Signals ----------------------------------------------------------------------------
 
-    async def _flush_tallies(self, now: float) -> None:
+    async def _flush_votes(self, now: float) -> None:
+        """Tallies for everyone, and each voter's own vote and dots left for their sockets,
+        read in one go after the notices (so the last frames hold the last committed state)."""
+        self.last_tally = now
         ids, self.tally_ids = self.tally_ids, set()
-        frames: dict[bool, dict[str, Any] | None] = {}
+        wanted, self.my_votes = self.my_votes, set()
+        tallies: dict[bool, dict[str, Any] | None] = {}
         async with self.hub.resources.db() as db:
             room = await db.get(Room, self.room_id)
             if room is None:
                 return
-            for moderator in (False, True):
-                if self.groups[("json", moderator)] or self.groups[("html", moderator)]:
-                    frames[moderator] = await tally_frame(db, room, ids, Viewer(user_id=0, moderator=moderator))
+            if ids:
+                for moderator in (False, True):
+                    if self.groups[("json", moderator)] or self.groups[("html", moderator)]:
+                        tallies[moderator] = await tally_frame(db, room, ids, Viewer(user_id=0, moderator=moderator))
+            mine = await my_vote_frames(db, room, wanted)
         at = now_iso()
         for (fmt, moderator), group in self.groups.items():
-            frame = frames.get(moderator)
+            frame = tallies.get(moderator)
             if not group or frame is None:
                 continue
             frame.setdefault("at", at)
             message = self.hub.encoder.message(fmt, frame, Viewer(user_id=0, moderator=moderator))
             for conn in group:
                 conn.push(None, message)
-
-    async def _flush_my_votes(self) -> None:
-        """Each voter's sockets here get their own vote and dots left as they are now (read
-        after the notice, so the last frame holds the last committed state)."""
-        wanted, self.my_votes = self.my_votes, set()
-        async with self.hub.resources.db() as db:
-            room = await db.get(Room, self.room_id)
-            if room is None:
-                return
-            frames = await my_vote_frames(db, room, wanted)
-        at = now_iso()
-        for (user_id, _), frame in frames.items():
+        for (user_id, _), frame in mine.items():
             frame["at"] = at
-            conns = self.users.get(user_id, ())
-            for fmt in {conn.format for conn in conns}:
-                viewer = Viewer(user_id=user_id, moderator=False)
-                message = self.hub.encoder.message(fmt, frame, viewer)
-                for conn in conns:
-                    if conn.format == fmt:
-                        conn.push(None, message)
+            viewer = Viewer(user_id=user_id, moderator=False)
+            encoded: dict[str, Outgoing] = {}
+            for conn in self.users.get(user_id, ()):
+                message = encoded.get(conn.format)
+                if message is None:
+                    message = encoded[conn.format] = self.hub.encoder.message(conn.format, frame, viewer)
+                conn.push(None, message)
 
     async def _flush_presence(self, now: float) -> None:
         self.presence_dirty = False
