@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from types import ModuleType
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -153,13 +154,42 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return SessionFactory(engine)
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """``postgresql`` or ``sqlite``: the backend the session talks to."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _dialect_module(name: str) -> ModuleType:
+    return postgresql if name == "postgresql" else sqlite
+
+
 def insert_for(session: AsyncSession, table: Any) -> Insert:
     """An INSERT that supports ``on_conflict_do_*`` on the session's backend."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
+    return _dialect_module(dialect_name(session)).insert(table)
 
 
 def is_postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
+    return dialect_name(session) == "postgresql"
+
+
+S = TypeVar("S")
+
+
+class PerDialect(Generic[S]):
+    """A statement that differs by backend (an upsert), built once per backend on first use.
+
+    Hot paths (votes, rate counters) run such statements on every request; building them
+    each time costs more than running them.
+    """
+
+    def __init__(self, build: Callable[[ModuleType], S]) -> None:
+        self._build = build
+        self._built: dict[str, S] = {}
+
+    def __call__(self, session: AsyncSession) -> S:
+        name = dialect_name(session)
+        statement = self._built.get(name)
+        if statement is None:
+            statement = self._built[name] = self._build(_dialect_module(name))
+        return statement
 

@@ -115,28 +115,32 @@ _BY_ID = _room_and_membership(Room.id == bindparam("room_id"))
 
 async def room_access(db: AsyncSession, user: User | None, slug: str) -> RoomAccess:
     """The room and the caller's standing in it; 404 if the caller may not see it."""
-    if user is None:
-        raise NotSignedIn("Sign in first.")
-    return _access(user, (await db.execute(_BY_SLUG, {"slug": slug, "user_id": user.id})).first())
+    user = _signed_in(user)
+    row = (await db.execute(_BY_SLUG, {"slug": slug, "user_id": user.id})).first()
+    return _visible(user, *(row or (None, None)))
 
 
 async def room_access_by_id(db: AsyncSession, user: User | None, room_id: int) -> RoomAccess:
-    if user is None:
-        raise NotSignedIn("Sign in first.")
-    return _access(user, (await db.execute(_BY_ID, {"room_id": room_id, "user_id": user.id})).first())
+    user = _signed_in(user)
+    row = (await db.execute(_BY_ID, {"room_id": room_id, "user_id": user.id})).first()
+    return _visible(user, *(row or (None, None)))
 
 
-def room_access_from(user: User | None, room: Room, membership: Membership | None) -> RoomAccess:
+def room_access_from(user: User | None, room: Room | None, membership: Membership | None) -> RoomAccess:
     """:func:`room_access` for a room and membership the caller's query already loaded."""
+    return _visible(_signed_in(user), room, membership)
+
+
+def _signed_in(user: User | None) -> User:
     if user is None:
         raise NotSignedIn("Sign in first.")
-    return _access(user, (room, membership))
+    return user
 
 
-def _access(user: User, row: Any) -> RoomAccess:
-    if row is None or not can_see_room(row[0], user, row[1]):
+def _visible(user: User, room: Room | None, membership: Membership | None) -> RoomAccess:
+    if room is None or not can_see_room(room, user, membership):
         raise NotFound("No such room.")
-    return RoomAccess(room=row[0], user=user, membership=row[1])
+    return RoomAccess(room=room, user=user, membership=membership)
 
 
 def require_moderator(access: RoomAccess) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.auth.models import RateCounter
-from innovate.db import insert_for, utcnow
+from innovate.db import PerDialect, utcnow
 from innovate.errors import TooMany
 from innovate.resources import Resources
 
@@ -39,19 +39,10 @@ _SUM = select(
     func.coalesce(func.sum(case((RateCounter.window_start > bindparam("cutoff"), RateCounter.count), else_=0)), 0),
     func.min(RateCounter.window_start),
 ).where(RateCounter.key == bindparam("key"))
-_BUMPS: dict[str, Any] = {}
-
-
-def _bump(db: AsyncSession) -> Any:
-    """The upsert that counts one attempt in its bucket, for the session's backend."""
-    dialect = db.bind.dialect.name if db.bind is not None else "sqlite"
-    stmt = _BUMPS.get(dialect)
-    if stmt is None:
-        stmt = _BUMPS[dialect] = (
-            insert_for(db, RateCounter).values(key=bindparam("key"), window_start=bindparam("stamp"), count=1)
-            .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1})
-        )
-    return stmt
+# The upsert that counts one attempt in its bucket.
+_BUMP = PerDialect(lambda dialect: dialect.insert(RateCounter)
+                   .values(key=bindparam("key"), window_start=bindparam("stamp"), count=1)
+                   .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1}))
 
 
 async def hit(db: AsyncSession, key: str, *, limit: int, window_seconds: int, message: str) -> int:
@@ -65,7 +56,7 @@ async def hit(db: AsyncSession, key: str, *, limit: int, window_seconds: int, me
     cutoff = now - timedelta(seconds=window_seconds + bucket)
     epoch = int(now.timestamp())
     stamp = datetime.fromtimestamp(epoch - epoch % bucket, UTC)
-    await db.execute(_bump(db), {"key": key, "stamp": stamp})
+    await db.execute(_BUMP(db), {"key": key, "stamp": stamp})
     used, oldest = (await db.execute(_SUM, {"key": key, "cutoff": cutoff})).one()
     mine = RateCounter.key == key
     if used > limit:

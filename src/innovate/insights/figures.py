@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from innovate.auth.models import Invite, User
-from innovate.db import utcnow
+from innovate.db import is_postgres, utcnow
 from innovate.rooms.models import IDEA_STATUSES, Event, Idea, Membership, Message, Room, Vote
 
 KINDS = ("employee", "guest")
@@ -53,13 +53,9 @@ EXPIRING_WITHIN = timedelta(days=7)
 # Dialect helpers ---------------------------------------------------------------------------
 
 
-def _dialect(db: AsyncSession) -> str:
-    return db.bind.dialect.name if db.bind is not None else "sqlite"
-
-
 def day_of(db: AsyncSession, column: Any) -> ColumnElement[str]:
     """The UTC calendar day of a timestamp, as ``YYYY-MM-DD`` text on both backends."""
-    if _dialect(db) == "postgresql":
+    if is_postgres(db):
         # Constants inline, not as parameters: GROUP BY must repeat the exact expression.
         return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM-DD'"))
     return func.strftime(literal_column("'%Y-%m-%d'"), column)
@@ -67,7 +63,7 @@ def day_of(db: AsyncSession, column: Any) -> ColumnElement[str]:
 
 def seconds_between(db: AsyncSession, start: Any, end: Any) -> ColumnElement[float]:
     """Whole seconds from ``start`` to ``end`` (julianday arithmetic is not exact to the µs)."""
-    if _dialect(db) == "postgresql":
+    if is_postgres(db):
         return func.round(func.extract("epoch", end - start))
     return func.round((func.julianday(end) - func.julianday(start)) * 86400.0)
 

@@ -11,16 +11,16 @@ and a ``my_vote`` signal, so the voter's other tabs show their own vote and dots
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from innovate.auth.access import RoomAccess, caller_membership, require_participant, room_access_from
 from innovate.auth.models import User
-from innovate.db import utcnow
+from innovate.db import PerDialect, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
@@ -107,7 +107,7 @@ _RETRACT = delete(_votes).where(
     _votes.c.idea_id == bindparam("idea_id"), _votes.c.user_id == bindparam("user_id")).returning(_votes.c.value)
 
 
-def _upsert(dialect: Any) -> Any:
+def _upsert(dialect: ModuleType) -> Any:
     stmt = dialect.insert(_votes).values(
         room_id=bindparam("room_id"), idea_id=bindparam("idea_id"), user_id=bindparam("user_id"),
         value=bindparam("value"), created_at=bindparam("now"), updated_at=bindparam("now"))
@@ -115,7 +115,7 @@ def _upsert(dialect: Any) -> Any:
                                       set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
 
 
-_UPSERTS = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_UPSERT = PerDialect(_upsert)
 
 
 async def _lock_membership(db: AsyncSession, membership_id: int) -> int:
@@ -179,7 +179,7 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
             budget_left = budget - spent
         if value == old:
             return VoteResult(idea.id, value, budget_left, access, idea, author)
-        await db.execute(_UPSERTS[db.bind.dialect.name], {
+        await db.execute(_UPSERT(db), {
             "room_id": room.id, "idea_id": idea.id, "user_id": actor.id, "value": value, "now": utcnow()})
         await apply_tally_delta(db, room, idea, old, value)
         signal(outbox, room.id, "tally", idea_id=idea.id)
