@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
+from innovate import db as db_module
+from innovate.realtime.brokers import asyncpg_dsn
 from innovate.resources import Resources
 
 
@@ -40,3 +46,65 @@ async def test_writes_still_commit_after_lookups_shared_the_pool(resources: Reso
 async def test_a_lookup_on_sqlite_reads(resources: Resources) -> None:
     async with resources.db.lookup() as db:
         assert (await db.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+# Connection checks (PostgreSQL): live connections without a ping per checkout -------------
+
+
+async def _backend_pids(resources: Resources, count: int) -> set[int]:
+    """Check out ``count`` pooled connections at once and name their server processes."""
+    gate = asyncio.Barrier(count)
+
+    async def one() -> int:
+        async with resources.db.lookup() as db:
+            pid = (await db.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await gate.wait()  # hold this connection until all are out of the pool
+            return int(pid)
+
+    return set(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def _terminate(resources: Resources, pids: set[int]) -> None:
+    """Kill those server processes, as a restart or an idle timeout would, and wait until gone."""
+    admin = await asyncpg.connect(asyncpg_dsn(resources.settings.database_url))
+    try:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", list(pids))
+        async with asyncio.timeout(10):
+            while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])",
+                                       list(pids)):
+                await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_connections_the_server_closed_are_replaced_without_a_failed_request(resources: Resources) -> None:
+    old = await _backend_pids(resources, 4)
+    await _terminate(resources, old)
+    # Every pooled connection is dead now; each checkout must notice and hand out a fresh one.
+    new = await _backend_pids(resources, 4)
+    assert not new & old
+    async with resources.db.begin() as db:
+        assert (await db.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_only_a_connection_idle_for_a_while_is_pinged(resources: Resources,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    pings = 0
+    real_ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counting_ping(self: AsyncAdapt_asyncpg_connection) -> None:
+        nonlocal pings
+        pings += 1
+        real_ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counting_ping)
+    await _backend_pids(resources, 1)
+    for _ in range(5):
+        await _backend_pids(resources, 1)
+    assert pings == 0  # in steady use: no round trip before the statement
+
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)  # every connection counts as idle
+    await _backend_pids(resources, 1)
+    assert pings == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,6 +13,7 @@ from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
@@ -81,15 +83,58 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
 
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 5.0
+_RETURNED_AT = "innovate_returned_at"
+
+
+def _check_connections(engine: AsyncEngine) -> None:
+    """Hand out only live connections, without a round trip for the ones in steady use.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, and on asyncpg a ping is three
+    round trips (BEGIN, an empty query, ROLLBACK): about 0.3 ms of CPU per checkout, more than
+    the statement a token lookup then runs. Instead:
+
+    - a connection whose server end has gone (a restart, ``pg_terminate_backend``, an idle
+      timeout) is known to asyncpg as closed as soon as its socket reports it, at no cost;
+    - a connection idle for over ``PING_AFTER_IDLE_SECONDS`` may sit on a dead network path
+      that never reported anything: that one is pinged.
+
+    Raising ``DisconnectionError`` here makes the pool drop the connection and hand out a
+    fresh one, so neither case costs a request.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) > PING_AFTER_IDLE_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError(f"the connection failed its ping: {exc}") from exc
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # hide_parameters: database errors end up in logs, and parameters can be message bodies.
     if url.startswith("sqlite"):
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=30, hide_parameters=True
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30, hide_parameters=True
     )
+    _check_connections(engine)
+    return engine
 
 
 WRITE_OPTION = "innovate_write"
