@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from innovate.rooms.events import next_seq, write
+from innovate.rooms.models import Room
 from tests.factories import join, make_message, make_room
 
 
@@ -225,3 +227,15 @@ async def test_archiving_ends_guest_sessions(people, sign_in, resources) -> None
     # The room closed for guests and it was their only room: their session is gone.
     assert (await guest.get("/api/v1/me")).status_code == 401
     assert (await mod.get("/api/v1/me")).status_code == 200
+
+
+async def test_a_room_loaded_in_a_write_shows_the_seq_its_events_took(resources, people) -> None:
+    room = await make_room(resources, people["mod"])
+    async with write(resources) as (db, _outbox):
+        loaded = await db.get(Room, room.id)
+        first = await next_seq(db, room.id)
+        second = await next_seq(db, room.id)
+        assert loaded.last_seq == second == first + 1
+        assert loaded not in db.sync_session.dirty  # nothing for the commit to write again
+    async with resources.db() as db:
+        assert (await db.get(Room, room.id)).last_seq == second
