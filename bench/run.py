@@ -505,6 +505,9 @@ def brief(scenario: str, r: dict) -> str:
         return (f"votes/s={v['per_s']} (ok {v['ok']}/{v['rows']}, statuses {v['statuses']}) "
                 f"bare inserts/s={b['per_s']} ratio={r['ratio_votes_vs_insert']} "
                 f"(one loop {one.get('per_s')}/s, ratio {r.get('ratio_votes_vs_one_insert_loop')}) "
+                f"ceilings: healthz {(r.get('request_ceilings') or {}).get('healthz', {}).get('per_s')}/s, "
+                f"me {(r.get('request_ceilings') or {}).get('me', {}).get('per_s')}/s "
+                f"(ratio {r.get('ratio_token_request_vs_insert')}) "
                 f"tally frames/socket={r['tally_frames_per_socket']} "
                 f"server_cpu={v['server_cpu_pct']}% client_cpu={v['client_cpu_pct']}%"
                 f"{' CLIENT-BOUND' if r.get('client_bound') else ''}"
@@ -764,6 +767,10 @@ def render_markdown(summary: dict, json_name: str) -> str:
         ("Votes: endpoint / bare INSERT", "ratio_votes_vs_insert", 3, False),
         ("Votes: bare INSERTs/s, one loop on one connection (for scale)", "bare_inserts_one_loop_per_s", 0, False),
         ("Votes: endpoint / one INSERT loop (for scale)", "ratio_votes_vs_one_insert_loop", 3, False),
+        ("Ceiling: GET /healthz per s, same count and concurrency", "healthz_per_s", 0, False),
+        ("Ceiling: GET /api/v1/me (token lookup only) per s", "me_per_s", 0, False),
+        ("Ceiling: GET /api/v1/me / bare INSERT (bound on any authenticated endpoint)",
+         "ratio_token_request_vs_insert", 3, False),
         ("Votes: server CPU %", "votes_server_cpu_pct", 0, False),
         ("Votes: client CPU %", "votes_client_cpu_pct", 0, False),
         ("Votes: rejected", "votes_rejected", 0, False),

@@ -21,6 +21,12 @@ Load side (``python bench/votes.py ...``):
 For scale the rows also go in once more over a single connection, one INSERT after the
 other (``ratio_votes_vs_one_insert_loop``): the cost of a durable row with nothing else in
 flight. The headline ratio stays the one against the same concurrency.
+
+Between the votes and the INSERTs the same server answers as many ``GET /healthz`` and
+``GET /api/v1/me`` (a token lookup and nothing else) at the same concurrency: the ceiling of
+any request, and of any request that checks a token, on this core.
+``ratio_token_request_vs_insert`` puts the second against the bare INSERTs: the most that
+any authenticated endpoint, one that wrote nothing at all, could reach in this comparison.
 """
 
 from __future__ import annotations
@@ -75,22 +81,18 @@ async def open_sockets(target, count: int) -> list[TallyCounter]:
     return socks
 
 
-async def cast_votes(target, ideas: list[int], concurrency: int) -> dict:
-    tokens = target.options["member_tokens"]
-    work = [(m, idea) for m in range(len(tokens)) for idea in ideas]
-    random.Random(1).shuffle(work)
-    queue = iter(work)
+async def drive(target, requests: list[tuple[str, str, bytes, str | None]], concurrency: int) -> dict:
+    """Send ``(method, path, body, token or None)`` requests, ``concurrency`` in flight on as many
+    keep-alive connections; count the answers by status."""
+    queue = iter(requests)
     statuses: dict[int, int] = {}
-    body = b'{"value": 1}'
 
     async def worker() -> None:
         conn = await HttpConn.open(target.host, target.port)
         try:
-            for m, idea in queue:
-                status, _ = await conn.request(
-                    "PUT", f"/api/v1/ideas/{idea}/vote", body,
-                    {"Authorization": f"Bearer {tokens[m]}"},
-                )
+            for method, path, body, token in queue:
+                status, _ = await conn.request(method, path, body,
+                                               {"Authorization": f"Bearer {token}"} if token else None)
                 statuses[status] = statuses.get(status, 0) + 1
                 if not conn.reusable:
                     conn.close()
@@ -102,8 +104,28 @@ async def cast_votes(target, ideas: list[int], concurrency: int) -> dict:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.monotonic() - t0
     ok = statuses.get(200, 0)
-    return {"rows": len(work), "ok": ok, "statuses": {str(k): v for k, v in statuses.items()},
+    return {"rows": len(requests), "ok": ok, "statuses": {str(k): v for k, v in statuses.items()},
             "elapsed_s": round(elapsed, 3), "per_s": round(ok / elapsed, 1) if elapsed else None}
+
+
+def vote_requests(target, ideas: list[int]) -> list[tuple[str, str, bytes, str]]:
+    tokens = target.options["member_tokens"]
+    work = [(tokens[m], idea) for m in range(len(tokens)) for idea in ideas]
+    random.Random(1).shuffle(work)
+    return [("PUT", f"/api/v1/ideas/{idea}/vote", b'{"value": 1}', token) for token, idea in work]
+
+
+async def request_ceilings(target, count: int, concurrency: int) -> dict:
+    """The fastest this server answers anything, at the votes' count and concurrency: an
+    anonymous ``GET /healthz`` (HTTP and middleware only) and ``GET /api/v1/me`` (plus the token
+    lookup, which every vote also does). No endpoint that checks a token can beat the second figure,
+    whatever it writes, so it bounds the votes figure from above."""
+    tokens = target.options["member_tokens"]
+    return {
+        "healthz": await drive(target, [("GET", "/healthz", b"", None)] * count, concurrency),
+        "me": await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(count)],
+                          concurrency),
+    }
 
 
 async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: int) -> dict:
@@ -150,7 +172,7 @@ async def load_main(args: argparse.Namespace) -> dict:
 
     server_cpu, client_cpu = CpuMeter(args.server_pid, time.monotonic), CpuMeter("self", time.monotonic)
     server_wait, client_wait = WaitMeter(args.server_pid, time.monotonic), WaitMeter("self", time.monotonic)
-    votes = await cast_votes(target, ideas, args.concurrency)
+    votes = await drive(target, vote_requests(target, ideas), args.concurrency)
     votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1),
                  server_runqueue_wait_pct=round(server_wait.percent(), 1),
                  client_runqueue_wait_pct=round(client_wait.percent(), 1))
@@ -168,6 +190,7 @@ async def load_main(args: argparse.Namespace) -> dict:
     for s in socks:
         s.ws.abort()
 
+    ceilings = await request_ceilings(target, votes["rows"], args.concurrency)
     client_cpu.start()
     bare = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), args.concurrency)
     bare["client_cpu_pct"] = round(client_cpu.percent(), 1)
@@ -176,12 +199,16 @@ async def load_main(args: argparse.Namespace) -> dict:
     single = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), 1)
     ratio = votes["per_s"] / bare["per_s"] if votes["per_s"] and bare["per_s"] else None
     ratio_single = votes["per_s"] / single["per_s"] if votes["per_s"] and single["per_s"] else None
+    me = ceilings["me"]["per_s"]
+    ratio_ceiling = me / bare["per_s"] if me and bare["per_s"] else None
     return {
         "votes": votes,
         "bare_insert": bare,
         "bare_insert_one_loop": single,
         "ratio_votes_vs_insert": round(ratio, 4) if ratio else None,
         "ratio_votes_vs_one_insert_loop": round(ratio_single, 4) if ratio_single else None,
+        "request_ceilings": ceilings,
+        "ratio_token_request_vs_insert": round(ratio_ceiling, 4) if ratio_ceiling else None,
         "subscribers": args.subscribers,
         "subscribers_alive": alive,
         "tally_frames_per_socket": median(frames),
@@ -275,6 +302,9 @@ def summarize_votes(runs: list[dict]) -> dict:
         "bare_inserts_per_s": median([r["bare_insert"]["per_s"] for r in ok]),
         "bare_inserts_one_loop_per_s": median([(r.get("bare_insert_one_loop") or {}).get("per_s") for r in ok]),
         "ratio_votes_vs_one_insert_loop": median([r.get("ratio_votes_vs_one_insert_loop") for r in ok]),
+        "healthz_per_s": median([(r.get("request_ceilings") or {}).get("healthz", {}).get("per_s") for r in ok]),
+        "me_per_s": median([(r.get("request_ceilings") or {}).get("me", {}).get("per_s") for r in ok]),
+        "ratio_token_request_vs_insert": median([r.get("ratio_token_request_vs_insert") for r in ok]),
         "votes_server_cpu_pct": median([r["votes"]["server_cpu_pct"] for r in ok]),
         "votes_client_cpu_pct": median([r["votes"]["client_cpu_pct"] for r in ok]),
         "votes_rejected": sum(r["votes"]["rows"] - r["votes"]["ok"] for r in ok),
