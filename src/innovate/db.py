@@ -13,8 +13,8 @@ from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
 from sqlalchemy.orm import DeclarativeBase
@@ -104,14 +104,13 @@ def _check_connections(engine: AsyncEngine) -> None:
     fresh one, so neither case costs a request.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_RETURNED_AT] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        if record is not None:
+    def _stamp(_dbapi_connection: Any, record: Any) -> None:
+        # A new connection, and one handed back, count as used just now.
+        if record is not None:  # None: checked in after being invalidated
             record.info[_RETURNED_AT] = time.monotonic()
+
+    event.listen(engine.sync_engine, "connect", _stamp)
+    event.listen(engine.sync_engine, "checkin", _stamp)
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
