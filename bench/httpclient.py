@@ -14,6 +14,11 @@ from typing import Any
 
 import orjson
 
+# uvicorn closes a keep-alive connection after 5 s without a request. A connection idle for
+# longer than this is closed here instead of reused: a request written as the server closes
+# it would fail with nothing read, and a POST cannot safely be sent again.
+IDLE_REUSE_SECONDS = 3.0
+
 
 class HttpError(RuntimeError):
     def __init__(self, status: int, body: bytes) -> None:
@@ -30,6 +35,7 @@ class HttpConn:
         self.writer = writer
         self.host = host
         self.reusable = True
+        self.idle_since = 0.0
 
     @classmethod
     async def open(cls, host: str, port: int) -> "HttpConn":
@@ -95,7 +101,7 @@ class HttpPool:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
-        conn = self._idle.pop() if self._idle else None
+        conn = self._reusable()
         if conn is None:
             conn = await HttpConn.open(self.host, self.port)
             self._all.add(conn)
@@ -106,11 +112,23 @@ class HttpPool:
             self._all.discard(conn)
             raise
         if conn.reusable:
+            conn.idle_since = asyncio.get_running_loop().time()
             self._idle.append(conn)
         else:
             conn.close()
             self._all.discard(conn)
         return status, data
+
+    def _reusable(self) -> HttpConn | None:
+        """The most recently used idle connection the server has not closed or is about to."""
+        fresh_after = asyncio.get_running_loop().time() - IDLE_REUSE_SECONDS
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.idle_since >= fresh_after and not conn.reader.at_eof():
+                return conn
+            conn.close()
+            self._all.discard(conn)
+        return None
 
     async def json(self, method: str, path: str, payload: Any = None,
                    headers: dict[str, str] | None = None, expect: tuple[int, ...] = (200, 201)) -> Any:

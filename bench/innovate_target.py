@@ -165,6 +165,7 @@ class InnovateTarget(Target):
         self._inflight: list[asyncio.Semaphore] = []
         self._tasks: set[asyncio.Task] = set()
         self.failed_publishes = 0
+        self.publish_failures: list[str] = []  # the first few, as "status: body" or the exception
 
     # -- orchestrator side -----------------------------------------------------
 
@@ -288,13 +289,18 @@ class InnovateTarget(Target):
 
     async def _post(self, pool: HttpPool, body: bytes, sem: asyncio.Semaphore) -> None:
         try:
-            status, _ = await pool.request("POST", self._path, body)
+            status, answer = await pool.request("POST", self._path, body)
             if status != 201 and status != 200:
-                self.failed_publishes += 1
-        except Exception:
-            self.failed_publishes += 1
+                self._failed(f"{status}: {answer[:300].decode(errors='replace')}")
+        except Exception as exc:
+            self._failed(repr(exc))
         finally:
             sem.release()
+
+    def _failed(self, why: str) -> None:
+        self.failed_publishes += 1
+        if len(self.publish_failures) < 5:
+            self.publish_failures.append(why)
 
     async def close_publishers(self) -> None:
         if self._tasks:

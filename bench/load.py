@@ -441,6 +441,7 @@ class LoadGen:
             published_in_window=published_in_window,
             publish_rate=round(published_in_window / window_s, 2) if window_s else None,
             publish_errors=self.publish_errors,
+            publish_failures=list(getattr(self.target, "publish_failures", [])),
             publish_lag_ms_p99=round(percentile(lags, 99) / 1e6, 3) if lags else None,
             publish_lag_ms_max=round(lags[-1] / 1e6, 3) if lags else None,
             window_s=round(window_s, 3),

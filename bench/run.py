@@ -519,7 +519,8 @@ def brief(scenario: str, r: dict) -> str:
             f"server_cpu={r.get('server_cpu_pct')}% client_cpu={r.get('client_cpu_pct')}%"
             f"{' CLIENT-BOUND' if r.get('client_bound') else ''}"
             f"{' CONTENDED (run-queue wait server ' + str(r.get('server_runqueue_wait_pct')) + '%, client ' + str(r.get('client_runqueue_wait_pct')) + '%)' if r.get('contended') else ''}"
-            f"{' other-load ' + str(r.get('background_cpu_pct')) if r.get('machine_busy') else ''}")
+            f"{' other-load ' + str(r.get('background_cpu_pct')) if r.get('machine_busy') else ''}"
+            f"{' PUBLISH-ERRORS ' + str(r.get('publish_errors')) + ' ' + str(r.get('publish_failures') or '') if r.get('publish_errors') else ''}")
 
 
 def run_all(cfg: Config, target_names: list[str], scenario_names: list[str],
