@@ -195,7 +195,7 @@ class InnovateTarget(Target):
             for f in os.listdir(template):
                 if f.startswith("innovate.db"):
                     shutil.copy2(os.path.join(template, f), data_dir)
-            env = bench_env(f"sqlite+aiosqlite:///{data_dir}/innovate.db", data_dir, port)
+            env = bench_env(f"sqlite:///{data_dir}/innovate.db", data_dir, port)
             self._spawn(port, env, timeout)
         self.options.update(slug=ROOM_SLUG, moderator_token=moderator, member_tokens=members)
 
@@ -233,7 +233,7 @@ class InnovateTarget(Target):
         builder = InnovateTarget(host=self.host, cpu=self.cpu)
         builder._tmpdir = None
         port = free_port(self.host)
-        env = bench_env(f"sqlite+aiosqlite:///{directory}/innovate.db", directory, port)
+        env = bench_env(f"sqlite:///{directory}/innovate.db", directory, port)
         moderator, members = create_accounts(env, self.members)
         builder._tmpdir = _KeepDir(directory)
         builder._spawn(port, env, 90.0)

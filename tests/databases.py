@@ -84,7 +84,7 @@ async def drop_pg_database(base_url: str, url: str) -> None:
 
 
 async def create_sqlite_template(path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}", pool_size=1)
+    engine = create_engine(f"sqlite:///{path}", pool_size=1)
     try:
         await migrations.upgrade(engine)
     finally:
@@ -93,7 +93,7 @@ async def create_sqlite_template(path: Path) -> None:
 
 def copy_sqlite(template: Path, target: Path) -> str:
     shutil.copyfile(template, target)
-    return f"sqlite+aiosqlite:///{target}"
+    return f"sqlite:///{target}"
 
 
 async def empty_all_tables(engine: AsyncEngine) -> None:

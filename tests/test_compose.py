@@ -261,7 +261,7 @@ def _websocket_handshake(port: int, path: str) -> int:
 def test_nginx_config_balances_forwards_upgrades_and_hides_metrics(tmp_path: Path) -> None:
     database = tmp_path / "shared.db"
     env = {
-        "INNOVATE_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "INNOVATE_DATABASE_URL": f"sqlite:///{database}",
         "INNOVATE_DATA_DIR": str(tmp_path / "data"),
         "INNOVATE_SECRET_KEY": "nginx-test-secret-" + "k" * 32,
         "INNOVATE_LOG_FORMAT": "json",

@@ -16,7 +16,7 @@ from innovate.settings import SettingsError, load_settings
     ("env", "expected"),
     [
         ({"INNOVATE_PUBLIC_URL": "innovate.example.com"}, "INNOVATE_PUBLIC_URL: expected an http(s) URL"),
-        ({"INNOVATE_DATABASE_URL": "mysql://x"}, "INNOVATE_DATABASE_URL: expected sqlite+aiosqlite"),
+        ({"INNOVATE_DATABASE_URL": "mysql://x"}, "INNOVATE_DATABASE_URL: expected sqlite:///PATH"),
         ({"INNOVATE_BROKER": "kafka"}, "INNOVATE_BROKER: expected memory, postgres or a redis://"),
         ({"INNOVATE_SECRET_KEY": "short"}, "INNOVATE_SECRET_KEY: expected at least 32 characters"),
         ({"INNOVATE_SESSION_LIFETIME_HOURS": "soon"}, "INNOVATE_SESSION_LIFETIME_HOURS:"),

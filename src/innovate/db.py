@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
+from innovate.sqlite_driver import inline_url
+
 # Named constraints keep Alembic's batch mode (SQLite) and PostgreSQL in agreement.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -68,7 +70,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # No busy_timeout: SQLite's busy handler would sleep on the event loop's thread.
+        # innovate.sqlite_driver waits for locks with asyncio.sleep instead.
         cursor.execute("PRAGMA synchronous=NORMAL")
         try:
             cursor.execute("SELECT sqrt(1.0)")
@@ -126,7 +129,8 @@ def _check_connections(engine: AsyncEngine) -> None:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # hide_parameters: database errors end up in logs, and parameters can be message bodies.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, hide_parameters=True)
+        engine = create_async_engine(inline_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=60,
+                                     hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(
@@ -145,9 +149,10 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
 
     On SQLite a write transaction starts with BEGIN IMMEDIATE: it waits for the write lock
     instead of failing with SQLITE_BUSY when it upgrades from reading to writing. Writers
-    of one process also queue on an in-process gate first: SQLite's own wait for the lock
-    polls with sleeps of up to 100 ms, which under a burst of posts costs more than the
-    writes themselves. Other processes (the CLI, a second worker) still meet at the lock.
+    of one process also queue on an in-process gate first: a wait for the lock polls with
+    sleeps of up to 50 ms (``innovate.sqlite_driver``), which under a burst of posts costs
+    more than the writes themselves. Other processes (the CLI, a second worker) still meet
+    at the lock.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -190,7 +195,8 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
                 gate.release()
 
 
-# As long as SQLite's busy timeout: past it a write would fail anyway.
+# As long as the wait for SQLite's lock (sqlite_driver.BUSY_TIMEOUT_SECONDS): past it a
+# write would fail anyway.
 WRITE_GATE_WAIT_SECONDS = 30
 
 

@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        # sqlite+aiosqlite:// is what earlier versions wrote: the same file, the same driver.
+        if value and not value.startswith(("sqlite:///", "sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+            raise ValueError("expected sqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
 
     @field_validator("broker")
@@ -124,7 +125,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'innovate.db').resolve()}"
+        return self.database_url or f"sqlite:///{(self.data_dir / 'innovate.db').resolve()}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -176,7 +176,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                       "client_secret": client["client_secret"]}]
         env = {
             "INNOVATE_DATA_DIR": str(tmp / "data"),
-            "INNOVATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'innovate.db'}",
+            "INNOVATE_DATABASE_URL": f"sqlite:///{tmp / 'innovate.db'}",
             "INNOVATE_PUBLIC_URL": url,
             "INNOVATE_OIDC_PROVIDERS": json.dumps(providers),
             "INNOVATE_EMPLOYEE_DOMAINS": "corp.example",
