@@ -80,6 +80,19 @@ async def test_a_lock_held_past_the_busy_timeout_fails_the_write(database, monke
         assert (await db.execute(text("SELECT count(*) FROM notes"))).scalar_one() == 0
 
 
+async def test_a_write_on_a_stale_read_snapshot_fails_at_once(database) -> None:
+    # Waiting cannot help a read transaction whose snapshot another writer made stale.
+    path, _, factory = database
+    async with factory() as db:
+        await db.execute(text("SELECT count(*) FROM notes"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("INSERT INTO notes (body) VALUES ('theirs')")
+        other.close()
+        async with asyncio.timeout(2):  # not the 30 s a lock may be waited for
+            with pytest.raises(Exception, match="database is locked"):
+                await db.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
+
+
 async def test_rows_can_be_read_after_the_session_gave_the_connection_back(database) -> None:
     _, _, factory = database
     async with factory.begin() as db:

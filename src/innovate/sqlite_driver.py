@@ -47,10 +47,16 @@ LONGEST_WAIT_SECONDS = 0.05
 T = TypeVar("T")
 
 
+# A read transaction that tries to write after another connection committed: its snapshot
+# is stale for good, so waiting cannot help (the transaction has to start over).
+SQLITE_BUSY_SNAPSHOT = 517
+
+
 def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Would the statement succeed once another connection lets go of its lock?"""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return code != SQLITE_BUSY_SNAPSHOT and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "database is locked" in str(exc)
 
 
