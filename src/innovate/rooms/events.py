@@ -34,7 +34,6 @@ class Outbox:
     """Broker messages to publish once the transaction has committed."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
 
     def add(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
@@ -89,16 +88,13 @@ async def append_event(
     *,
     audience: str = "all",
     actor_id: int | None = None,
-) -> Event:
-    """Append a stored, sequenced event to the room's timeline inside the transaction."""
+) -> int:
+    """Append a stored, sequenced event to the room's timeline inside the transaction; its seq."""
     seq = await next_seq(db, room_id)
-    row = {"room_id": room_id, "seq": seq, "kind": kind, "data": data, "audience": audience,
-           "actor_id": actor_id, "created_at": utcnow()}
-    await db.execute(_INSERT_EVENT, row)
-    event = Event(**row)  # what was written, for the outbox; not part of the session
-    outbox.events.append(event)
+    await db.execute(_INSERT_EVENT, {"room_id": room_id, "seq": seq, "kind": kind, "data": data,
+                                      "audience": audience, "actor_id": actor_id, "created_at": utcnow()})
     outbox.add({"room": room_id, "seq": seq, "kind": kind})
-    return event
+    return seq
 
 
 def signal(outbox: Outbox, room_id: int, kind: str, **data: Any) -> None:
