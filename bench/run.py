@@ -40,7 +40,7 @@ from bench.common import (  # noqa: E402
     raise_nofile_limit,
 )
 from bench.targets import TARGETS, Target  # noqa: E402
-from bench.votes import run_votes, summarize_votes  # noqa: E402
+from bench.votes import ceiling_per_s, run_votes, summarize_votes  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -505,8 +505,7 @@ def brief(scenario: str, r: dict) -> str:
         return (f"votes/s={v['per_s']} (ok {v['ok']}/{v['rows']}, statuses {v['statuses']}) "
                 f"bare inserts/s={b['per_s']} ratio={r['ratio_votes_vs_insert']} "
                 f"(one loop {one.get('per_s')}/s, ratio {r.get('ratio_votes_vs_one_insert_loop')}) "
-                f"ceilings: healthz {(r.get('request_ceilings') or {}).get('healthz', {}).get('per_s')}/s, "
-                f"me {(r.get('request_ceilings') or {}).get('me', {}).get('per_s')}/s "
+                f"ceilings: healthz {ceiling_per_s(r, 'healthz')}/s, me {ceiling_per_s(r, 'me')}/s "
                 f"(ratio {r.get('ratio_token_request_vs_insert')}) "
                 f"tally frames/socket={r['tally_frames_per_socket']} "
                 f"server_cpu={v['server_cpu_pct']}% client_cpu={v['client_cpu_pct']}%"

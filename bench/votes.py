@@ -294,6 +294,11 @@ def run_votes(target, cfg, run_load) -> dict:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def ceiling_per_s(run: dict, request: str) -> float | None:
+    """Answers per second of one of a votes run's ``request_ceilings`` (``healthz``, ``me``)."""
+    return ((run.get("request_ceilings") or {}).get(request) or {}).get("per_s")
+
+
 def summarize_votes(runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
     return {
@@ -302,8 +307,8 @@ def summarize_votes(runs: list[dict]) -> dict:
         "bare_inserts_per_s": median([r["bare_insert"]["per_s"] for r in ok]),
         "bare_inserts_one_loop_per_s": median([(r.get("bare_insert_one_loop") or {}).get("per_s") for r in ok]),
         "ratio_votes_vs_one_insert_loop": median([r.get("ratio_votes_vs_one_insert_loop") for r in ok]),
-        "healthz_per_s": median([(r.get("request_ceilings") or {}).get("healthz", {}).get("per_s") for r in ok]),
-        "me_per_s": median([(r.get("request_ceilings") or {}).get("me", {}).get("per_s") for r in ok]),
+        "healthz_per_s": median([ceiling_per_s(r, "healthz") for r in ok]),
+        "me_per_s": median([ceiling_per_s(r, "me") for r in ok]),
         "ratio_token_request_vs_insert": median([r.get("ratio_token_request_vs_insert") for r in ok]),
         "votes_server_cpu_pct": median([r["votes"]["server_cpu_pct"] for r in ok]),
         "votes_client_cpu_pct": median([r["votes"]["client_cpu_pct"] for r in ok]),

@@ -36,20 +36,18 @@ from typing import Any, TypeVar
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 # As long as SQLite's busy timeout was: past it a write would fail anyway.
 BUSY_TIMEOUT_SECONDS = 30.0
 FIRST_WAIT_SECONDS = 0.001
 LONGEST_WAIT_SECONDS = 0.05
-
-T = TypeVar("T")
-
-
 # A read transaction that tries to write after another connection committed: its snapshot
 # is stale for good, so waiting cannot help (the transaction has to start over).
 SQLITE_BUSY_SNAPSHOT = 517
+
+T = TypeVar("T")
 
 
 def _locked(exc: sqlite3.OperationalError) -> bool:
@@ -167,6 +165,4 @@ registry.register("sqlite.inline", __name__, "SQLiteDialect_inline")
 
 def inline_url(url: str | URL) -> URL:
     """The same database through this driver (``sqlite:///``, ``sqlite+aiosqlite:///``)."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).set(drivername="sqlite+inline")

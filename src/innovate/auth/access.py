@@ -115,14 +115,16 @@ _BY_ID = _room_and_membership(Room.id == bindparam("room_id"))
 
 async def room_access(db: AsyncSession, user: User | None, slug: str) -> RoomAccess:
     """The room and the caller's standing in it; 404 if the caller may not see it."""
-    user = _signed_in(user)
-    row = (await db.execute(_BY_SLUG, {"slug": slug, "user_id": user.id})).first()
-    return _visible(user, *(row or (None, None)))
+    return await _load(db, user, _BY_SLUG, slug=slug)
 
 
 async def room_access_by_id(db: AsyncSession, user: User | None, room_id: int) -> RoomAccess:
+    return await _load(db, user, _BY_ID, room_id=room_id)
+
+
+async def _load(db: AsyncSession, user: User | None, statement: Any, **room: Any) -> RoomAccess:
     user = _signed_in(user)
-    row = (await db.execute(_BY_ID, {"room_id": room_id, "user_id": user.id})).first()
+    row = (await db.execute(statement, {**room, "user_id": user.id})).first()
     return _visible(user, *(row or (None, None)))
 
 
