@@ -20,9 +20,10 @@ import httpx
 import pytest
 import yaml
 
-from innovate.settings import PROJECT_ROOT, Settings
+from innovate.settings import Settings
 from tests.servers import ServerProcess, serve
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = PROJECT_ROOT / "compose.yaml"
 ENV_EXAMPLE = PROJECT_ROOT / "deploy" / "innovate.env.example"
 NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"

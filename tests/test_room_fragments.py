@@ -18,7 +18,7 @@ from innovate.rooms.timeline import event_frames, tally_frame, visible_events
 from innovate.web import create_templates
 from tests.factories import join, make_idea, make_message, make_room
 
-TEMPLATES = create_templates(Path(__file__).resolve().parents[1] / "web")
+TEMPLATES = create_templates()
 MEMBER = Viewer(user_id=2, moderator=False)
 MODERATOR = Viewer(user_id=1, moderator=True)
 PARTIAL = re.compile(r'<hx-partial hx-target="([^"]+)" hx-swap="([^"]+)">(.*?)</hx-partial>', re.S)

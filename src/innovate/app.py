@@ -34,7 +34,7 @@ from innovate.realtime.hub import Hub
 from innovate.resources import Resources
 from innovate.rooms.scheduler import scheduler
 from innovate.security import RequestGuardMiddleware, SecurityHeadersMiddleware
-from innovate.settings import Settings
+from innovate.settings import STATIC_DIR, Settings
 from innovate.web import create_templates
 
 log = logging.getLogger("innovate")
@@ -98,7 +98,7 @@ def build_routes(settings: Settings, extra: list[BaseRoute]) -> list[BaseRoute]:
         *auth_routes,
         *home_routes,
         *extra,
-        Mount("/static", app=StaticFiles(directory=settings.web_dir / "static"), name="static"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 
@@ -151,7 +151,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
             if owned:
                 await res.engine.dispose()
 
-    templates = create_templates(settings.web_dir)
+    templates = create_templates()
     app = InnovateApp(
         routes=build_routes(settings, _feature_routes()),
         middleware=[

@@ -17,7 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from innovate.auth.providers import ProviderConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Templates and static files ship inside the package (package data).
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
 
 
 class SettingsError(Exception):
@@ -41,7 +44,6 @@ class Settings(BaseSettings):
     session_lifetime_hours: int = Field(default=24 * 14, ge=1, le=24 * 365)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
-    web_dir: Path = Field(default=PROJECT_ROOT / "web")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     ws_max_frame_bytes: int = Field(default=16_384, ge=256)
     ws_queue_size: int = Field(default=256, ge=8)

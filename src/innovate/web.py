@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -12,6 +11,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from innovate.security import csrf_token
+from innovate.settings import TEMPLATES_DIR
 
 
 def _request_context(request: Request) -> dict[str, Any]:
@@ -34,9 +34,9 @@ def _timetag(value: datetime | None) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def create_templates(web_dir: Path) -> Jinja2Templates:
+def create_templates() -> Jinja2Templates:
     env = Environment(
-        loader=FileSystemLoader(str(web_dir / "templates")),
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -9,12 +9,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from innovate.settings import PROJECT_ROOT
+from pathlib import Path
 
 
 # Search structures built by raw SQL in migration 0002 (FTS5 shadow tables, a trigram
 # index); they are not part of the ORM metadata, so schema comparisons skip them.
 SEARCH_OBJECTS = ("ideas_fts", "ix_ideas_title_trgm")
+
+# env.py, script.py.mako and versions/ ship inside the package, next to this file.
+SCRIPTS = Path(__file__).resolve().parent
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
@@ -23,7 +26,7 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
 
 def alembic_config(url: str = "") -> Config:
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(SCRIPTS))
     if url:
         config.set_main_option("sqlalchemy.url", url)
     return config
