@@ -95,9 +95,9 @@ def cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
 
 
 async def _create_members(env: dict[str, str], count: int) -> list[str]:
+    from innovate.accounts.local import create_local_user
+    from innovate.accounts.tokens import create_token
     from innovate.app import open_resources
-    from innovate.auth.accounts import create_local_user
-    from innovate.auth.tokens import create_token
     from innovate.settings import load_settings
 
     settings = load_settings(

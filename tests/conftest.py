@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from innovate.accounts.local import create_local_user
+from innovate.accounts.models import User
 from innovate.app import create_app, open_resources
-from innovate.auth.accounts import create_local_user
-from innovate.auth.models import User
 from innovate.resources import Resources
 from innovate.settings import Settings, load_settings
 from tests import databases
@@ -34,7 +34,7 @@ def fast_password_hashing() -> Any:
     hash on every test account (the production parameters are argon2-cffi's defaults)."""
     from argon2 import PasswordHasher
 
-    from innovate.auth import hashing
+    from innovate.accounts import hashing
 
     original = hashing._hasher, hashing._DUMMY_HASH
     hashing._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

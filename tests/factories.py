@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.resources import Resources
-from innovate.rooms import ideas, messages, service
+from innovate.rooms import service
+from innovate.rooms.discussion import service as messages
+from innovate.rooms.ideas import service as ideas
 from innovate.rooms.models import Idea, Message, Room
 
 _slugs = itertools.count(1)

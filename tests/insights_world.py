@@ -15,11 +15,20 @@ from typing import Any
 
 from sqlalchemy import update
 
-from innovate.auth.hashing import token_hash
-from innovate.auth.invites import InviteRequest, Joiner, create_invite, redeem_invite, revoke_invite
-from innovate.auth.models import User
+from innovate.accounts.hashing import token_hash
+from innovate.accounts.models import User
+from innovate.auth.invites import (
+    InviteRequest,
+    Joiner,
+    create_invite,
+    redeem_invite,
+    revoke_invite,
+)
 from innovate.resources import Resources
-from innovate.rooms import ideas, messages, service, votes
+from innovate.rooms import service
+from innovate.rooms.discussion import service as messages
+from innovate.rooms.ideas import service as ideas
+from innovate.rooms.ideas import votes
 from innovate.rooms.models import Idea, Message, Room, Vote
 from tests.factories import join, make_room
 

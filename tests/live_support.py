@@ -20,9 +20,9 @@ import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from innovate.accounts.models import User
+from innovate.accounts.tokens import create_token
 from innovate.app import create_app
-from innovate.auth.models import User
-from innovate.auth.tokens import create_token
 from innovate.resources import Resources
 from innovate.settings import Settings
 from tests.clients import sign_in_with

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.resources import Resources
-from innovate.rooms.events import write
 from innovate.rooms.memberships import add_member
 from innovate.rooms.models import Idea, Message, Room
+from innovate.writes import write
 from tests.factories import join, make_idea, make_message, make_room
 
 

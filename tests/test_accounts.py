@@ -71,7 +71,7 @@ async def test_cookie_flags(client: httpx.AsyncClient, make_user) -> None:
 async def test_https_public_url_uses_host_prefix_and_secure(make_settings) -> None:
     settings = make_settings(public_url="https://innovate.example.com")
     assert settings.session_cookie_name == "__Host-innovate_session"
-    from innovate.auth.sessions import _cookie_header
+    from innovate.accounts.sessions import _cookie_header
 
     header = _cookie_header(settings.session_cookie_name, "v", max_age=10, secure=settings.https)
     assert header.startswith("__Host-innovate_session=v") and "Secure" in header
@@ -80,7 +80,7 @@ async def test_https_public_url_uses_host_prefix_and_secure(make_settings) -> No
 async def test_deactivated_user_loses_access(client: httpx.AsyncClient, make_user, sign_in, resources) -> None:
     from sqlalchemy import update
 
-    from innovate.auth.models import User
+    from innovate.accounts.models import User
 
     user = await make_user("gone@example.com")
     http = await sign_in(user)

@@ -13,7 +13,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import JSON, Column, Table, TypeDecorator, delete, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Table,
+    TypeDecorator,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -30,9 +30,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from innovate.accounts.local import create_local_user
+from innovate.accounts.tokens import create_token
 from innovate.app import open_resources
-from innovate.auth.accounts import create_local_user
-from innovate.auth.tokens import create_token
 from innovate.rooms import service
 from innovate.settings import load_settings
 from tests import databases

@@ -117,8 +117,8 @@ async def test_history_pages_backwards(people, sign_in, resources) -> None:
 
 
 async def test_premoderated_guest_posts_are_held(people, sign_in, resources, make_user) -> None:
-    from innovate.rooms.events import write
     from innovate.rooms.memberships import add_member
+    from innovate.writes import write
 
     room = await make_room(resources, people["mod"], premoderation="first_n")
     guest = await make_user("g@example.org", name="Gia Guest", kind="guest")

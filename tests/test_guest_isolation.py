@@ -15,14 +15,15 @@ import pytest
 from sqlalchemy import select, update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from innovate.auth.cutoff import set_active
-from innovate.auth.hashing import token_hash
+from innovate.accounts.hashing import token_hash
+from innovate.accounts.models import User
+from innovate.audit import AuditEntry
 from innovate.auth.invites import InviteRequest, Joiner, create_invite, redeem_invite
-from innovate.auth.models import User
 from innovate.auth.oidc import ExternalIdentity
+from innovate.people.service import set_active
 from innovate.resources import Resources
 from innovate.rooms import service
-from innovate.rooms.models import AuditEntry, Membership, Room
+from innovate.rooms.models import Membership, Room
 from tests.clients import form_csrf
 from tests.factories import join, make_idea, make_message, make_room
 from tests.live_support import live, live_socket  # noqa: F401  (fixtures)

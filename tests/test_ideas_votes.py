@@ -148,8 +148,9 @@ async def test_budget_never_exceeded_under_50_parallel_votes(people, sign_in, re
 
 
 async def test_200_members_voting_in_parallel_count_exactly(people, resources, make_user, app) -> None:
-    from innovate.auth.tokens import create_token
     import httpx
+
+    from innovate.accounts.tokens import create_token
 
     room = await make_room(resources, people["mod"])
     idea = await make_idea(resources, people["mod"], room)
@@ -174,8 +175,8 @@ async def test_sorts_and_stable_cursors(people, sign_in, resources, make_user) -
     members = [await make_user(f"m{i}@example.com") for i in range(4)]
     await join(resources, room, *members)
     ideas = [await make_idea(resources, people["mod"], room, title=f"Idea {i}") for i in range(7)]
-    from innovate.rooms.messages import post_message
-    from innovate.rooms.votes import cast_vote
+    from innovate.rooms.discussion.service import post_message
+    from innovate.rooms.ideas.votes import cast_vote
 
     for member in members:  # idea 3: 4 up; idea 5: 3 up 1 down; idea 1: 1 up
         await cast_vote(resources, member, ideas[3].id, 1)
@@ -227,8 +228,8 @@ async def test_merge_moves_votes_once_and_links_the_thread(people, sign_in, reso
     await join(resources, room, both, only_b)
     a = await make_idea(resources, people["mod"], room, title="Car sharing pool")
     b = await make_idea(resources, people["mod"], room, title="Shared company cars")
-    from innovate.rooms.messages import post_message
-    from innovate.rooms.votes import cast_vote
+    from innovate.rooms.discussion.service import post_message
+    from innovate.rooms.ideas.votes import cast_vote
 
     await cast_vote(resources, both, a.id, 2)
     await cast_vote(resources, both, b.id, 3)
@@ -281,7 +282,7 @@ async def test_the_rank_kept_by_sql_matches_the_ranking_function(resources, mode
     """Votes keep ``rank_top`` in the tally UPDATE itself; it must agree with top_rank."""
     from sqlalchemy import literal, select
 
-    from innovate.rooms.ranking import top_rank, top_rank_sql
+    from innovate.rooms.ideas.ranking import top_rank, top_rank_sql
 
     cases = [(0, 0), (1, 0), (0, 1), (3, 1), (10, 10), (250, 3), (7, 93)]
     async with resources.db() as db:

@@ -12,10 +12,10 @@ import httpx
 import orjson
 from sqlalchemy import bindparam, func, select, text
 
+from innovate.audit import AuditEntry
 from innovate.db import UTCDateTime
 from innovate.insights import exports
 from innovate.resources import Resources
-from innovate.rooms.models import AuditEntry
 from tests.insights_world import DAY1, World, build_world
 
 ROWS = 100_000

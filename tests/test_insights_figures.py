@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.insights import figures
 from innovate.insights.overview import overview

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from innovate.audit import AuditEntry
 from innovate.errors import Forbidden, Invalid
 from innovate.insights.interests import (
     challenges_for_you,
@@ -19,7 +20,7 @@ from innovate.insights.interests import (
 )
 from innovate.resources import Resources
 from innovate.rooms import service
-from innovate.rooms.models import AuditEntry, Event
+from innovate.rooms.models import Event
 from tests.factories import join, make_room
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from innovate.resources import Resources
-from innovate.rooms import ideas
+from innovate.rooms.ideas import service as ideas
 from innovate.settings import Settings
 from tests.factories import make_room
 from tests.insights_world import build_world, close

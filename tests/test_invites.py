@@ -15,13 +15,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from innovate.auth.hashing import token_hash
+from innovate.accounts.hashing import token_hash
+from innovate.accounts.models import Identity, User
+from innovate.audit import AuditEntry
 from innovate.auth.invites import InviteNotValid, Joiner, Redemption, redeem_invite
-from innovate.auth.models import Identity, Invite, InviteRedemption, User
+from innovate.auth.models import Invite, InviteRedemption
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import utcnow
 from innovate.resources import Resources
-from innovate.rooms.models import AuditEntry, Event, Membership, Room
+from innovate.rooms.models import Event, Membership, Room
 from tests.clients import form_csrf
 from tests.factories import make_room
 from tests.oidc_provider import OidcProvider

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from innovate.auth.sessions import revoke_user_sessions
-from innovate.rooms import ideas, messages, votes
+from innovate.accounts.sessions import revoke_user_sessions
+from innovate.rooms.discussion import service as messages
+from innovate.rooms.ideas import service as ideas
+from innovate.rooms.ideas import votes
 from tests.conftest import PASSWORD
 from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
@@ -436,9 +438,9 @@ async def test_held_and_hidden_content_reaches_only_those_who_may_see_it(live: L
 
 async def _invite_guest(live: LiveServer, room_id: int, guest: Any) -> None:
     """What redeeming an invite link does for the guest's membership."""
-    from innovate.rooms.events import write
     from innovate.rooms.memberships import add_member
     from innovate.rooms.models import Room
+    from innovate.writes import write
 
     async with write(live.resources) as (db, outbox):
         room = await db.get(Room, room_id)

@@ -21,8 +21,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from innovate.auth.models import User
-from innovate.auth.tokens import create_token
+from innovate.accounts.models import User
+from innovate.accounts.tokens import create_token
 from innovate.realtime.brokers import APPLICATION_NAME, asyncpg_dsn
 from innovate.resources import Resources
 from tests.databases import in_ci

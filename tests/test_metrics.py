@@ -15,7 +15,13 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from innovate import metrics
-from innovate.observability import JSONFormatter, RequestIdFilter, redact_path, request_id_var, scrub
+from innovate.observability import (
+    JSONFormatter,
+    RequestIdFilter,
+    redact_path,
+    request_id_var,
+    scrub,
+)
 from tests.servers import serve
 
 TOKEN = "metrics-token-" + "m" * 24

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from innovate.db import utcnow
-from tests.moderation_support import World, audit_entries, build_world, events, head, of_kind, ok
+from tests.moderation_support import (
+    World,
+    audit_entries,
+    build_world,
+    events,
+    head,
+    of_kind,
+    ok,
+)
 
 
 @pytest.fixture
@@ -201,7 +209,7 @@ async def test_mute_blocks_posting_and_voting_until_it_expires(world: World, cli
 
     # Half an hour later (the clock moved, nobody did anything) the mute is over by itself.
     later = utcnow() + timedelta(minutes=31)
-    monkeypatch.setattr("innovate.auth.access.utcnow", lambda: later)
+    monkeypatch.setattr("innovate.rooms.access.utcnow", lambda: later)
     ok(await bob.post(f"/api/v1/rooms/{slug}/messages", json={"body": "back"}), 201)
     ok(await bob.put(f"/api/v1/ideas/{world.idea.id}/vote", json={"value": 1}))
     log = await audit_entries(mod, slug, action="member.mute")

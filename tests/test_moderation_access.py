@@ -52,7 +52,7 @@ REPORT_STATUS = 404
 
 
 async def _file_report(resources: Any, reporter: Any, message_id: int) -> int:
-    from innovate.rooms.reports import file_report
+    from innovate.moderation.reports import file_report
 
     return (await file_report(resources, reporter, {"message_id": message_id, "reason": "spam"})).report.id
 

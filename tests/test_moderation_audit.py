@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from innovate.audit import audit
 from innovate.db import utcnow
-from innovate.rooms.events import audit, write
+from innovate.writes import write
 from tests.moderation_support import World, audit_entries, build_world, ok
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -157,5 +158,5 @@ def test_the_application_never_updates_or_deletes_audit_entries() -> None:
                 offenders.append(f"{path.relative_to(SRC)}: {match.group(0)}")
     assert offenders == []
     # The one writer only ever adds.
-    events_source = (SRC / "innovate" / "rooms" / "events.py").read_text()
+    events_source = (SRC / "innovate" / "audit.py").read_text()
     assert "db.add(AuditEntry(" in events_source

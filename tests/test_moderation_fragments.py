@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from innovate.rooms import moderation_fragments
-from innovate.rooms.fragments import render_event_html
-from tests.test_room_fragments import MEMBER, MODERATOR, TEMPLATES, frame, idea, message, parts, room
+from innovate.live.fragments import render_event_html
+from innovate.moderation import fragments as moderation_fragments
+from tests.test_room_fragments import (
+    MEMBER,
+    MODERATOR,
+    TEMPLATES,
+    frame,
+    idea,
+    message,
+    parts,
+    room,
+)
 
 moderation_fragments.install()
 

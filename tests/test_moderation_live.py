@@ -11,9 +11,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from innovate.db import utcnow
-from innovate.rooms.events import write
 from innovate.rooms.memberships import add_member
 from innovate.rooms.models import Room
+from innovate.writes import write
 from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
     api_call,

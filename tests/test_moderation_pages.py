@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from innovate.rooms.reports import file_report
+from innovate.moderation.reports import file_report
 from tests.clients import form_csrf
 from tests.moderation_support import World, build_world, ok
 from tests.test_room_pages import assert_inert, scripts_have_nonce

@@ -10,7 +10,7 @@ import pytest
 
 from innovate.app import open_resources
 from innovate.errors import TooMany
-from innovate.rooms import messages
+from innovate.rooms.discussion import service as messages
 from tests.clients import form_csrf
 from tests.moderation_support import World, build_world, ok
 
@@ -152,7 +152,7 @@ async def test_the_window_slides_instead_of_resetting_at_a_boundary(resources, m
     minute's window; Retry-After is when the oldest second that matters has left it."""
     from datetime import UTC, datetime, timedelta
 
-    from innovate.auth import throttles
+    from innovate.accounts import throttles
 
     clock = {"now": datetime(2026, 3, 1, 12, 0, 59, 500000, tzinfo=UTC)}
     monkeypatch.setattr(throttles, "utcnow", lambda: clock["now"])
@@ -183,8 +183,8 @@ async def test_a_high_limit_keeps_a_bounded_number_of_rows(resources, monkeypatc
 
     from sqlalchemy import func, select
 
-    from innovate.auth import throttles
-    from innovate.auth.models import RateCounter
+    from innovate.accounts.models import RateCounter
+    from innovate.accounts import throttles
 
     clock = {"now": datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)}
     monkeypatch.setattr(throttles, "utcnow", lambda: clock["now"])

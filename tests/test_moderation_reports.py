@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 
 from innovate.errors import Conflict
-from innovate.rooms import reports
-from tests.moderation_support import World, audit_entries, build_world, events, head, of_kind, ok
+from innovate.moderation import reports
+from tests.moderation_support import (
+    World,
+    audit_entries,
+    build_world,
+    events,
+    head,
+    of_kind,
+    ok,
+)
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from innovate.auth.models import Identity, Session, User
+from innovate.accounts.models import Identity, Session, User
 from innovate.auth.identities import NotAnEmployeeAnyMore, sign_in_identity
 from innovate.auth.oidc import ExternalIdentity, is_employee, sign_in_providers
-from innovate.auth.providers import parse_providers
 from innovate.resources import Resources
 from innovate.settings import Settings, SettingsError, load_settings
+from innovate.settings.providers import parse_providers
 from tests.clients import form_csrf
 from tests.oidc_provider import OidcProvider
 from tests.sso import (  # noqa: F401  (fixtures)

@@ -8,7 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.oidc_provider import SERVER_SCRIPT, OidcProvider, OidcProviderError, OidcProviderStartWarning
+from tests.oidc_provider import (
+    SERVER_SCRIPT,
+    OidcProvider,
+    OidcProviderError,
+    OidcProviderStartWarning,
+)
 
 CLIENT = {"client_id": "c", "client_secret": "s", "redirect_uris": ["http://127.0.0.1/cb"]}
 

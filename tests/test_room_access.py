@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from innovate.rooms.events import write
 from innovate.rooms.memberships import add_member
+from innovate.writes import write
 from tests.factories import make_idea, make_message, make_room
 
 ROLES = ("admin", "moderator", "member", "employee", "guest_member", "guest_outsider")

@@ -7,14 +7,13 @@ last one renders every frame a real room's timeline produces, on both backends.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from innovate.auth.access import room_access
-from innovate.rooms.fragments import render_event_html
+from innovate.live.fragments import render_event_html
+from innovate.live.timeline import event_frames, tally_frame, visible_events
+from innovate.rooms.access import room_access
 from innovate.rooms.serializers import Viewer
 from innovate.rooms.service import change_phase, leave_room
-from innovate.rooms.timeline import event_frames, tally_frame, visible_events
 from innovate.web import create_templates
 from tests.factories import join, make_idea, make_message, make_room
 

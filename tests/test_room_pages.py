@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from innovate.rooms.events import write
 from innovate.rooms.memberships import add_member
 from innovate.rooms.models import Room
 from innovate.rooms.service import change_phase
+from innovate.writes import write
 from tests.clients import form_csrf
 from tests.factories import join, make_idea, make_message, make_room
 

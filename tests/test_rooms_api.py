@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from innovate.rooms.events import next_seq, write
+from innovate.rooms.events import next_seq
 from innovate.rooms.models import Room
+from innovate.writes import write
 from tests.factories import join, make_message, make_room
 
 
@@ -130,8 +131,10 @@ async def test_scheduled_phase_changes(people, resources) -> None:
     assert await apply_due_phases(resources) == [(room.slug, "open")]
     assert await apply_due_phases(resources) == []  # applied once only
     async with resources.db() as db:
-        from innovate.rooms.models import AuditEntry, Room
         from sqlalchemy import select
+
+        from innovate.audit import AuditEntry
+        from innovate.rooms.models import Room
 
         fresh = await db.get(Room, room.id)
         assert fresh.phase == "open"
@@ -176,7 +179,7 @@ async def test_events_timeline_per_viewer(people, sign_in, resources) -> None:
     room = await make_room(resources, people["mod"], premoderation="all")
     await join(resources, room, people["emp"])
     from innovate.rooms.memberships import add_member
-    from innovate.rooms.events import write
+    from innovate.writes import write
 
     async with write(resources) as (db, outbox):
         await add_member(db, outbox, room, people["guest"])
@@ -214,8 +217,8 @@ async def test_not_signed_in_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_archiving_ends_guest_sessions(people, sign_in, resources) -> None:
-    from innovate.rooms.events import write
     from innovate.rooms.memberships import add_member
+    from innovate.writes import write
 
     room = await make_room(resources, people["mod"], guests_until="closed")
     async with write(resources) as (db, outbox):

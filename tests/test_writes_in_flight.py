@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from innovate.realtime.inflight import WritesInFlight
 from innovate.resources import Resources
-from innovate.rooms.events import write
-from innovate.writes import WritesInFlight
+from innovate.writes import write
 
 
 async def test_settle_returns_at_once_when_nothing_is_in_flight() -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,16 +17,20 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
-from sqlalchemy import text
 
 from innovate import metrics, migrations
-from innovate.auth import links
+from innovate.accounts import links
+from innovate.accounts.local import user_count
+from innovate.accounts.sessions import AuthMiddleware
 from innovate.auth import oidc as sign_in
-from innovate.auth.accounts import user_count
-from innovate.auth.sessions import AuthMiddleware
 from innovate.auth.views import routes as auth_routes
 from innovate.db import create_engine, create_session_factory
-from innovate.errors import AppError, app_error_handler, http_error_handler, server_error_handler
+from innovate.errors import (
+    AppError,
+    app_error_handler,
+    http_error_handler,
+    server_error_handler,
+)
 from innovate.home import routes as home_routes
 from innovate.inputs import JSON
 from innovate.observability import RequestObservabilityMiddleware, configure_logging
@@ -176,16 +181,16 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
 
 def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
-    from innovate.auth.cutoff import routes as cutoff_routes
     from innovate.auth.invite_views import routes as invite_routes
     from innovate.auth.signin import routes as signin_routes
     from innovate.insights.api import routes as insights_api_routes
     from innovate.insights.views import routes as insights_page_routes
+    from innovate.live.endpoint import routes as live_routes
+    from innovate.moderation.api import routes as moderation_api_routes
+    from innovate.moderation.routes import routes as moderation_page_routes
+    from innovate.people.api import routes as cutoff_routes
     from innovate.rooms.api import routes as room_api_routes
-    from innovate.rooms.live import routes as live_routes
-    from innovate.rooms.moderation_api import routes as moderation_api_routes
-    from innovate.rooms.moderation_views import routes as moderation_page_routes
-    from innovate.rooms.views import routes as room_page_routes
+    from innovate.rooms.routes import routes as room_page_routes
 
     return [*room_api_routes, *signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
             *moderation_api_routes, *moderation_page_routes, *insights_api_routes, *insights_page_routes]

@@ -180,9 +180,9 @@ def _read_password(no_password: bool) -> str | None:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
+    from innovate.accounts import links
+    from innovate.accounts.local import create_local_user
     from innovate.app import open_resources
-    from innovate.auth import links
-    from innovate.auth.accounts import create_local_user
     from innovate.errors import AppError
 
     password = _read_password(args.no_password)
@@ -210,9 +210,9 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
+    from innovate.accounts.local import find_user_by_email
+    from innovate.accounts.tokens import create_token
     from innovate.app import open_resources
-    from innovate.auth.accounts import find_user_by_email
-    from innovate.auth.tokens import create_token
     from innovate.errors import AppError
 
     async def create(settings: Settings) -> str:
@@ -283,7 +283,13 @@ def _export_progress(total: int, kind: str) -> Iterator[Callable[[int], None]]:
         yield lambda rows: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn(f"exporting {kind}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as progress:

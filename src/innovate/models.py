@@ -1,19 +1,19 @@
 """Every mapped class, imported in one place so metadata is complete (Alembic, tests)."""
 
-from innovate.auth.models import (
+from innovate.accounts.models import (
     AccessToken,
     Identity,
-    Invite,
-    InviteRedemption,
     LoginFailure,
     OneTimeLink,
     RateCounter,
     Session,
     User,
 )
+from innovate.audit import AuditEntry
+from innovate.auth.models import Invite, InviteRedemption
 from innovate.db import Base
 from innovate.insights.models import RoomTag, Tag, UserInterest
-from innovate.rooms.models import AuditEntry, Event, Idea, Membership, Message, Report, Room, Vote
+from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 
 __all__ = [
     "AccessToken",

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from innovate.db import SessionFactory
-
+from innovate.realtime.inflight import WritesInFlight
 from innovate.settings import Settings
-from innovate.writes import WritesInFlight
 
 if TYPE_CHECKING:
     from innovate.realtime.brokers import Broker

@@ -1,39 +1,54 @@
-"""Writes in flight in this process: what the live pump waits for to send several events in
-one go when the room is busy.
+"""The one write path's plumbing: a transaction whose outbox is published after commit.
 
-Every ``write()`` transaction counts itself from its first statement until its outbox has
-been published. A pump whose last fan-out was expensive (thousands of sockets, each a
-``send()``) lets the writes already under way land before it reads the next batch, for at
-most about as long as that fan-out took: under a burst each socket then gets several events
-in one write, and an idle room never waits.
+Every service function that changes state does::
+
+    async with write(resources) as (db, outbox):
+        ...rows...
+        await append_event(db, outbox, room.id, kinds.MESSAGE_POSTED, {...})  # rooms/events.py
+        signal(outbox, signals.ACCESS, user_id=...)                            # unsequenced
+    # committed; the outbox was published to the broker
+
+Nothing else publishes. If the transaction fails, nothing is published.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from innovate import metrics
+from innovate.resources import Resources
 
 
-class WritesInFlight:
-    def __init__(self) -> None:
-        self.count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+@dataclass
+class Outbox:
+    """Broker messages to publish once the transaction has committed."""
 
-    def begin(self) -> None:
-        self.count += 1
-        self._idle.clear()
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
-    def end(self) -> None:
-        self.count -= 1
-        if self.count == 0:
-            self._idle.set()
+    def add(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
 
-    async def settle(self, timeout: float) -> None:
-        """Return once no write is in flight, or after ``timeout`` seconds."""
-        if self.count == 0 or timeout <= 0:
-            return
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            pass
+
+@asynccontextmanager
+async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+    outbox = Outbox()
+    resources.writes.begin()
+    try:
+        async with resources.db.begin() as db:
+            yield db, outbox
+        for message in outbox.messages:
+            await resources.broker.publish(message)
+            if message.get("seq") is not None:  # stored events; rate() of this is events per second
+                metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
+    finally:
+        resources.writes.end()
+
+
+def signal(outbox: Outbox, room_id: int, kind: str, **data: Any) -> None:
+    """Queue an unsequenced signal (e.g. ``tally`` for coalesced vote counts) for after commit."""
+    outbox.add({"room": room_id, "kind": kind, **data})

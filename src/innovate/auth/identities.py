@@ -11,13 +11,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.accounts import LOCAL_ISSUER
-from innovate.auth.models import Identity, User
+from innovate.accounts.local import LOCAL_ISSUER
+from innovate.accounts.models import Identity, User
+from innovate.audit import audit
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import utcnow
 from innovate.errors import AppError, Conflict, NotFound
 from innovate.resources import Resources
-from innovate.rooms.events import audit
 
 
 class NotInvited(AppError):

@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from innovate.auth.hashing import token_hash
+from innovate.accounts.hashing import token_hash
+from innovate.accounts.sessions import rotate_session
+from innovate.accounts.throttles import hit_committed
 from innovate.auth.invites import (
     DEFAULT_EXPIRY_HOURS,
     DEFAULT_MAX_USES,
@@ -33,9 +35,7 @@ from innovate.auth.invites import (
     valid_token_shape,
 )
 from innovate.auth.oidc import sign_in_providers
-from innovate.auth.sessions import rotate_session
 from innovate.auth.signin import failure_page, render, start_sign_in
-from innovate.auth.throttles import hit_committed
 from innovate.errors import AppError, Invalid, NotFound
 from innovate.inputs import JSON, Input, int_field, read_input, text_field
 from innovate.resources import Resources

@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import guest_access_over, require_moderator, room_access
-from innovate.auth.accounts import EMAIL_RE, add_local_user
-from innovate.auth.hashing import new_token, token_hash
+from innovate.accounts.hashing import new_token, token_hash
+from innovate.accounts.local import EMAIL_RE, add_local_user
+from innovate.accounts.models import User
+from innovate.accounts.throttles import hit
+from innovate.audit import audit
 from innovate.auth.identities import (
     Deactivated,
     NotAnEmployeeAnyMore,
@@ -29,15 +31,15 @@ from innovate.auth.identities import (
     user_for_identity,
     verified_emails,
 )
-from innovate.auth.models import Invite, InviteRedemption, User
+from innovate.auth.models import Invite, InviteRedemption
 from innovate.auth.oidc import ExternalIdentity
-from innovate.auth.throttles import hit
 from innovate.db import insert_for, utcnow
 from innovate.errors import AppError, Forbidden, Invalid, NotFound
 from innovate.resources import Resources
-from innovate.rooms.events import audit, write
+from innovate.rooms.access import guest_access_over, require_moderator, room_access
 from innovate.rooms.memberships import add_member
 from innovate.rooms.models import Membership, Room
+from innovate.writes import write
 
 DEFAULT_MAX_USES = 1
 MAX_MAX_USES = 500

@@ -13,10 +13,9 @@ account, plus the e-mail and whether the provider vouched for it.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
-
-import warnings
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.deprecate import AuthlibDeprecationWarning
@@ -30,10 +29,10 @@ with warnings.catch_warnings():
     from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from starlette.requests import Request
 
-from innovate.auth.providers import ProviderConfig
 from innovate.errors import NotFound
 from innovate.resources import Resources
 from innovate.settings import Settings
+from innovate.settings.providers import ProviderConfig
 
 try:  # Authlib's HTTP client prefers httpx2 and falls back to httpx; catch whichever it uses.
     import httpx2 as _http  # type: ignore[import-not-found]

@@ -13,11 +13,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from innovate.auth.access import require_user
-from innovate.auth.identities import list_identities, link_identity, sign_in_identity, unlink_identity
+from innovate.accounts.guards import require_user
+from innovate.accounts.sessions import rotate_session
+from innovate.auth.identities import (
+    link_identity,
+    list_identities,
+    sign_in_identity,
+    unlink_identity,
+)
 from innovate.auth.invites import Joiner, redeem_invite
 from innovate.auth.oidc import SignInFailed, is_employee, sign_in_providers
-from innovate.auth.sessions import rotate_session
 from innovate.auth.views import safe_next
 from innovate.errors import AppError, NotSignedIn
 from innovate.inputs import read_input

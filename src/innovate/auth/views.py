@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from innovate.auth import links
-from innovate.auth.access import require_user
-from innovate.auth.accounts import add_local_user, authenticate, set_local_password
-from innovate.auth.cutoff import cut_sockets
-from innovate.auth.models import User
-from innovate.auth.sessions import rotate_session
-from innovate.auth.tokens import create_token, list_tokens, revoke_token, token_json
+from innovate.accounts import links
+from innovate.accounts.cutoff import cut_sockets
+from innovate.accounts.guards import require_user
+from innovate.accounts.local import add_local_user, authenticate, set_local_password
+from innovate.accounts.models import User
+from innovate.accounts.sessions import rotate_session
+from innovate.accounts.tokens import create_token, list_tokens, revoke_token, token_json
 from innovate.errors import AppError, Conflict, Invalid, NotFound
 from innovate.inputs import JSON, read_input, text_field
 from innovate.resources import Resources

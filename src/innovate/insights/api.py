@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.auth.access import require_admin, require_moderator, require_user, room_access
+from innovate.accounts.guards import require_admin, require_user
 from innovate.errors import Forbidden, Invalid
 from innovate.inputs import JSON, read_input
 from innovate.insights import figures
@@ -24,6 +24,7 @@ from innovate.insights.exports import export_response, parse_name
 from innovate.insights.interests import all_tags, followed, set_interests, set_room_tags
 from innovate.insights.overview import overview
 from innovate.resources import Resources
+from innovate.rooms.access import require_moderator, room_access
 
 
 def _res(request: Request) -> Resources:

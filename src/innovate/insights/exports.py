@@ -35,11 +35,12 @@ from sqlalchemy import String, TypeDecorator, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.responses import StreamingResponse
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import AuditEntry
 from innovate.db import utcnow
 from innovate.errors import NotFound
 from innovate.resources import Resources
-from innovate.rooms.models import AuditEntry, Idea, Message, Room, Vote
+from innovate.rooms.models import Idea, Message, Room, Vote
 
 KINDS = ("ideas", "votes", "messages", "audit")
 FORMATS = ("csv", "json")
@@ -173,7 +174,7 @@ AUDIT_COLUMNS = ("id", "at", "room", "actor", "action", "target_kind", "target_i
 
 
 async def _audit_rows(db: AsyncConnection, room: Room, after: int, upto: int, limit: int) -> list[Row]:
-    from innovate.rooms import auditlog
+    from innovate.moderation import auditlog
 
     async with AsyncSession(bind=db) as session:  # entry_json takes mapped objects
         rows = (await session.execute(
@@ -185,7 +186,7 @@ async def _audit_rows(db: AsyncConnection, room: Room, after: int, upto: int, li
 
 
 async def _audit_csv(resources: Resources, room: Room, on_rows: Callable[[int], None] | None) -> AsyncIterator[bytes]:
-    from innovate.rooms import auditlog
+    from innovate.moderation import auditlog
 
     header = True
     async for line in auditlog.csv_rows(resources.db, auditlog.AuditFilter(room_id=room.id)):
@@ -206,7 +207,7 @@ EXPORTS = {
 def csv_columns(kind: str) -> tuple[str, ...]:
     """The CSV header of an export (the audit CSV is the moderation feature's)."""
     if kind == "audit":
-        from innovate.rooms import auditlog
+        from innovate.moderation import auditlog
 
         return tuple(auditlog.CSV_COLUMNS)
     return EXPORTS[kind].columns

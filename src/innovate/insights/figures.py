@@ -38,9 +38,18 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from innovate.auth.models import Invite, User
+from innovate.accounts.models import User
+from innovate.auth.models import Invite
 from innovate.db import is_postgres, utcnow
-from innovate.rooms.models import IDEA_STATUSES, Event, Idea, Membership, Message, Room, Vote
+from innovate.rooms.models import (
+    IDEA_STATUSES,
+    Event,
+    Idea,
+    Membership,
+    Message,
+    Room,
+    Vote,
+)
 
 KINDS = ("employee", "guest")
 NOT_A_POST = ("rejected",)

@@ -16,15 +16,17 @@ from typing import Any
 from sqlalchemy import and_, delete, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, require_moderator, room_access
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import audit
 from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.resources import Resources
-from innovate.rooms.events import append_event, audit, write
+from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.events import append_event
 from innovate.rooms.models import Membership, Room
 from innovate.rooms.queries import list_rooms
+from innovate.writes import write
 
 MAX_TAGS_PER_ROOM = 8
 MAX_INTERESTS = 50

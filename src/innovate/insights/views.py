@@ -11,16 +11,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.auth.access import RoomAccess, require_admin, require_moderator, require_user, room_access
+from innovate.accounts.guards import require_admin, require_user
 from innovate.errors import Invalid, NotFound
 from innovate.inputs import read_input
 from innovate.insights import figures
 from innovate.insights.exports import FORMATS, KINDS
 from innovate.insights.interests import all_tags, followed, set_interests, set_room_tags
-from innovate.insights.overview import REPORTED_STATUSES, STATUS_LABELS, duration, overview
+from innovate.insights.overview import (
+    REPORTED_STATUSES,
+    STATUS_LABELS,
+    duration,
+    overview,
+)
 from innovate.markdown import render
 from innovate.resources import Resources
-from innovate.rooms.views import flash, page, room_view, see_other
+from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.routes import flash, page, room_view, see_other
 
 EXPORT_TITLES = {
     "ideas": "Ideas with tallies and status",

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from pathlib import Path
-
 
 # Search structures built by raw SQL in migration 0002 (FTS5 shadow tables, a trigram
 # index); they are not part of the ORM metadata, so schema comparisons skip them.

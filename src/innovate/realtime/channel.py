@@ -25,11 +25,17 @@ from sqlalchemy import bindparam, select
 
 from innovate import metrics
 from innovate.db import utcnow
+from innovate.live.timeline import (
+    audience_allows,
+    frames_for,
+    load_references,
+    my_vote_frames,
+    tally_frame,
+)
 from innovate.realtime.connection import Connection, Outgoing
 from innovate.realtime.frames import FORMATS, dumps, ephemeral, now_iso
 from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
-from innovate.rooms.timeline import audience_allows, frames_for, load_references, my_vote_frames, tally_frame
 
 if TYPE_CHECKING:
     from innovate.realtime.hub import Hub

@@ -90,7 +90,9 @@ def _direct_protocol(receive: ASGIReceive) -> Any:
     difference between a fan-out loop and ``websockets.broadcast()``. What uvicorn's ``send``
     does for a text frame is exactly these calls; anything else falls back to ASGI."""
     try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+        from uvicorn.protocols.websockets.websockets_sansio_impl import (
+            WebSocketsSansIOProtocol,
+        )
     except ImportError:  # pragma: no cover - uvicorn is a dependency
         return None
     protocol = getattr(receive, "__self__", None)

@@ -45,7 +45,7 @@ def ephemeral(kind: str, slug: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def _fragments_renderer() -> HtmlRenderer | None:
     try:
-        from innovate.rooms.fragments import render_event_html
+        from innovate.live.fragments import render_event_html
     except ImportError:
         log.warning("innovate.rooms.fragments is missing: HTML live frames carry no content")
         return None

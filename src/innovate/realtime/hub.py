@@ -46,13 +46,13 @@ import orjson
 from sqlalchemy import select
 
 from innovate import metrics
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import utcnow
+from innovate.live.standing import current_standings
 from innovate.realtime.channel import Channel
 from innovate.realtime.connection import GOING_AWAY, POLICY, RESTART, Connection
 from innovate.realtime.frames import PONG, Encoder
 from innovate.realtime.presence import PresenceBoard, chunks
-from innovate.realtime.standing import current_standings
 from innovate.resources import Resources
 from innovate.rooms.models import Room
 

@@ -6,17 +6,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.auth.access import require_user, room_access
-from innovate.auth.models import User
+from innovate.accounts.guards import require_user
+from innovate.accounts.models import User
 from innovate.errors import Invalid, NotFound
 from innovate.inputs import JSON, read_input
+from innovate.live.timeline import event_frames, visible_events
 from innovate.resources import Resources
-from innovate.rooms import ideas, messages, queries, service, votes
-from innovate.rooms.ideas import idea_in_room
-from innovate.rooms.messages import message_in_room
-from innovate.rooms.search import similar_ideas
+from innovate.rooms import queries, service
+from innovate.rooms.access import room_access
+from innovate.rooms.discussion import service as messages
+from innovate.rooms.discussion.service import message_in_room
+from innovate.rooms.ideas import service as ideas
+from innovate.rooms.ideas import votes
+from innovate.rooms.ideas.search import similar_ideas
+from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.serializers import idea_json, message_json, room_json
-from innovate.rooms.timeline import event_frames, visible_events
 
 MAX_EVENTS = 500
 

@@ -1,21 +1,7 @@
-"""The one write path's plumbing: a transaction that appends room events and publishes them
-after commit, plus the append-only audit trail.
-
-Every service function that changes state does::
-
-    async with write(resources) as (db, outbox):
-        ...rows...
-        await append_event(db, outbox, room.id, "message.posted", {...})
-    # committed; the outbox was published to the broker
-
-Nothing else publishes. If the transaction fails, nothing is published.
-"""
+"""A room's timeline: appending a stored, sequenced event inside a write transaction."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -23,36 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from innovate import metrics
 from innovate.db import utcnow
-from innovate.resources import Resources
-from innovate.rooms.models import AuditEntry, Event, Room
-
-
-@dataclass
-class Outbox:
-    """Broker messages to publish once the transaction has committed."""
-
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
-
-
-@asynccontextmanager
-async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
-    outbox = Outbox()
-    resources.writes.begin()
-    try:
-        async with resources.db.begin() as db:
-            yield db, outbox
-        for message in outbox.messages:
-            await resources.broker.publish(message)
-            if message.get("seq") is not None:  # stored events; rate() of this is events per second
-                metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
-    finally:
-        resources.writes.end()
-
+from innovate.rooms.models import Event, Room
+from innovate.writes import Outbox
 
 # Built once with a bind parameter: it runs for every stored event. A Core statement on the
 # table: the ORM-enabled form costs twice as much, mostly in synchronising the session.
@@ -95,25 +54,3 @@ async def append_event(
                                       "audience": audience, "actor_id": actor_id, "created_at": utcnow()})
     outbox.add({"room": room_id, "seq": seq, "kind": kind})
     return seq
-
-
-def signal(outbox: Outbox, room_id: int, kind: str, **data: Any) -> None:
-    """Queue an unsequenced signal (e.g. ``tally`` for coalesced vote counts) for after commit."""
-    outbox.add({"room": room_id, "kind": kind, **data})
-
-
-async def audit(
-    db: AsyncSession,
-    actor_id: int | None,
-    action: str,
-    *,
-    room_id: int | None = None,
-    target_kind: str | None = None,
-    target_id: int | None = None,
-    reason: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> None:
-    db.add(AuditEntry(
-        room_id=room_id, actor_id=actor_id, action=action, target_kind=target_kind,
-        target_id=target_id, reason=reason, data=data or {},
-    ))

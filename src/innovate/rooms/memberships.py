@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
-from innovate.rooms.events import Outbox, append_event
+from innovate.rooms.events import append_event
 from innovate.rooms.models import Membership, Room
+from innovate.writes import Outbox
 
 
 async def add_member(

@@ -178,20 +178,3 @@ class Report(Base):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AuditEntry(Base):
-    """Append-only: the application inserts entries and never updates or deletes them."""
-
-    __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_room_at", "room_id", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(64))
-    target_kind: Mapped[str | None] = mapped_column(String(32))
-    target_id: Mapped[int | None] = mapped_column(Integer)
-    reason: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(default=utcnow)

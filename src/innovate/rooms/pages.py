@@ -16,15 +16,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, room_access
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import AppError, Conflict, NotFound
 from innovate.rooms import rules
-from innovate.rooms.ideas import MODERATOR_STATUSES, idea_in_room
+from innovate.rooms.access import RoomAccess, room_access
+from innovate.rooms.discussion.queries import pinned_json
+from innovate.rooms.ideas.service import MODERATOR_STATUSES, idea_in_room
 from innovate.rooms.models import Idea, Membership, Message, Room
-from innovate.rooms.moderation import pinned_json
-from innovate.rooms.queries import idea_detail, list_ideas, list_members, list_messages, list_rooms, viewer_for
+from innovate.rooms.queries import (
+    idea_detail,
+    list_ideas,
+    list_members,
+    list_messages,
+    list_rooms,
+    viewer_for,
+)
 from innovate.rooms.serializers import Viewer, room_json, tallies_visible
 
 NEEDS = ("post", "submit", "vote")

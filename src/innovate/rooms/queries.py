@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, can_see_room
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Invalid
+from innovate.rooms.access import RoomAccess, can_see_room
+from innovate.rooms.ideas.ranking import decode_cursor, encode_cursor, trending_rank
 from innovate.rooms.models import PHASES, Idea, Membership, Message, Room, Vote
-from innovate.rooms.ranking import decode_cursor, encode_cursor, trending_rank
 from innovate.rooms.serializers import (
     Viewer,
     idea_json,

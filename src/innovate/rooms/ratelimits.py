@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess
-from innovate.auth.throttles import hit
+from innovate.accounts.throttles import hit
 from innovate.errors import Invalid, TooMany
 from innovate.markdown import MENTION
+from innovate.rooms.access import RoomAccess
 from innovate.settings import Settings
 
 # Bare addresses count as much as Markdown links: both are what link spam is made of.

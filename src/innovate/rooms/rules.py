@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from innovate.auth.access import RoomAccess
 from innovate.errors import Conflict
+from innovate.rooms.access import RoomAccess
 from innovate.rooms.models import Room
 
 SLUG_MAX = 64

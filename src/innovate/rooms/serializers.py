@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.markdown import render
 from innovate.rooms.models import Idea, Membership, Message, Room
 

@@ -13,17 +13,39 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from innovate.auth.access import RoomAccess, guest_access_over, require_moderator, room_access
-from innovate.auth.cutoff import guests_lost_room
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import audit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
-from innovate.inputs import Input, bool_field, choice_field, datetime_field, int_field, text_field
+from innovate.inputs import (
+    Input,
+    bool_field,
+    choice_field,
+    datetime_field,
+    int_field,
+    text_field,
+)
 from innovate.resources import Resources
 from innovate.rooms import rules
-from innovate.rooms.events import append_event, audit, signal, write
+from innovate.rooms.access import (
+    RoomAccess,
+    guest_access_over,
+    require_moderator,
+    room_access,
+)
+from innovate.rooms.events import append_event
+from innovate.rooms.guests import guests_lost_room
 from innovate.rooms.memberships import add_member
-from innovate.rooms.models import PHASES, PREMODERATION, VISIBILITIES, VOTING_MODES, Membership, Room, Vote
+from innovate.rooms.models import (
+    PHASES,
+    PREMODERATION,
+    VISIBILITIES,
+    VOTING_MODES,
+    Membership,
+    Room,
+    Vote,
+)
+from innovate.writes import signal, write
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 RESERVED_SLUGS = {"new", "api", "live", "admin", "static"}

@@ -1,4 +1,4 @@
-"""Who may see and do what. Pages, the JSON API and the live socket all ask here.
+"""Who may see and do what in a room. Pages, the JSON API and the live socket all ask here.
 
 Rule of thumb (from Zulip): anything the caller may not see answers exactly like a thing
 that does not exist (404), so access checks never leak existence.
@@ -11,33 +11,11 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import HTTPConnection
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Forbidden, NotFound, NotSignedIn
 from innovate.rooms.models import Membership, Room
-
-
-def current_user(conn: HTTPConnection) -> User | None:
-    return conn.scope.get("user")
-
-
-def require_user(conn: HTTPConnection) -> User:
-    user = current_user(conn)
-    if user is None:
-        raise NotSignedIn("Sign in first.")
-    return user
-
-
-def require_admin(conn: HTTPConnection) -> User:
-    user = require_user(conn)
-    if not user.is_admin:
-        raise Forbidden("Only administrators may do that.")
-    return user
-
-
-# Rooms ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

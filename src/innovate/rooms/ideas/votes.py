@@ -18,15 +18,20 @@ from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from innovate.auth.access import RoomAccess, caller_membership, require_participant, room_access_from
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.db import PerDialect, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
-from innovate.rooms.events import signal, write
+from innovate.rooms.access import (
+    RoomAccess,
+    caller_membership,
+    require_participant,
+    room_access_from,
+)
+from innovate.rooms.ideas.ranking import top_rank_sql
 from innovate.rooms.models import VOTING_MODES, Idea, Membership, Room, Vote
-from innovate.rooms.ranking import top_rank_sql
+from innovate.writes import signal, write
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.models import RateCounter
+from innovate.accounts.models import RateCounter
 from innovate.db import PerDialect, utcnow
 from innovate.errors import TooMany
 from innovate.resources import Resources

@@ -12,16 +12,24 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, require_moderator, require_participant, room_access, room_access_by_id
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import audit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, int_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
-from innovate.rooms.events import append_event, audit, write
+from innovate.rooms.access import (
+    RoomAccess,
+    require_moderator,
+    require_participant,
+    room_access,
+    room_access_by_id,
+)
+from innovate.rooms.events import append_event
 from innovate.rooms.models import Idea, Membership, Message, Room
+from innovate.writes import write
 
 HANDLE_STRIP = re.compile(r"[^a-z0-9._-]")
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.hashing import new_token, token_hash
-from innovate.auth.models import OneTimeLink
+from innovate.accounts.hashing import new_token, token_hash
+from innovate.accounts.models import OneTimeLink
 from innovate.db import utcnow
 from innovate.resources import Resources
 

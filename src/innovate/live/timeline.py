@@ -13,9 +13,16 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
-from innovate.rooms.serializers import Viewer, idea_json, member_json, message_json, room_json, tallies_visible
+from innovate.rooms.serializers import (
+    Viewer,
+    idea_json,
+    member_json,
+    message_json,
+    room_json,
+    tallies_visible,
+)
 
 
 def audience_allows(event: Event, viewer: Viewer) -> bool:

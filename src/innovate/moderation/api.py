@@ -14,14 +14,17 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from innovate.auth.access import RoomAccess, require_admin, require_moderator, require_user, room_access
-from innovate.auth.models import User
+from innovate.accounts.guards import require_admin, require_user
+from innovate.accounts.models import User
 from innovate.errors import Invalid, NotFound
 from innovate.inputs import JSON, Input, read_input
+from innovate.moderation import auditlog, reports
+from innovate.moderation import service as moderation
 from innovate.resources import Resources
-from innovate.rooms import auditlog, moderation, queries, reports
-from innovate.rooms.ideas import idea_in_room
-from innovate.rooms.messages import message_in_room
+from innovate.rooms import queries
+from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.discussion.service import message_in_room
+from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.models import Membership, Room
 from innovate.rooms.serializers import member_json, message_json
 

@@ -22,22 +22,23 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, require_moderator, room_access
-from innovate.auth.cutoff import end_guest_access_if_roomless
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import AuditEntry, audit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, datetime_field, int_field, text_field
 from innovate.resources import Resources
 from innovate.rooms import rules
-from innovate.rooms.events import Outbox, append_event, audit, signal, write
-from innovate.rooms.ideas import idea_in_room
-from innovate.rooms.messages import message_in_room
-from innovate.rooms.models import ROLES, AuditEntry, Idea, Membership, Message, Report, Room
-from innovate.rooms.serializers import Viewer, message_json
+from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.discussion.queries import PIN_LIMIT
+from innovate.rooms.discussion.service import message_in_room
+from innovate.rooms.events import append_event
+from innovate.rooms.guests import end_guest_access_if_roomless
+from innovate.rooms.ideas.service import idea_in_room
+from innovate.rooms.models import ROLES, Idea, Membership, Message, Report, Room
+from innovate.writes import Outbox, signal, write
 
 MAX_MUTE_MINUTES = 365 * 24 * 60
-PIN_LIMIT = 10
 
 
 # Inputs -----------------------------------------------------------------------------------
@@ -276,21 +277,6 @@ async def held_messages(db: AsyncSession, access: RoomAccess, limit: int = 200) 
 async def held_count(db: AsyncSession, room_id: int) -> int:
     return int((await db.execute(select(func.count()).select_from(Message).where(
         Message.room_id == room_id, Message.state == "held"))).scalar_one())
-
-
-async def pinned_messages(db: AsyncSession, room_id: int) -> list[tuple[Message, User | None]]:
-    """The room's pinned messages that everyone may read, newest first."""
-    rows = await db.execute(
-        select(Message, User).outerjoin(User, User.id == Message.author_id)
-        .where(Message.room_id == room_id, Message.pinned.is_(True), Message.state == "visible")
-        .order_by(Message.id.desc()).limit(PIN_LIMIT)
-    )
-    return [(m, u) for m, u in rows.all()]
-
-
-async def pinned_json(db: AsyncSession, access: RoomAccess) -> list[dict[str, Any]]:
-    viewer = Viewer(user_id=access.user.id, moderator=access.can_moderate)
-    return [message_json(m, access.room, author, viewer) for m, author in await pinned_messages(db, access.room.id)]
 
 
 # Ideas ------------------------------------------------------------------------------------

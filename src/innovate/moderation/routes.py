@@ -18,21 +18,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.auth.access import RoomAccess, require_moderator, room_access
-from innovate.auth.cutoff import set_active
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden, Invalid, NotFound, NotSignedIn
 from innovate.inputs import Input, int_field, read_input, text_field
+from innovate.live.fragments import partial
+from innovate.moderation import auditlog, reports
+from innovate.moderation import fragments as moderation_fragments
+from innovate.moderation import service as moderation
+from innovate.moderation.api import csv_response
+from innovate.people.service import set_active
 from innovate.resources import Resources
-from innovate.rooms import auditlog, moderation, moderation_fragments, pages, queries, reports, service
-from innovate.rooms.fragments import partial
-from innovate.rooms.ideas import idea_in_room
-from innovate.rooms.messages import message_in_room
+from innovate.rooms import pages, queries, service
+from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.discussion.queries import pinned_json
+from innovate.rooms.discussion.service import message_in_room
+from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.models import Membership, Room
-from innovate.rooms.moderation_api import csv_response
 from innovate.rooms.pages import Form
+from innovate.rooms.routes import (
+    flash,
+    html,
+    is_htmx,
+    page,
+    render_to_string,
+    room_view,
+    see_other,
+)
 from innovate.rooms.serializers import message_json
-from innovate.rooms.views import flash, html, is_htmx, page, render_to_string, room_view, see_other
 
 moderation_fragments.install()
 
@@ -164,7 +176,7 @@ async def pinned_part(request: Request) -> Response:
         return see_other(f"/rooms/{slug}#pinned-messages")
     async with _res(request).db() as db:
         access, context = await pages.room_base(db, user, slug)
-        context["pinned"] = await moderation.pinned_json(db, access)
+        context["pinned"] = await pinned_json(db, access)
     return html(render_to_string(request, "moderation/_pinned.html", context))
 
 

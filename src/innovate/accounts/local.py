@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.hashing import hash_password, needs_rehash, verify_password
-from innovate.auth.models import Identity, LoginFailure, User
+from innovate.accounts.hashing import hash_password, needs_rehash, verify_password
+from innovate.accounts.models import Identity, LoginFailure, User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Invalid, TooMany
 from innovate.resources import Resources

@@ -22,18 +22,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, require_moderator, room_access_by_id
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import audit
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, int_field
+from innovate.moderation import service as moderation
 from innovate.resources import Resources
-from innovate.rooms import moderation
-from innovate.rooms.events import Outbox, append_event, audit, write
-from innovate.rooms.ideas import idea_in_room
-from innovate.rooms.messages import message_in_room
+from innovate.rooms.access import RoomAccess, require_moderator, room_access_by_id
+from innovate.rooms.discussion.service import message_in_room
+from innovate.rooms.events import append_event
+from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.models import Idea, Membership, Message, Report
 from innovate.rooms.serializers import Viewer, idea_json, message_json, user_ref
+from innovate.writes import Outbox, write
 
 RESOLUTIONS = ("hide", "dismiss", "mute")
 QUEUE_STATES = ("open", "closed")

@@ -14,8 +14,8 @@ from typing import Any
 
 from markupsafe import escape
 
-from innovate.rooms import fragments
-from innovate.rooms.fragments import Part, announce, partial
+from innovate.live import fragments
+from innovate.live.fragments import Part, announce, partial
 
 _installed = False
 

@@ -37,19 +37,19 @@ from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from innovate.auth.access import room_access
-from innovate.auth.hashing import token_hash
-from innovate.auth.models import User
-from innovate.auth.sessions import bearer_token
+from innovate.accounts.hashing import token_hash
+from innovate.accounts.models import User
+from innovate.accounts.sessions import bearer_token
 from innovate.errors import AppError
+from innovate.live.standing import Standing, standing_for
+from innovate.live.timeline import audience_allows, event_frames
 from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, Outgoing
 from innovate.realtime.frames import FORMATS
 from innovate.realtime.hub import Hub
-from innovate.realtime.standing import Standing, standing_for
 from innovate.resources import Resources
+from innovate.rooms.access import room_access
 from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
-from innovate.rooms.timeline import audience_allows, event_frames
 
 log = logging.getLogger("innovate.live")
 

@@ -16,9 +16,10 @@ import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.models import User
+from innovate.accounts.models import User
+from innovate.audit import AuditEntry
 from innovate.errors import Invalid
-from innovate.rooms.models import AuditEntry, Room
+from innovate.rooms.models import Room
 from innovate.rooms.serializers import user_ref
 
 CSV_COLUMNS = ("id", "at", "room", "actor_id", "actor", "action", "target_kind", "target_id", "reason", "data")

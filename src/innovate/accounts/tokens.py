@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from innovate.auth.hashing import new_token, token_hash
-from innovate.auth.models import AccessToken, User
+from innovate.accounts.hashing import new_token, token_hash
+from innovate.accounts.models import AccessToken, User
 from innovate.db import utcnow
 from innovate.errors import Invalid, NotFound
 from innovate.resources import Resources

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import RoomAccess, can_see_room
-from innovate.auth.models import AccessToken, Session, User
+from innovate.accounts.models import AccessToken, Session, User
 from innovate.db import utcnow
+from innovate.rooms.access import RoomAccess, can_see_room
 from innovate.rooms.models import Membership, Room
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from innovate.auth.hashing import new_token, token_hash
-from innovate.auth.models import AccessToken, Session, User
+from innovate.accounts.hashing import new_token, token_hash
+from innovate.accounts.models import AccessToken, Session, User
 from innovate.db import utcnow
 from innovate.errors import error_response
 from innovate.resources import Resources

@@ -22,22 +22,39 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from innovate.auth.access import room_access
-from innovate.auth.models import User
+from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden, Invalid, NotFound, NotSignedIn
 from innovate.inputs import Input, read_input
+from innovate.live.fragments import partial
 from innovate.resources import Resources
 from innovate.rooms import pages
-from innovate.rooms.fragments import partial
-from innovate.rooms.ideas import edit_idea, idea_in_room, merge_ideas, set_idea_status, submit_idea
-from innovate.rooms.messages import delete_message, edit_message, message_in_room, post_message
+from innovate.rooms.access import room_access
+from innovate.rooms.discussion.service import (
+    delete_message,
+    edit_message,
+    message_in_room,
+    post_message,
+)
+from innovate.rooms.ideas.search import similar_ideas
+from innovate.rooms.ideas.service import (
+    edit_idea,
+    idea_in_room,
+    merge_ideas,
+    set_idea_status,
+    submit_idea,
+)
+from innovate.rooms.ideas.votes import cast_vote, retract_vote
 from innovate.rooms.models import PHASES, Idea, Membership
 from innovate.rooms.pages import Form
 from innovate.rooms.queries import IDEA_SORTS, ideas_json, viewer_for
-from innovate.rooms.search import similar_ideas
 from innovate.rooms.serializers import member_json, message_json
-from innovate.rooms.service import change_phase, create_room, join_room, leave_room, update_room
-from innovate.rooms.votes import cast_vote, retract_vote
+from innovate.rooms.service import (
+    change_phase,
+    create_room,
+    join_room,
+    leave_room,
+    update_room,
+)
 
 Handler = Callable[[Request], Awaitable[Response]]
 

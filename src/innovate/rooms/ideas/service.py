@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate.auth.access import (
+from innovate.accounts.models import User
+from innovate.audit import audit
+from innovate.db import utcnow
+from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.inputs import Input, bool_field, choice_field, int_field, text_field
+from innovate.markdown import render
+from innovate.resources import Resources
+from innovate.rooms import ratelimits, rules
+from innovate.rooms.access import (
     RoomAccess,
     caller_membership,
     require_moderator,
@@ -13,16 +21,10 @@ from innovate.auth.access import (
     room_access,
     room_access_from,
 )
-from innovate.auth.models import User
-from innovate.db import utcnow
-from innovate.errors import Conflict, Forbidden, Invalid, NotFound
-from innovate.inputs import Input, bool_field, choice_field, int_field, text_field
-from innovate.markdown import render
-from innovate.resources import Resources
-from innovate.rooms import ratelimits, rules
-from innovate.rooms.events import append_event, audit, signal, write
+from innovate.rooms.events import append_event
+from innovate.rooms.ideas.ranking import top_rank
 from innovate.rooms.models import Idea, Membership, Message, Room, Vote
-from innovate.rooms.ranking import top_rank
+from innovate.writes import signal, write
 
 MODERATOR_STATUSES = ("submitted", "under_review", "shortlisted", "selected", "rejected")
 

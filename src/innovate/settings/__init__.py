@@ -15,10 +15,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from innovate.auth.providers import ProviderConfig
+    from innovate.settings.providers import ProviderConfig
 
 # Templates and static files ship inside the package (package data).
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _valid_sign_in_providers(self) -> "Settings":
-        from innovate.auth.providers import ProviderConfigError, parse_providers
+        from innovate.settings.providers import ProviderConfigError, parse_providers
 
         try:
             parse_providers(self.oidc_providers, self.employee_domain_list)
@@ -153,7 +153,7 @@ class Settings(BaseSettings):
 
     @property
     def sign_in_providers(self) -> list[ProviderConfig]:
-        from innovate.auth.providers import parse_providers
+        from innovate.settings.providers import parse_providers
 
         return parse_providers(self.oidc_providers, self.employee_domain_list)
 
