@@ -51,7 +51,7 @@ async def test_room_tags_write_path(resources: Resources, make_user: Any) -> Non
     assert await room_events(resources, room.id, "room.updated") == [{"fields": ["tags"]}, {"fields": ["tags"]}]
     async with resources.db() as db:
         audited = (await db.execute(select(AuditEntry.data).where(
-            AuditEntry.room_id == room.id, AuditEntry.action == "room.tags").order_by(AuditEntry.id))).scalars().all()
+            AuditEntry.room_id == room.id, AuditEntry.action == "room.tags_changed").order_by(AuditEntry.id))).scalars().all()
     assert audited == [{"tags": ["logistics", "sustainability"]}, {"tags": ["logistics"]}]
     with pytest.raises(Forbidden):
         await set_room_tags(resources, alice, room.slug, ["Mine"])

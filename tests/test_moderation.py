@@ -70,7 +70,7 @@ async def test_hide_and_restore_a_message(world: World, clients: dict[str, Any])
 
     log = await audit_entries(mod, slug, target=f"message:{message_id}")
     assert [(e["action"], e["reason"], e["actor"]["id"]) for e in reversed(log)] == [
-        ("message.hide", "Personal attack", world.mod.id), ("message.restore", "Context clarified", world.mod.id)]
+        ("message.hidden", "Personal attack", world.mod.id), ("message.restored", "Context clarified", world.mod.id)]
 
 
 async def test_members_cannot_moderate(world: World, clients: dict[str, Any]) -> None:
@@ -109,7 +109,7 @@ async def test_hide_and_restore_an_idea(world: World, clients: dict[str, Any]) -
     assert of_kind(await events(bob, slug, start), "idea.restored")[0]["data"]["idea"]["title"] == "Ada's idea"
     assert ok(await bob.get(f"/api/v1/ideas/{idea_id}"))["state"] == "visible"
     actions = [e["action"] for e in await audit_entries(mod, slug, target=f"idea:{idea_id}")]
-    assert actions == ["idea.restore", "idea.hide"]
+    assert actions == ["idea.restored", "idea.hidden"]
 
 
 async def test_hidden_messages_leave_the_idea_comment_count(world: World, clients: dict[str, Any], resources) -> None:
@@ -140,7 +140,7 @@ async def test_pin_and_unpin(world: World, clients: dict[str, Any]) -> None:
     assert [f["data"]["pinned"] for f in of_kind(await events(bob, slug, start), "message.pinned")] == [True, False]
     ok(await mod.post(f"/api/v1/messages/{message_id}/hide", json={"reason": "x"}))
     assert (await mod.post(f"/api/v1/messages/{message_id}/pin")).status_code == 409
-    assert [e["action"] for e in await audit_entries(mod, slug, action="message")][1:] == ["message.unpin", "message.pin"]
+    assert [e["action"] for e in await audit_entries(mod, slug, action="message")][1:] == ["message.unpinned", "message.pinned"]
 
 
 async def test_at_most_ten_pins(world: World, clients: dict[str, Any], resources) -> None:
@@ -171,7 +171,7 @@ async def test_lock_an_idea_thread(world: World, clients: dict[str, Any]) -> Non
     ok(await mod.post(f"/api/v1/ideas/{idea_id}/unlock"))
     ok(await bob.post(f"/api/v1/rooms/{slug}/messages", json={"body": "thanks", "idea_id": idea_id}), 201)
     log = await audit_entries(mod, slug, target=f"idea:{idea_id}")
-    assert [(e["action"], e["reason"]) for e in log] == [("idea.unlock", None), ("idea.lock", "Heated")]
+    assert [(e["action"], e["reason"]) for e in log] == [("idea.unlocked", None), ("idea.locked", "Heated")]
 
 
 async def test_room_lock_and_phase_changes_are_audited(world: World, clients: dict[str, Any]) -> None:
@@ -181,7 +181,7 @@ async def test_room_lock_and_phase_changes_are_audited(world: World, clients: di
     assert (await bob.post(f"/api/v1/rooms/{slug}/messages", json={"body": "hi"})).status_code == 409
     ok(await mod.patch(f"/api/v1/rooms/{slug}", json={"locked": False, "phase": "voting"}))
     actions = [e["action"] for e in await audit_entries(mod, slug, action="room")]
-    assert actions[:3] == ["room.phase", "room.unlock", "room.lock"]
+    assert actions[:3] == ["room.phase_changed", "room.unlocked", "room.locked"]
 
 
 # Members ------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ async def test_mute_blocks_posting_and_voting_until_it_expires(world: World, cli
     monkeypatch.setattr("innovate.rooms.access.utcnow", lambda: later)
     ok(await bob.post(f"/api/v1/rooms/{slug}/messages", json={"body": "back"}), 201)
     ok(await bob.put(f"/api/v1/ideas/{world.idea.id}/vote", json={"value": 1}))
-    log = await audit_entries(mod, slug, action="member.mute")
+    log = await audit_entries(mod, slug, action="member.muted")
     assert log[0]["reason"] == "Cool down" and log[0]["target_id"] == world.bob.id and log[0]["data"]["until"] == until
 
 
@@ -258,7 +258,7 @@ async def test_promote_and_demote(world: World, clients: dict[str, Any]) -> None
     # Guests do not moderate; the last moderator stays one.
     assert (await mod.patch(f"/api/v1/rooms/{slug}/members/{world.gia.id}", json={"role": "moderator"})).status_code == 409
     assert (await mod.patch(f"/api/v1/rooms/{slug}/members/{world.mod.id}", json={"role": "member"})).status_code == 409
-    log = await audit_entries(mod, slug, action="member.role")
+    log = await audit_entries(mod, slug, action="member.role_changed")
     assert [e["data"] for e in log] == [{"from": "moderator", "to": "member"}, {"from": "member", "to": "moderator"}]
 
 
@@ -276,7 +276,7 @@ async def test_remove_a_member(world: World, clients: dict[str, Any]) -> None:
     assert (await bob.post(f"/api/v1/rooms/{slug}/join")).status_code == 403
     assert (await mod.delete(f"/api/v1/rooms/{slug}/members/{world.bob.id}")).status_code == 404
     assert (await mod.delete(f"/api/v1/rooms/{slug}/members/{world.mod.id}")).status_code == 403
-    entry = (await audit_entries(mod, slug, action="member.remove"))[0]
+    entry = (await audit_entries(mod, slug, action="member.removed"))[0]
     assert entry["reason"] == "Repeated abuse" and entry["target_id"] == world.bob.id
 
 
@@ -339,7 +339,7 @@ async def test_approve_puts_the_post_in_its_original_place(premoderated: World, 
     ok(await mod.post(f"/api/v1/messages/{second['id']}/approve"))
     third = ok(await gia.post(f"/api/v1/rooms/{slug}/messages", json={"body": "Third"}), 201)
     assert third["state"] == "visible"
-    assert [e["target_id"] for e in await audit_entries(mod, slug, action="message.approve")] == [second["id"], held["id"]]
+    assert [e["target_id"] for e in await audit_entries(mod, slug, action="message.approved")] == [second["id"], held["id"]]
 
 
 async def test_reject_tells_the_author_why_and_nobody_else(premoderated: World, clients: dict[str, Any]) -> None:
@@ -357,7 +357,7 @@ async def test_reject_tells_the_author_why_and_nobody_else(premoderated: World, 
     assert ok(await mod.get(f"/api/v1/rooms/{slug}/held"))["items"] == []
     assert (await mod.post(f"/api/v1/messages/{held['id']}/approve")).status_code == 409
     assert (await gia.patch(f"/api/v1/messages/{held['id']}", json={"body": "edited"})).status_code == 409
-    entry = (await audit_entries(mod, slug, action="message.reject"))[0]
+    entry = (await audit_entries(mod, slug, action="message.rejected"))[0]
     assert entry["reason"] == "Advertising" and entry["target_id"] == held["id"]
 
 
@@ -393,4 +393,4 @@ async def test_deleted_messages_cannot_be_hidden_or_restored(world: World, clien
     assert (await mod.post(f"/api/v1/messages/{world.message.id}/hide", json={"reason": "x"})).status_code == 409
     assert (await mod.post(f"/api/v1/messages/{world.message.id}/restore")).status_code == 409
     assert (await mod.post(f"/api/v1/messages/{world.message.id}/approve")).status_code == 409
-    assert [e["action"] for e in await audit_entries(mod, world.a.slug)][0] == "message.delete"
+    assert [e["action"] for e in await audit_entries(mod, world.a.slug)][0] == "message.deleted"

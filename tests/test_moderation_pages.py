@@ -211,12 +211,12 @@ async def test_audit_pages(world: World, sign_in) -> None:
     mod = await sign_in(world.mod)
     ok(await mod.post(f"/api/v1/messages/{world.message.id}/hide", json={"reason": EVIL}))
     page = await mod.get(f"/rooms/{world.a.slug}/audit")
-    assert page.status_code == 200 and "message.hide" in page.text and "Mo Derator" in page.text
+    assert page.status_code == 200 and "message.hidden" in page.text and "Mo Derator" in page.text
     assert_inert(page.text)
     assert f'href="/rooms/{world.a.slug}/audit.csv"' in page.text
     filtered = await mod.get(f"/rooms/{world.a.slug}/audit", params={"action": "room"}, headers=HX)
-    assert filtered.text.startswith('<section id="audit-results"') and "room.create" in filtered.text
-    assert "message.hide" not in filtered.text and "action=room" in filtered.text  # the CSV link keeps the filter
+    assert filtered.text.startswith('<section id="audit-results"') and "room.created" in filtered.text
+    assert "message.hidden" not in filtered.text and "action=room" in filtered.text  # the CSV link keeps the filter
     bad = await mod.get(f"/rooms/{world.a.slug}/audit", params={"since": "soon"})
     assert bad.status_code == 422 and "since" in bad.text
 

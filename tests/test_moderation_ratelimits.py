@@ -183,8 +183,8 @@ async def test_a_high_limit_keeps_a_bounded_number_of_rows(resources, monkeypatc
 
     from sqlalchemy import func, select
 
-    from innovate.accounts.models import RateCounter
     from innovate.accounts import throttles
+    from innovate.accounts.models import RateCounter
 
     clock = {"now": datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)}
     monkeypatch.setattr(throttles, "utcnow", lambda: clock["now"])

@@ -93,7 +93,7 @@ async def test_auto_hide_after_n_members(world: World, clients: dict[str, Any], 
     assert hidden["state"] == "hidden" and hidden["body"] == ""
     own = [m for m in ok(await ada.get(f"/api/v1/rooms/{slug}/messages"))["items"] if m["id"] == world.message.id][0]
     assert own["state"] == "hidden" and "reported by 2 members" in own["state_reason"]
-    entry = (await audit_entries(mod, slug, action="message.hide"))[0]
+    entry = (await audit_entries(mod, slug, action="message.hidden"))[0]
     assert entry["actor"] is None and entry["data"] == {"automatic": True}
     # The reports stay open for a moderator to confirm or dismiss.
     assert ok(await mod.get(f"/api/v1/rooms/{slug}/reports"))["items"][0]["count"] == 2
@@ -107,7 +107,7 @@ async def test_auto_hide_after_n_members(world: World, clients: dict[str, Any], 
     # The second report hides it; the ones after that find it hidden already.
     assert sum(1 for f in filed if isinstance(f, reports.Filed)) == 2
     assert all(isinstance(f, Conflict) for f in filed if not isinstance(f, reports.Filed))
-    hides = [e for e in await audit_entries(mod, slug, action="message.hide") if e["target_id"] == target["id"]]
+    hides = [e for e in await audit_entries(mod, slug, action="message.hidden") if e["target_id"] == target["id"]]
     assert len(hides) == 1
 
 
@@ -127,7 +127,7 @@ async def test_resolve_by_hiding(world: World, clients: dict[str, Any]) -> None:
     assert of_kind(await events(bob, slug, start), "report.resolved") == []
     assert of_kind(await events(mod, slug, start), "report.resolved")[0]["data"]["action"] == "hide"
     assert (await mod.post(f"/api/v1/reports/{first['id']}/resolve", json={"action": "hide"})).status_code == 409
-    entry = (await audit_entries(mod, slug, action="report.resolve"))[0]
+    entry = (await audit_entries(mod, slug, action="report.resolved"))[0]
     assert entry["reason"] == "Not OK here" and entry["data"]["action"] == "hide"
     assert sorted(entry["data"]["reports"]) == outcome["report_ids"]
 
@@ -140,7 +140,7 @@ async def test_resolve_by_dismissing_restores_an_automatic_hide(world: World, cl
     assert (await bob.get(f"/api/v1/ideas/{world.idea.id}")).status_code == 404  # hidden automatically
     ok(await mod.post(f"/api/v1/reports/{report['id']}/resolve", json={"action": "dismiss"}))
     assert ok(await bob.get(f"/api/v1/ideas/{world.idea.id}"))["state"] == "visible"
-    assert [e["action"] for e in await audit_entries(mod, slug)][:3] == ["report.resolve", "idea.restore", "idea.hide"]
+    assert [e["action"] for e in await audit_entries(mod, slug)][:3] == ["report.resolved", "idea.restored", "idea.hidden"]
     # Dismissing does not undo a moderator's own hide.
     ok(await mod.post(f"/api/v1/messages/{world.message.id}/hide", json={"reason": "by hand"}))
     ok(await mod.post(f"/api/v1/messages/{world.message.id}/restore"))
@@ -159,7 +159,7 @@ async def test_resolve_by_muting_the_author(world: World, clients: dict[str, Any
     frames = await events(bob, slug, start)
     assert of_kind(frames, "message.hidden") and of_kind(frames, "member.muted")[0]["data"]["user_id"] == world.ada.id
     actions = [e["action"] for e in await audit_entries(mod, slug)][:3]
-    assert actions == ["report.resolve", "member.mute", "message.hide"]
+    assert actions == ["report.resolved", "member.muted", "message.hidden"]
     # Muting the author is refused when it is the moderator themself, and nothing is half-done.
     own = ok(await mod.post(f"/api/v1/rooms/{slug}/messages", json={"body": "moderator post"}), 201)
     again = ok(await bob.post("/api/v1/reports", json={"message_id": own["id"], "reason": "x"}), 201)

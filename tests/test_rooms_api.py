@@ -138,7 +138,7 @@ async def test_scheduled_phase_changes(people, resources) -> None:
 
         fresh = await db.get(Room, room.id)
         assert fresh.phase == "open"
-        entry = (await db.execute(select(AuditEntry).where(AuditEntry.action == "room.phase"))).scalars().all()
+        entry = (await db.execute(select(AuditEntry).where(AuditEntry.action == "room.phase_changed"))).scalars().all()
         assert entry[-1].data == {"from": "draft", "to": "open", "scheduled": True}
 
 

@@ -11,6 +11,64 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from innovate.db import Base, utcnow
 
+# Every audit action, by name. Where an action is also a room event, it has the event
+# kind's name: one vocabulary for the timeline and the audit trail.
+ROOM_CREATED = "room.created"
+ROOM_UPDATED = "room.updated"
+ROOM_LOCKED = "room.locked"
+ROOM_UNLOCKED = "room.unlocked"
+ROOM_PHASE_CHANGED = "room.phase_changed"
+ROOM_TAGS_CHANGED = "room.tags_changed"
+IDEA_STATUS_CHANGED = "idea.status_changed"
+IDEA_MERGED = "idea.merged"
+IDEA_HIDDEN = "idea.hidden"
+IDEA_RESTORED = "idea.restored"
+IDEA_LOCKED = "idea.locked"
+IDEA_UNLOCKED = "idea.unlocked"
+MESSAGE_HIDDEN = "message.hidden"
+MESSAGE_RESTORED = "message.restored"
+MESSAGE_APPROVED = "message.approved"
+MESSAGE_REJECTED = "message.rejected"
+MESSAGE_DELETED = "message.deleted"
+MESSAGE_PINNED = "message.pinned"
+MESSAGE_UNPINNED = "message.unpinned"
+MEMBER_MUTED = "member.muted"
+MEMBER_UNMUTED = "member.unmuted"
+MEMBER_REMOVED = "member.removed"
+MEMBER_ROLE_CHANGED = "member.role_changed"
+REPORT_RESOLVED = "report.resolved"
+INVITE_CREATED = "invite.created"
+INVITE_REVOKED = "invite.revoked"
+INVITE_REDEEMED = "invite.redeemed"
+IDENTITY_LINKED = "identity.linked"
+IDENTITY_UNLINKED = "identity.unlinked"
+USER_CREATED = "user.created"
+USER_DEACTIVATED = "user.deactivated"
+USER_REACTIVATED = "user.reactivated"
+
+# Entries written before the vocabulary was one keep their stored names; reading and
+# filtering treat them as the current ones (the trail itself is never rewritten).
+LEGACY_ACTIONS = {
+    "room.create": ROOM_CREATED, "room.update": ROOM_UPDATED, "room.lock": ROOM_LOCKED,
+    "room.unlock": ROOM_UNLOCKED, "room.phase": ROOM_PHASE_CHANGED, "room.tags": ROOM_TAGS_CHANGED,
+    "idea.status": IDEA_STATUS_CHANGED, "idea.merge": IDEA_MERGED, "idea.hide": IDEA_HIDDEN,
+    "idea.restore": IDEA_RESTORED, "idea.lock": IDEA_LOCKED, "idea.unlock": IDEA_UNLOCKED,
+    "message.hide": MESSAGE_HIDDEN, "message.restore": MESSAGE_RESTORED, "message.approve": MESSAGE_APPROVED,
+    "message.reject": MESSAGE_REJECTED, "message.delete": MESSAGE_DELETED, "message.pin": MESSAGE_PINNED,
+    "message.unpin": MESSAGE_UNPINNED, "member.mute": MEMBER_MUTED, "member.unmute": MEMBER_UNMUTED,
+    "member.remove": MEMBER_REMOVED, "member.role": MEMBER_ROLE_CHANGED, "report.resolve": REPORT_RESOLVED,
+}
+
+
+def current_action(stored: str) -> str:
+    """An entry's action in today's vocabulary."""
+    return LEGACY_ACTIONS.get(stored, stored)
+
+
+def stored_actions(action: str) -> tuple[str, ...]:
+    """Every stored spelling of ``action`` (for filters)."""
+    return (action, *(old for old, new in LEGACY_ACTIONS.items() if new == action))
+
 
 class AuditEntry(Base):
     """Append-only: the application inserts entries and never updates or deletes them."""
@@ -29,7 +87,7 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-async def audit(
+async def record(
     db: AsyncSession,
     actor_id: int | None,
     action: str,

@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit
 from innovate.accounts.local import LOCAL_ISSUER
 from innovate.accounts.models import Identity, User
-from innovate.audit import audit
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import utcnow
 from innovate.errors import AppError, Conflict, NotFound
@@ -132,7 +132,7 @@ async def link_identity(resources: Resources, user: User, identity: ExternalIden
                 await db.flush()
         except IntegrityError:
             raise Conflict("That sign-in already belongs to another Innovate account.") from None
-        await audit(db, user.id, "identity.linked", target_kind="user", target_id=user.id,
+        await audit.record(db, user.id, audit.IDENTITY_LINKED, target_kind="user", target_id=user.id,
                     data={"issuer": identity.issuer, "provider": identity.provider})
 
 
@@ -157,7 +157,7 @@ async def unlink_identity(resources: Resources, user: User, identity_id: int) ->
             if exists is None:
                 raise NotFound("No such sign-in on your account.")
             raise Conflict("This is your only way to sign in; link another one first.")
-        await audit(db, user.id, "identity.unlinked", target_kind="user", target_id=user.id, data={"issuer": issuer})
+        await audit.record(db, user.id, audit.IDENTITY_UNLINKED, target_kind="user", target_id=user.id, data={"issuer": issuer})
 
 
 async def sign_in_identity(resources: Resources, identity: ExternalIdentity, *, employee: bool) -> User:
@@ -173,7 +173,7 @@ async def sign_in_identity(resources: Resources, identity: ExternalIdentity, *, 
             if not employee:
                 raise NotInvited()
             user = await create_user_for_identity(db, identity, kind="employee")
-            await audit(db, user.id, "user.created", target_kind="user", target_id=user.id,
+            await audit.record(db, user.id, audit.USER_CREATED, target_kind="user", target_id=user.id,
                         data={"kind": "employee", "issuer": identity.issuer, "provider": identity.provider})
             return user
         if not user.is_active:

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit
 from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.local import EMAIL_RE, add_local_user
 from innovate.accounts.models import User
 from innovate.accounts.throttles import hit
-from innovate.audit import audit
 from innovate.auth.identities import (
     Deactivated,
     NotAnEmployeeAnyMore,
@@ -263,7 +263,7 @@ async def create_invite(resources: Resources, user: User | None, slug: str,
         )
         db.add(invite)
         await db.flush()
-        await audit(db, access.user.id, "invite.created", room_id=access.room.id, target_kind="invite",
+        await audit.record(db, access.user.id, audit.INVITE_CREATED, room_id=access.room.id, target_kind="invite",
                     target_id=invite.id, data={"max_uses": invite.max_uses, "expires_at": invite.expires_at.isoformat(),
                                                "email": invite.email, "domain": invite.domain})
     return invite, invite_url(resources, token)
@@ -281,7 +281,7 @@ async def revoke_invite(resources: Resources, user: User | None, slug: str, invi
             .returning(Invite.id)
         )
         if result.scalar_one_or_none() is not None:
-            await audit(db, access.user.id, "invite.revoked", room_id=access.room.id, target_kind="invite",
+            await audit.record(db, access.user.id, audit.INVITE_REVOKED, room_id=access.room.id, target_kind="invite",
                         target_id=invite_id)
         invite = (await db.execute(
             select(Invite).where(Invite.id == invite_id, Invite.room_id == access.room.id)
@@ -418,7 +418,7 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
                 # The same person using a multi-use link again (after leaving): do not spend twice.
                 await db.execute(update(Invite).where(Invite.id == invite_id).values(uses=Invite.uses - 1))
             await add_member(db, outbox, room, user, role="member", actor_id=user.id)
-            await audit(db, user.id, "invite.redeemed", room_id=room.id, target_kind="invite", target_id=invite_id,
+            await audit.record(db, user.id, audit.INVITE_REDEEMED, room_id=room.id, target_kind="invite", target_id=invite_id,
                         data={"user_id": user.id, "kind": user.kind})
     except _AlreadyIn as done:
         return Redemption(user=done.user, room_slug=done.room.slug, joined=False)

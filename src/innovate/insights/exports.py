@@ -167,7 +167,7 @@ async def _message_rows(db: AsyncConnection, room: Room, after: int, upto: int, 
 
 
 # Audit ------------------------------------------------------------------------------------------
-# The moderation feature owns the audit log's reading (rooms/auditlog.py): the CSV is its
+# The moderation feature owns the audit log's reading (moderation/auditlog.py): the CSV is its
 # stream, and JSON items have the shape of its API (``entry_json``).
 
 AUDIT_COLUMNS = ("id", "at", "room", "actor", "action", "target_kind", "target_id", "reason", "data")

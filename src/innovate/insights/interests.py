@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import and_, delete, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.audit import audit
 from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid
 from innovate.insights.models import RoomTag, Tag, UserInterest
@@ -101,8 +101,8 @@ async def set_room_tags(resources: Resources, actor: User, slug: str, raw: Any) 
                 await db.execute(insert_for(db, RoomTag).values(
                     [{"room_id": room.id, "tag_id": tag_id} for tag_id in sorted(target - current)]
                 ).on_conflict_do_nothing(index_elements=["room_id", "tag_id"]))
-            await append_event(db, outbox, room.id, "room.updated", {"fields": ["tags"]}, actor_id=actor.id)
-            await audit(db, actor.id, "room.tags", room_id=room.id, target_kind="room", target_id=room.id,
+            await append_event(db, outbox, room.id, kinds.ROOM_UPDATED, {"fields": ["tags"]}, actor_id=actor.id)
+            await audit.record(db, actor.id, audit.ROOM_TAGS_CHANGED, room_id=room.id, target_kind="room", target_id=room.id,
                         data={"tags": sorted(wanted)})
         return await room_tags(db, room.id)
 

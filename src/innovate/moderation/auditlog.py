@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
-from innovate.audit import AuditEntry
+from innovate.audit import AuditEntry, current_action, stored_actions
 from innovate.errors import Invalid
 from innovate.rooms.models import Room
 from innovate.rooms.serializers import user_ref
@@ -70,12 +70,12 @@ def _moment(raw: str, name: str, *, end_of_day: bool) -> datetime:
 
 
 def parse_filter(params: Mapping[str, str], *, room_id: int | None = None) -> AuditFilter:
-    """Filters from query parameters: ``action`` (``message.hide``, or ``message`` for all
+    """Filters from query parameters: ``action`` (``message.hidden``, or ``message`` for all
     message actions), ``actor`` (a user id), ``target`` (``user:12``, ``message:40``...),
     ``since`` and ``until`` (dates are whole days, ``until`` inclusive; date-times exact)."""
     action = (params.get("action") or "").strip() or None
     if action is not None and (len(action) > 64 or not all(c.isalnum() or c in "._" for c in action)):
-        raise Invalid.field("action", "expected an action such as message.hide, or a group such as message")
+        raise Invalid.field("action", "expected an action such as message.hidden, or a group such as message")
     actor_raw = (params.get("actor") or "").strip()
     if actor_raw and (not actor_raw.isdigit() or len(actor_raw) > 12):
         raise Invalid.field("actor", "expected a user id")
@@ -105,7 +105,7 @@ def _select(flt: AuditFilter) -> Select[Any]:
         stmt = stmt.where(AuditEntry.room_id == flt.room_id)
     if flt.action:
         if "." in flt.action:
-            stmt = stmt.where(AuditEntry.action == flt.action)
+            stmt = stmt.where(AuditEntry.action.in_(stored_actions(current_action(flt.action))))
         else:
             stmt = stmt.where(AuditEntry.action.like(f"{flt.action}.%"))
     if flt.actor_id is not None:
@@ -125,7 +125,7 @@ def entry_json(entry: AuditEntry, actor: User | None, slug: str | None) -> dict[
         "at": entry.at.isoformat(),
         "room": slug,
         "actor": user_ref(actor),
-        "action": entry.action,
+        "action": current_action(entry.action),
         "target_kind": entry.target_kind,
         "target_id": entry.target_id,
         "reason": entry.reason,
@@ -157,7 +157,7 @@ async def actions(db: AsyncSession, room_id: int | None) -> list[str]:
     stmt = select(AuditEntry.action).distinct()
     if room_id is not None:
         stmt = stmt.where(AuditEntry.room_id == room_id)
-    return sorted((await db.execute(stmt)).scalars())
+    return sorted({current_action(action) for action in (await db.execute(stmt)).scalars()})
 
 
 def _cell(value: Any) -> str:
@@ -187,7 +187,7 @@ async def csv_rows(session_factory: Any, flt: AuditFilter) -> AsyncIterator[str]
             )).all()
         for entry, actor, slug in rows:
             yield _csv_line([entry.id, entry.at.isoformat(), slug, entry.actor_id, actor.name if actor else None,
-                             entry.action, entry.target_kind, entry.target_id, entry.reason, entry.data or {}])
+                             current_action(entry.action), entry.target_kind, entry.target_id, entry.reason, entry.data or {}])
         if len(rows) < CSV_BATCH:
             return
         after = rows[-1][0].id

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.audit import audit
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, int_field
@@ -110,7 +110,7 @@ async def file_report(resources: Resources, actor: User, data: Input) -> Filed:
                 raise Conflict("You reported this before, and a moderator has dealt with it.")
             return Filed(existing, created=False)
         report = (await db.execute(select(Report).where(Report.id == inserted))).scalar_one()
-        await append_event(db, outbox, access.room.id, "report.created",
+        await append_event(db, outbox, access.room.id, kinds.REPORT_CREATED,
                            {"report_id": report.id, "target_kind": kind, "target_id": target_id},
                            audience="moderators", actor_id=actor.id)
         await _auto_hide(db, outbox, access, kind, target)
@@ -242,7 +242,7 @@ async def resolve(resources: Resources, actor: User, report_id: int, data: Input
             else:
                 await moderation.restore_idea_in(db, outbox, target, reason or "Reports dismissed.", actor.id)
         closed = await moderation.close_reports(db, outbox, report.room_id, kind, target_id, action, actor.id)
-        await audit(db, actor.id, "report.resolve", room_id=report.room_id, target_kind=kind, target_id=target_id,
+        await audit.record(db, actor.id, audit.REPORT_RESOLVED, room_id=report.room_id, target_kind=kind, target_id=target_id,
                     reason=reason, data={"action": action, "reports": closed,
                                          **({"minutes": minutes} if action == "mute" else {})})
     return {"action": action, "report_ids": closed, "target_kind": kind, "target_id": target_id}

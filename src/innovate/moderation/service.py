@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.audit import AuditEntry, audit
+from innovate.audit import AuditEntry
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, datetime_field, int_field, text_field
@@ -108,16 +109,17 @@ class _Switch:
     before: str
     after: str
     verb: str
-
-    @property
-    def event(self) -> str:
-        return f"{self.noun}.{self.verb}"
+    kind: kinds.Kind
+    action: str
 
 
-HIDE_MESSAGE = _Switch("message", Message, "state_reason", "visible", "hidden", "hidden")
-RESTORE_MESSAGE = _Switch("message", Message, "state_reason", "hidden", "visible", "restored")
-HIDE_IDEA = _Switch("idea", Idea, "hidden_reason", "visible", "hidden", "hidden")
-RESTORE_IDEA = _Switch("idea", Idea, "hidden_reason", "hidden", "visible", "restored")
+HIDE_MESSAGE = _Switch("message", Message, "state_reason", "visible", "hidden", "hidden",
+                       kinds.MESSAGE_HIDDEN, audit.MESSAGE_HIDDEN)
+RESTORE_MESSAGE = _Switch("message", Message, "state_reason", "hidden", "visible", "restored",
+                          kinds.MESSAGE_RESTORED, audit.MESSAGE_RESTORED)
+HIDE_IDEA = _Switch("idea", Idea, "hidden_reason", "visible", "hidden", "hidden", kinds.IDEA_HIDDEN, audit.IDEA_HIDDEN)
+RESTORE_IDEA = _Switch("idea", Idea, "hidden_reason", "hidden", "visible", "restored",
+                       kinds.IDEA_RESTORED, audit.IDEA_RESTORED)
 
 
 async def _switch(db: AsyncSession, outbox: Outbox, row: Message | Idea, switch: _Switch, reason: str | None,
@@ -136,9 +138,8 @@ async def _switch(db: AsyncSession, outbox: Outbox, row: Message | Idea, switch:
         raise Conflict(f"The {switch.noun} changed meanwhile; reload and try again.")
     row.state = switch.after
     setattr(row, switch.reason_column, kept_reason)
-    await append_event(db, outbox, row.room_id, switch.event, {f"{switch.noun}_id": row.id}, actor_id=actor_id)
-    action = f"{switch.noun}.{'hide' if switch.after == 'hidden' else 'restore'}"
-    await audit(db, actor_id, action, room_id=row.room_id, target_kind=switch.noun, target_id=row.id,
+    await append_event(db, outbox, row.room_id, switch.kind, {f"{switch.noun}_id": row.id}, actor_id=actor_id)
+    await audit.record(db, actor_id, switch.action, room_id=row.room_id, target_kind=switch.noun, target_id=row.id,
                 reason=reason, data={"automatic": True} if automatic else None)
     return True
 
@@ -211,9 +212,9 @@ async def pin_message(resources: Resources, actor: User, message_id: int, pinned
                 Message.room_id == message.room_id, Message.pinned.is_(True)))).scalar_one()
             if count > PIN_LIMIT:
                 raise Conflict(f"At most {PIN_LIMIT} messages can be pinned; unpin one first.")
-        await append_event(db, outbox, message.room_id, "message.pinned", {"message_id": message.id, "pinned": pinned},
+        await append_event(db, outbox, message.room_id, kinds.MESSAGE_PINNED, {"message_id": message.id, "pinned": pinned},
                            actor_id=actor.id)
-        await audit(db, actor.id, "message.pin" if pinned else "message.unpin", room_id=message.room_id,
+        await audit.record(db, actor.id, audit.MESSAGE_PINNED if pinned else audit.MESSAGE_UNPINNED, room_id=message.room_id,
                     target_kind="message", target_id=message.id)
     return message
 
@@ -236,9 +237,9 @@ async def approve_message(resources: Resources, actor: User, message_id: int) ->
             await db.execute(update(Membership)
                              .where(Membership.room_id == message.room_id, Membership.user_id == message.author_id)
                              .values(approved_posts=Membership.approved_posts + 1))
-        await append_event(db, outbox, message.room_id, "message.approved", {"message_id": message.id},
+        await append_event(db, outbox, message.room_id, kinds.MESSAGE_APPROVED, {"message_id": message.id},
                            actor_id=actor.id)
-        await audit(db, actor.id, "message.approve", room_id=message.room_id, target_kind="message",
+        await audit.record(db, actor.id, audit.MESSAGE_APPROVED, room_id=message.room_id, target_kind="message",
                     target_id=message.id)
     return message
 
@@ -257,9 +258,9 @@ async def reject_message(resources: Resources, actor: User, message_id: int, dat
             raise Conflict("Another moderator reviewed this message meanwhile.")
         message.state, message.state_reason = "rejected", reason
         audience = f"user:{message.author_id}" if message.author_id is not None else "moderators"
-        await append_event(db, outbox, message.room_id, "message.rejected", {"message_id": message.id},
+        await append_event(db, outbox, message.room_id, kinds.MESSAGE_REJECTED, {"message_id": message.id},
                            audience=audience, actor_id=actor.id)
-        await audit(db, actor.id, "message.reject", room_id=message.room_id, target_kind="message",
+        await audit.record(db, actor.id, audit.MESSAGE_REJECTED, room_id=message.room_id, target_kind="message",
                     target_id=message.id, reason=reason)
     return message
 
@@ -326,9 +327,9 @@ async def lock_idea(resources: Resources, actor: User, idea_id: int, locked: boo
         if result.rowcount == 0:
             return idea
         idea.locked = locked
-        await append_event(db, outbox, idea.room_id, "idea.locked", {"idea_id": idea.id, "locked": locked},
+        await append_event(db, outbox, idea.room_id, kinds.IDEA_LOCKED, {"idea_id": idea.id, "locked": locked},
                            actor_id=actor.id)
-        await audit(db, actor.id, "idea.lock" if locked else "idea.unlock", room_id=idea.room_id,
+        await audit.record(db, actor.id, audit.IDEA_LOCKED if locked else audit.IDEA_UNLOCKED, room_id=idea.room_id,
                     target_kind="idea", target_id=idea.id, reason=reason)
     return idea
 
@@ -349,7 +350,7 @@ async def close_reports(db: AsyncSession, outbox: Outbox, room_id: int, target_k
         .returning(Report.id)
     )).scalars())
     if ids:
-        await append_event(db, outbox, room_id, "report.resolved",
+        await append_event(db, outbox, room_id, kinds.REPORT_RESOLVED,
                            {"target_kind": target_kind, "target_id": target_id, "action": action,
                             "report_ids": sorted(ids)},
                            audience="moderators", actor_id=actor_id)
@@ -358,13 +359,16 @@ async def close_reports(db: AsyncSession, outbox: Outbox, room_id: int, target_k
 
 async def last_hide_was_automatic(db: AsyncSession, room_id: int, target_kind: str, target_id: int) -> bool:
     """Whether the target's current hiding came from the reports threshold, not a moderator."""
+    switches = (HIDE_MESSAGE, RESTORE_MESSAGE) if target_kind == "message" else (HIDE_IDEA, RESTORE_IDEA)
+    hidden = audit.stored_actions(switches[0].action)
+    actions = hidden + audit.stored_actions(switches[1].action)
     entry = (await db.execute(
         select(AuditEntry).where(
             AuditEntry.room_id == room_id, AuditEntry.target_kind == target_kind, AuditEntry.target_id == target_id,
-            AuditEntry.action.in_((f"{target_kind}.hide", f"{target_kind}.restore")),
+            AuditEntry.action.in_(actions),
         ).order_by(AuditEntry.id.desc()).limit(1)
     )).scalar_one_or_none()
-    return entry is not None and entry.action.endswith(".hide") and bool((entry.data or {}).get("automatic"))
+    return entry is not None and entry.action in hidden and bool((entry.data or {}).get("automatic"))
 
 
 # Members ----------------------------------------------------------------------------------
@@ -406,8 +410,8 @@ async def mute_in(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: 
             return False
         membership.muted_until = None
         await db.flush()
-        await append_event(db, outbox, room_id, "member.unmuted", {"user_id": user_id}, actor_id=access.user.id)
-        await audit(db, access.user.id, "member.unmute", room_id=room_id, target_kind="user", target_id=user_id,
+        await append_event(db, outbox, room_id, kinds.MEMBER_UNMUTED, {"user_id": user_id}, actor_id=access.user.id)
+        await audit.record(db, access.user.id, audit.MEMBER_UNMUTED, room_id=room_id, target_kind="user", target_id=user_id,
                     reason=reason)
     else:
         if target.user.id == access.user.id:
@@ -417,9 +421,9 @@ async def mute_in(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: 
         membership.muted_until = until
         await db.flush()
         # ``until`` is in the event so pages and clients know when the composer comes back.
-        await append_event(db, outbox, room_id, "member.muted", {"user_id": user_id, "until": until.isoformat()},
+        await append_event(db, outbox, room_id, kinds.MEMBER_MUTED, {"user_id": user_id, "until": until.isoformat()},
                            actor_id=access.user.id)
-        await audit(db, access.user.id, "member.mute", room_id=room_id, target_kind="user", target_id=user_id,
+        await audit.record(db, access.user.id, audit.MEMBER_MUTED, room_id=room_id, target_kind="user", target_id=user_id,
                     reason=reason, data={"until": until.isoformat()})
     signal(outbox, room_id, "access", user_id=user_id)
     return True
@@ -444,9 +448,9 @@ async def _set_role(db: AsyncSession, outbox: Outbox, access: RoomAccess, target
     if role == "moderator":
         membership.muted_until = None
     await db.flush()
-    await append_event(db, outbox, access.room.id, "member.updated", {"user_id": target.user.id, "role": role},
+    await append_event(db, outbox, access.room.id, kinds.MEMBER_UPDATED, {"user_id": target.user.id, "role": role},
                        actor_id=access.user.id)
-    await audit(db, access.user.id, "member.role", room_id=access.room.id, target_kind="user",
+    await audit.record(db, access.user.id, audit.MEMBER_ROLE_CHANGED, room_id=access.room.id, target_kind="user",
                 target_id=target.user.id, reason=reason, data={"from": previous, "to": role})
     # A privilege change. The member's open sockets switch views when ``member.updated`` has
     # gone out (the live channel re-checks the sockets of a member.* event's user after
@@ -510,8 +514,8 @@ async def remove_member(resources: Resources, actor: User, slug: str, user_id: i
         membership = target.membership
         membership.state, membership.left_at, membership.muted_until = "removed", utcnow(), None
         await db.flush()
-        await append_event(db, outbox, access.room.id, "member.removed", {"user_id": user_id}, actor_id=actor.id)
-        await audit(db, actor.id, "member.remove", room_id=access.room.id, target_kind="user", target_id=user_id,
+        await append_event(db, outbox, access.room.id, kinds.MEMBER_REMOVED, {"user_id": user_id}, actor_id=actor.id)
+        await audit.record(db, actor.id, audit.MEMBER_REMOVED, room_id=access.room.id, target_kind="user", target_id=user_id,
                     reason=reason, data={"kind": target.user.kind})
         signal(outbox, access.room.id, "access", user_id=user_id)
     if target.user.is_guest:

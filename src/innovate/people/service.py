@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from innovate import audit
 from innovate.accounts.cutoff import cut_off
 from innovate.accounts.models import User
-from innovate.audit import audit
 from innovate.db import utcnow
 from innovate.errors import Forbidden, NotFound
 from innovate.resources import Resources
@@ -34,7 +34,7 @@ async def set_active(resources: Resources, actor: User, user_id: int, *, active:
         if user is None:
             raise NotFound("No such user.")
         if changed:
-            await audit(db, actor.id, "user.reactivated" if active else "user.deactivated",
+            await audit.record(db, actor.id, audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED,
                         target_kind="user", target_id=user_id, reason=reason, data={"kind": user.kind})
     if not active:
         await cut_off(resources, user_id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from innovate.db import utcnow
+from innovate.kinds import Kind
 from innovate.rooms.models import Event, Room
 from innovate.writes import Outbox
 
@@ -42,15 +43,17 @@ async def append_event(
     db: AsyncSession,
     outbox: Outbox,
     room_id: int,
-    kind: str,
+    kind: Kind,
     data: dict[str, Any],
     *,
     audience: str = "all",
     actor_id: int | None = None,
 ) -> int:
     """Append a stored, sequenced event to the room's timeline inside the transaction; its seq."""
+    if not kind.stored:
+        raise ValueError(f"{kind.name} is state, not history: signal it instead")
     seq = await next_seq(db, room_id)
-    await db.execute(_INSERT_EVENT, {"room_id": room_id, "seq": seq, "kind": kind, "data": data,
+    await db.execute(_INSERT_EVENT, {"room_id": room_id, "seq": seq, "kind": kind.name, "data": data,
                                       "audience": audience, "actor_id": actor_id, "created_at": utcnow()})
-    outbox.add({"room": room_id, "seq": seq, "kind": kind})
+    outbox.add({"room": room_id, "seq": seq, "kind": kind.name})
     return seq

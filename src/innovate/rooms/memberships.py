@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.rooms.events import append_event
@@ -46,7 +47,7 @@ async def add_member(
             existing.role = "moderator"
         await db.flush()
         membership = existing
-    await append_event(db, outbox, room.id, "member.joined", {"user_id": user.id}, actor_id=actor_id or user.id)
+    await append_event(db, outbox, room.id, kinds.MEMBER_JOINED, {"user_id": user.id}, actor_id=actor_id or user.id)
     return membership
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
+from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.audit import audit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.inputs import (
@@ -109,7 +109,7 @@ async def create_room(resources: Resources, actor: User, data: Input) -> Room:
             db.add(room)
             await db.flush()
             await add_member(db, outbox, room, actor, role="moderator")
-            await audit(db, actor.id, "room.create", room_id=room.id, target_kind="room", target_id=room.id,
+            await audit.record(db, actor.id, audit.ROOM_CREATED, room_id=room.id, target_kind="room", target_id=room.id,
                         data={"slug": room.slug, "phase": phase})
     except IntegrityError:
         raise Conflict(f"The address /rooms/{values['slug']} is taken.", fields={"slug": "already taken"}) from None
@@ -165,8 +165,8 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
                 setattr(room, key, value)
             room.updated_at = utcnow()
             await db.flush()
-            await append_event(db, outbox, room.id, "room.updated", {"fields": sorted(changed)}, actor_id=actor.id)
-            await audit(db, actor.id, "room.update", room_id=room.id, target_kind="room", target_id=room.id,
+            await append_event(db, outbox, room.id, kinds.ROOM_UPDATED, {"fields": sorted(changed)}, actor_id=actor.id)
+            await audit.record(db, actor.id, audit.ROOM_UPDATED, room_id=room.id, target_kind="room", target_id=room.id,
                         data={"fields": sorted(changed)})
         if "locked" in data:
             await _set_lock(db, outbox, access, bool_field(data, "locked"), actor)
@@ -184,8 +184,8 @@ async def _set_lock(db: Any, outbox: Any, access: RoomAccess, locked: bool, acto
         return
     room.locked = locked
     await db.flush()
-    await append_event(db, outbox, room.id, "room.locked", {"locked": locked}, actor_id=actor.id)
-    await audit(db, actor.id, "room.lock" if locked else "room.unlock", room_id=room.id, target_kind="room",
+    await append_event(db, outbox, room.id, kinds.ROOM_LOCKED, {"locked": locked}, actor_id=actor.id)
+    await audit.record(db, actor.id, audit.ROOM_LOCKED if locked else audit.ROOM_UNLOCKED, room_id=room.id, target_kind="room",
                 target_id=room.id)
 
 
@@ -199,8 +199,8 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
     if result.rowcount == 0:
         raise Conflict("The phase changed meanwhile; reload and try again.")
     room.phase = target
-    await append_event(db, outbox, room.id, "room.phase_changed", {"from": previous, "to": target}, actor_id=actor_id)
-    await audit(db, actor_id, "room.phase", room_id=room.id, target_kind="room", target_id=room.id,
+    await append_event(db, outbox, room.id, kinds.ROOM_PHASE_CHANGED, {"from": previous, "to": target}, actor_id=actor_id)
+    await audit.record(db, actor_id, audit.ROOM_PHASE_CHANGED, room_id=room.id, target_kind="room", target_id=room.id,
                 data={"from": previous, "to": target, "scheduled": actor_id is None})
     if target in ("closed", "archived"):
         # Guests may lose access now; open sockets re-check (see realtime/hub.py).
@@ -274,5 +274,5 @@ async def leave_room(resources: Resources, actor: User, slug: str) -> None:
             .values(state="left", left_at=utcnow())
         )
         if result.rowcount:
-            await append_event(db, outbox, access.room.id, "member.left", {"user_id": actor.id}, actor_id=actor.id)
+            await append_event(db, outbox, access.room.id, kinds.MEMBER_LEFT, {"user_id": actor.id}, actor_id=actor.id)
             signal(outbox, access.room.id, "access", user_id=actor.id)

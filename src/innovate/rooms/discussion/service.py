@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.audit import audit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, int_field, text_field
@@ -124,7 +124,7 @@ async def post(resources: Resources, actor: User, slug: str, data: Input) -> Pos
         await db.flush()
         if idea_id is not None and not held:
             await db.execute(update(Idea).where(Idea.id == idea_id).values(messages_count=Idea.messages_count + 1))
-        await append_event(db, outbox, room.id, "message.posted", {"message_id": message.id, "idea_id": idea_id},
+        await append_event(db, outbox, room.id, kinds.MESSAGE_POSTED, {"message_id": message.id, "idea_id": idea_id},
                            audience=f"user:{actor.id}" if held else "all", actor_id=actor.id)
     return Posted(access, message)
 
@@ -144,7 +144,7 @@ async def edit_message(resources: Resources, actor: User, message_id: int, data:
             return message
         message.body, message.body_html, message.edited_at = body, await render_body(db, access.room, body), utcnow()
         await db.flush()
-        await append_event(db, outbox, message.room_id, "message.edited", {"message_id": message.id},
+        await append_event(db, outbox, message.room_id, kinds.MESSAGE_EDITED, {"message_id": message.id},
                            audience=f"user:{actor.id}" if message.state == "held" else "all", actor_id=actor.id)
     return message
 
@@ -166,9 +166,9 @@ async def delete_message(resources: Resources, actor: User, message_id: int) -> 
         if was_counted:
             await db.execute(update(Idea).where(Idea.id == message.idea_id, Idea.messages_count > 0)
                              .values(messages_count=Idea.messages_count - 1))
-        await append_event(db, outbox, message.room_id, "message.deleted", {"message_id": message.id},
+        await append_event(db, outbox, message.room_id, kinds.MESSAGE_DELETED, {"message_id": message.id},
                            actor_id=actor.id)
         if not own:
-            await audit(db, actor.id, "message.delete", room_id=message.room_id, target_kind="message",
+            await audit.record(db, actor.id, audit.MESSAGE_DELETED, room_id=message.room_id, target_kind="message",
                         target_id=message.id)
     return message

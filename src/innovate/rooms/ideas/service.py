@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.audit import audit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, bool_field, choice_field, int_field, text_field
@@ -72,7 +72,7 @@ async def submit_idea(resources: Resources, actor: User, slug: str, data: Input)
                     body_html=render(body))
         db.add(idea)
         await db.flush()
-        await append_event(db, outbox, access.room.id, "idea.submitted", {"idea_id": idea.id}, actor_id=actor.id)
+        await append_event(db, outbox, access.room.id, kinds.IDEA_SUBMITTED, {"idea_id": idea.id}, actor_id=actor.id)
     return idea
 
 
@@ -92,7 +92,7 @@ async def edit_idea(resources: Resources, actor: User, idea_id: int, data: Input
         ratelimits.check_content(resources.settings, access, body, mentions=False)
         idea.title, idea.body, idea.body_html, idea.edited_at = title, body, render(body), utcnow()
         await db.flush()
-        await append_event(db, outbox, idea.room_id, "idea.edited", {"idea_id": idea.id}, actor_id=actor.id)
+        await append_event(db, outbox, idea.room_id, kinds.IDEA_EDITED, {"idea_id": idea.id}, actor_id=actor.id)
     return idea
 
 
@@ -111,9 +111,9 @@ async def set_idea_status(resources: Resources, actor: User, idea_id: int, data:
         previous = idea.status
         idea.status, idea.status_reason = status, reason
         await db.flush()
-        await append_event(db, outbox, idea.room_id, "idea.status_changed",
+        await append_event(db, outbox, idea.room_id, kinds.IDEA_STATUS_CHANGED,
                            {"idea_id": idea.id, "from": previous, "status": status}, actor_id=actor.id)
-        await audit(db, actor.id, "idea.status", room_id=idea.room_id, target_kind="idea", target_id=idea.id,
+        await audit.record(db, actor.id, audit.IDEA_STATUS_CHANGED, room_id=idea.room_id, target_kind="idea", target_id=idea.id,
                     reason=reason, data={"from": previous, "to": status})
     return idea
 
@@ -148,9 +148,9 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
             status="merged", merged_into_id=target.id, status_reason=reason, messages_count=0))
         for idea in (source, target):
             await db.refresh(idea)
-        await append_event(db, outbox, room.id, "idea.merged", {"idea_id": source.id, "into_id": target.id},
+        await append_event(db, outbox, room.id, kinds.IDEA_MERGED, {"idea_id": source.id, "into_id": target.id},
                            actor_id=actor.id)
-        await audit(db, actor.id, "idea.merge", room_id=room.id, target_kind="idea", target_id=source.id,
+        await audit.record(db, actor.id, audit.IDEA_MERGED, room_id=room.id, target_kind="idea", target_id=source.id,
                     reason=reason, data={"into": target.id, "messages_moved": moved})
         signal(outbox, room.id, "tally", idea_id=target.id)
     return source

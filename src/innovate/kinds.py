@@ -1,0 +1,106 @@
+"""Every kind of room event, declared once.
+
+A kind says what its frames load, whose own view of it differs from everyone's, whether
+the sockets it concerns re-check their access, and which template renders its live HTML.
+Service functions append events by these constants (``append_event(..., MESSAGE_POSTED,
+...)``), the live feed reads the rest from here, so adding a kind is one entry below and
+its template under ``templates/live/``.
+
+Stored kinds are history: they get a seq, are replayed after a reconnect and listed by the
+events API. The two state kinds (``tally.changed``, ``vote.mine``) are never stored: the
+feed coalesces their signals and sends the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Loads(Enum):
+    """What a frame of the kind carries besides the event's own data."""
+
+    NOTHING = "nothing"
+    MESSAGE = "message"   # data.message_id → the message, shaped for the viewer
+    IDEA = "idea"         # data.idea_id → the idea (and the title of the one it merged into)
+    MEMBER = "member"     # data.user_id → their membership in the room
+    ROOM = "room"         # the room itself
+    REPORT = "report"     # data.report_id → the report
+
+
+class About(Enum):
+    """Whose own view of an event differs from everyone's: they get a personal frame."""
+
+    AUTHOR = "author"     # the author of the message or idea it shows (their Edit link, a held post)
+    MEMBER = "member"     # the member a member.* event is about (their own standing)
+
+
+class Recheck(Enum):
+    """Which sockets re-check their access (and standing) once the event is out."""
+
+    NONE = "none"
+    SUBJECT = "subject"   # the sockets of data.user_id
+    ROOM = "room"         # every socket on the room
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    loads: Loads = Loads.NOTHING
+    about: tuple[About, ...] = ()
+    recheck: Recheck = Recheck.NONE
+    stored: bool = True
+
+    @property
+    def template(self) -> str:
+        """The live HTML of a frame of this kind (``<hx-partial>`` swaps), per viewer."""
+        return f"live/{self.name}.html"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_MESSAGE = {"loads": Loads.MESSAGE, "about": (About.AUTHOR,)}
+_IDEA = {"loads": Loads.IDEA, "about": (About.AUTHOR,)}
+_MEMBER = {"loads": Loads.MEMBER, "about": (About.MEMBER,), "recheck": Recheck.SUBJECT}
+
+MESSAGE_POSTED = Kind("message.posted", **_MESSAGE)
+MESSAGE_EDITED = Kind("message.edited", **_MESSAGE)
+MESSAGE_DELETED = Kind("message.deleted", **_MESSAGE)
+MESSAGE_HIDDEN = Kind("message.hidden", **_MESSAGE)
+MESSAGE_RESTORED = Kind("message.restored", **_MESSAGE)
+MESSAGE_APPROVED = Kind("message.approved", **_MESSAGE)
+MESSAGE_REJECTED = Kind("message.rejected", **_MESSAGE)
+MESSAGE_PINNED = Kind("message.pinned", **_MESSAGE)
+
+IDEA_SUBMITTED = Kind("idea.submitted", **_IDEA)
+IDEA_EDITED = Kind("idea.edited", **_IDEA)
+IDEA_STATUS_CHANGED = Kind("idea.status_changed", **_IDEA)
+IDEA_MERGED = Kind("idea.merged", **_IDEA)
+IDEA_HIDDEN = Kind("idea.hidden", **_IDEA)
+IDEA_RESTORED = Kind("idea.restored", **_IDEA)
+IDEA_LOCKED = Kind("idea.locked", **_IDEA)
+
+ROOM_UPDATED = Kind("room.updated", loads=Loads.ROOM, recheck=Recheck.ROOM)
+ROOM_PHASE_CHANGED = Kind("room.phase_changed", loads=Loads.ROOM, recheck=Recheck.ROOM)
+ROOM_LOCKED = Kind("room.locked", loads=Loads.ROOM)
+
+MEMBER_JOINED = Kind("member.joined", **_MEMBER)
+MEMBER_LEFT = Kind("member.left", **_MEMBER)
+MEMBER_REMOVED = Kind("member.removed", **_MEMBER)
+MEMBER_MUTED = Kind("member.muted", **_MEMBER)
+MEMBER_UNMUTED = Kind("member.unmuted", **_MEMBER)
+MEMBER_UPDATED = Kind("member.updated", **_MEMBER)
+
+REPORT_CREATED = Kind("report.created", loads=Loads.REPORT)
+REPORT_RESOLVED = Kind("report.resolved")
+
+# State, not history: coalesced signals, sent as the current values.
+TALLY_CHANGED = Kind("tally.changed", stored=False)
+VOTE_MINE = Kind("vote.mine", stored=False)
+
+KINDS: dict[str, Kind] = {k.name: k for k in globals().values() if isinstance(k, Kind)}
+
+
+def kind_named(name: str) -> Kind | None:
+    return KINDS.get(name)
