@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import escape
 from starlette.templating import Jinja2Templates
 
-from innovate.rooms.pages import Standing, next_step, phase_blocks, phase_moves
+from innovate.rooms.phases import Standing, next_step, phase_blocks, phase_moves
 from innovate.rooms.serializers import Viewer
 
 Part = str

@@ -1,29 +1,28 @@
 """What the room pages show: read-side context for the templates, built from the same
-API-shaped dicts the JSON API returns (rooms/queries.py, rooms/serializers.py).
-
-Also decides, as human-readable reasons, what the page lets a viewer do right now: the
-phase rules come from rooms/rules.py (the same checks the services enforce), the viewer's
-standing (member, muted) is added on top. ``None`` means "allowed".
-"""
+API-shaped dicts the JSON API returns (rooms/queries.py, rooms/serializers.py); what the
+phase allows is rooms/phases.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
-from innovate.db import utcnow
-from innovate.errors import AppError, Conflict, NotFound
-from innovate.rooms import rules
+from innovate.errors import AppError, NotFound
 from innovate.rooms.access import RoomAccess, room_access
 from innovate.rooms.discussion.queries import pinned_json
 from innovate.rooms.ideas.service import MODERATOR_STATUSES, idea_in_room
 from innovate.rooms.models import Idea, Membership, Message, Room
+from innovate.rooms.phases import (
+    Standing,
+    blocked_for,
+    next_step,
+    phase_blocks,
+    phase_moves,
+)
 from innovate.rooms.queries import (
     idea_detail,
     list_ideas,
@@ -34,21 +33,8 @@ from innovate.rooms.queries import (
 )
 from innovate.rooms.serializers import Viewer, room_json, tallies_visible
 
-NEEDS = ("post", "submit", "vote")
 MESSAGES_PER_PAGE = 40
 IDEAS_PER_PAGE = 20
-
-PHASE_MOVES: dict[str, list[tuple[str, str, str]]] = {
-    "draft": [("open", "Open the room", "next")],
-    "open": [("voting", "Start voting", "next"), ("closed", "Close the room", "skip")],
-    "voting": [("closed", "Close voting", "next"), ("open", "Back to collecting ideas", "back")],
-    "closed": [("archived", "Archive", "next"), ("voting", "Reopen voting", "back")],
-    "archived": [],
-}
-
-# Which scheduled time ends each phase, and what comes then.
-NEXT_STEP = {"draft": (("opens_at", "open"),), "open": (("voting_at", "voting"), ("closes_at", "closed")),
-             "voting": (("closes_at", "closed"),), "closed": (("archives_at", "archived"),)}
 
 
 @dataclass
@@ -66,83 +52,6 @@ class Form:
         errors = {k: v for k, v in (exc.fields or {}).items() if k in fields}
         message = None if errors and len(errors) == len(exc.fields or {}) else exc.message
         return cls(values={k: v for k, v in values.items() if isinstance(v, str)}, errors=errors, message=message)
-
-
-# What the phase allows ------------------------------------------------------------------
-
-
-def phase_blocks(room: dict[str, Any], moderator: bool) -> dict[str, str | None]:
-    """Why the phase (and lock) stops posting, submitting or voting, per need; None = allowed.
-
-    Asks rules.py, the checks the services run, with a stand-in for RoomAccess that holds
-    only what those checks read, so pages and live fragments never drift from the services.
-    """
-    stand_in = SimpleNamespace(
-        room=SimpleNamespace(phase=room["phase"], locked=room["locked"], votes_in_open=room["voting"]["votes_in_open"]),
-        can_moderate=moderator,
-    )
-    checks = {"post": rules.check_can_post, "submit": rules.check_can_submit_idea, "vote": rules.check_can_vote}
-    blocks: dict[str, str | None] = {}
-    for need, check in checks.items():
-        try:
-            check(stand_in)  # type: ignore[arg-type]
-            blocks[need] = None
-        except Conflict as exc:
-            blocks[need] = exc.message
-    return blocks
-
-
-@dataclass(frozen=True)
-class Standing:
-    member: bool
-    muted_until: str | None
-    can_join: bool
-
-    @classmethod
-    def of(cls, access: RoomAccess) -> Standing:
-        muted = access.membership.muted_until if access.is_muted else None  # type: ignore[union-attr]
-        return cls(member=access.is_member, muted_until=muted.isoformat() if muted else None, can_join=access.can_join)
-
-
-def blocked_for(room: dict[str, Any], moderator: bool, standing: Standing) -> dict[str, str | None]:
-    """Phase reasons first (the most useful to read), then membership, then a mute."""
-    blocks = phase_blocks(room, moderator)
-    if not standing.member:
-        reason = "Join this challenge to take part." if standing.can_join else "Only members of this room take part."
-    elif standing.muted_until:
-        reason = f"You are muted until {standing.muted_until[:16].replace('T', ' ')} UTC."
-    else:
-        reason = None
-    return {need: blocks[need] or reason for need in NEEDS}
-
-
-def next_step(room: dict[str, Any], now: datetime | None = None) -> dict[str, str] | None:
-    """The next scheduled phase change: {phase, at, remaining}, or None."""
-    now = now or utcnow()
-    for name, phase in NEXT_STEP.get(room["phase"], ()):
-        at = room["schedule"].get(name)
-        if at:
-            return {"phase": phase, "at": at, "remaining": remaining_text(datetime.fromisoformat(at) - now)}
-    return None
-
-
-def remaining_text(delta: Any) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds <= 0:
-        return "any moment now"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = max(1, rest // 60) if not days and not hours else rest // 60
-    parts = [f"{days} d"] if days else []
-    if hours or days:
-        parts.append(f"{hours} h")
-    if not days:
-        parts.append(f"{minutes} min")
-    return "in " + " ".join(parts)
-
-
-def phase_moves(room: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return PHASE_MOVES.get(room["phase"], [])
 
 
 # Page contexts ----------------------------------------------------------------------------
