@@ -28,4 +28,7 @@ class Resources:
     broker: Broker
     hub: Hub | None = None
     writes: WritesInFlight = field(default_factory=WritesInFlight)
+    # Hooks every write transaction runs before commit when it appended room events
+    # (innovate.writes.BeforeCommit); the app installs them when it starts.
+    before_commit: list[Any] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,7 @@ Nothing else publishes. If the transaction fails, nothing is published.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,14 +24,34 @@ from innovate import metrics
 from innovate.resources import Resources
 
 
+@dataclass(frozen=True)
+class Appended:
+    """A room event appended in this transaction, as the hooks that run before commit see it."""
+
+    room_id: int
+    seq: int
+    kind: str
+    data: dict[str, Any]
+    audience: str
+    actor_id: int | None
+
+
 @dataclass
 class Outbox:
-    """Broker messages to publish once the transaction has committed."""
+    """Broker messages to publish once the transaction has committed, and the room events
+    appended in it (for the hooks that write what follows from them in the same transaction)."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Appended] = field(default_factory=list)
 
     def add(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
+
+
+# Runs inside the transaction, after the service's own writes and before commit, with every
+# event the service appended: what follows from events (notifications) is written in the
+# same transaction as the change that caused it, or not at all.
+BeforeCommit = Callable[[AsyncSession, Outbox], Awaitable[None]]
 
 
 @asynccontextmanager
@@ -41,6 +61,9 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
     try:
         async with resources.db.begin() as db:
             yield db, outbox
+            if outbox.events:
+                for hook in resources.before_commit:
+                    await hook(db, outbox)
         for message in outbox.messages:
             await resources.broker.publish(message)
             if message.get("seq") is not None:  # stored events; rate() of this is events per second
@@ -52,3 +75,9 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
 def signal(outbox: Outbox, room_id: int, kind: str, **data: Any) -> None:
     """Queue an unsequenced signal (e.g. ``tally`` for coalesced vote counts) for after commit."""
     outbox.add({"room": room_id, "kind": kind, **data})
+
+
+def to_user(outbox: Outbox, user_id: int, frame: dict[str, Any]) -> None:
+    """Queue a frame for every live socket of one user, in any room or none (their unread
+    count, say), for after commit. Never stored: a reconnecting page asks for it again."""
+    outbox.add({"kind": "user", "user_id": user_id, "frame": frame})

@@ -12,7 +12,7 @@ from sqlalchemy.orm.util import identity_key
 from innovate.db import utcnow
 from innovate.kinds import Kind
 from innovate.rooms.models import Event, Room
-from innovate.writes import Outbox
+from innovate.writes import Appended, Outbox
 
 # Built once with a bind parameter: it runs for every stored event. A Core statement on the
 # table: the ORM-enabled form costs twice as much, mostly in synchronising the session.
@@ -56,4 +56,5 @@ async def append_event(
     await db.execute(_INSERT_EVENT, {"room_id": room_id, "seq": seq, "kind": kind.name, "data": data,
                                       "audience": audience, "actor_id": actor_id, "created_at": utcnow()})
     outbox.add({"room": room_id, "seq": seq, "kind": kind.name})
+    outbox.events.append(Appended(room_id, seq, kind.name, data, audience, actor_id))
     return seq
