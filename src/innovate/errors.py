@@ -70,11 +70,6 @@ class Conflict(AppError):
     code = "conflict"
 
 
-class TooLarge(AppError):
-    status = 413
-    code = "too_large"
-
-
 class TooMany(AppError):
     status = 429
     code = "rate_limited"

@@ -62,8 +62,3 @@ def _link_mentions(html: str, mention_link: Callable[[str], str | None]) -> str:
 
         out.append(MENTION.sub(_sub, part))
     return "".join(out)
-
-
-def plain_text(source: str) -> str:
-    """Strip all markup, for notifications and search snippets."""
-    return nh3.clean(_md.render(source), tags=set()).strip()

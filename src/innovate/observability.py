@@ -43,10 +43,6 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 _SQL_PARAMETERS = re.compile(r"\[parameters: .*?(?=\n\(Background on this error|\Z)", re.DOTALL)
 
 
-def current_request_id() -> str | None:
-    return request_id_var.get()
-
-
 def accept_request_id(value: str | None) -> str:
     """Keep a caller's id when it is a plausible one (8-128 of ``A-Za-z0-9._:-``), else a new one."""
     if value and _REQUEST_ID_OK.fullmatch(value):

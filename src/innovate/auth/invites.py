@@ -115,13 +115,6 @@ class InvitePreview:
     expires_at: datetime
 
 
-async def peek_invite(resources: Resources, token: str) -> InvitePreview | None:
-    """The invite behind ``token`` if it could be redeemed now; reading consumes nothing."""
-    if not valid_token_shape(token):
-        return None
-    return await peek_invite_hash(resources, token_hash(token))
-
-
 async def peek_invite_hash(resources: Resources, digest: str) -> InvitePreview | None:
     async with resources.db() as db:
         row = (await db.execute(

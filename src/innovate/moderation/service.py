@@ -477,29 +477,6 @@ async def update_member(resources: Resources, actor: User, slug: str, user_id: i
     return target.membership
 
 
-async def mute_member(resources: Resources, actor: User, slug: str, user_id: int, until: datetime | None,
-                      reason: str | None = None) -> Membership:
-    """Mute until ``until`` (the mute ends by itself then), or lift a mute with None."""
-    if until is not None and until <= utcnow():
-        raise Invalid.field("muted_until", "must be in the future")
-    async with write(resources) as (db, outbox):
-        access = await _moderating(db, actor, slug)
-        target = await member_target(db, access, user_id)
-        await mute_in(db, outbox, access, target, until, reason)
-    return target.membership
-
-
-async def set_role(resources: Resources, actor: User, slug: str, user_id: int, role: str,
-                   reason: str | None = None) -> Membership:
-    if role not in ROLES:
-        raise Invalid.field("role", f"expected one of {', '.join(ROLES)}")
-    async with write(resources) as (db, outbox):
-        access = await _moderating(db, actor, slug)
-        target = await member_target(db, access, user_id)
-        await _set_role(db, outbox, access, target, role, reason)
-    return target.membership
-
-
 async def remove_member(resources: Resources, actor: User, slug: str, user_id: int,
                         reason: str | None = None) -> Membership:
     """Remove a member: they lose the room at once (their sockets close with 1008); a guest
