@@ -212,7 +212,7 @@ def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
     sxx = sum((x - mx) ** 2 for x in xs)
     if sxx == 0:
         return None
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
     return slope, my - slope * mx
 
 

@@ -38,7 +38,7 @@ class HttpConn:
         self.idle_since = 0.0
 
     @classmethod
-    async def open(cls, host: str, port: int) -> "HttpConn":
+    async def open(cls, host: str, port: int) -> HttpConn:
         reader, writer = await asyncio.open_connection(host, port)
         return cls(reader, writer, f"{host}:{port}")
 

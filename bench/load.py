@@ -62,7 +62,7 @@ CONTENDED_LIMIT_PCT = 5.0
 class Probe:
     """A subscriber that decodes every frame: latency, loss, duplicates."""
 
-    def __init__(self, gen: "LoadGen") -> None:
+    def __init__(self, gen: LoadGen) -> None:
         self.gen = gen
         self.decode = gen.target.decode
         self.ws = None
@@ -175,7 +175,7 @@ class LoadGen:
                 ws.set_keepalive(t.keepalive)
                 async with asyncio.timeout(timeout):
                     await t.subscribe_handshake(ws)
-            except (OSError, asyncio.TimeoutError, wsclient.WSClosed, Exception) as exc:
+            except (TimeoutError, OSError, wsclient.WSClosed, Exception) as exc:
                 last_exc = exc
                 if ws is not None:
                     ws.abort()
@@ -293,7 +293,7 @@ class LoadGen:
                 self.progress.clear()
                 try:
                     await asyncio.wait_for(self.progress.wait(), 0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             t = time.time_ns()

@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -117,7 +118,7 @@ class Config:
     votes_rounds: int | None = None  # None: same as rounds
 
     @classmethod
-    def quick_config(cls) -> "Config":
+    def quick_config(cls) -> Config:
         return cls(
             quick=True,
             # Two rounds keep the smoke test under two minutes; the full run takes three.
@@ -175,7 +176,7 @@ def run_load(target: Target, load_args: list[str], timeout: float,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-                raise LoadError(f"load generator timed out after {timeout:.0f}s")
+                raise LoadError(f"load generator timed out after {timeout:.0f}s") from None
             except BaseException:
                 proc.kill()
                 proc.wait(5)
@@ -540,7 +541,7 @@ def run_all(cfg: Config, target_names: list[str], scenario_names: list[str],
                         r = sc.run(TARGETS[tname](**target_options.get(tname, {})), cfg)
                     else:
                         r = with_server(tname, target_options.get(tname, {}),
-                                        lambda t: sc.run(t, cfg), cfg)
+                                        lambda t, sc=sc: sc.run(t, cfg), cfg)
                 except (LoadError, targets_mod.TargetError) as exc:
                     r = {"error": str(exc)[-4000:]}
                 r["round"] = rnd + 1
@@ -554,7 +555,7 @@ def run_all(cfg: Config, target_names: list[str], scenario_names: list[str],
 
 def per_round_ratio(runs_a: list[dict], runs_b: list[dict], key: str) -> float | None:
     ratios = []
-    for a, b in zip(runs_a, runs_b):
+    for a, b in zip(runs_a, runs_b, strict=False):  # a target's failed round may be missing
         va, vb = a.get(key), b.get(key)
         if va and vb:
             ratios.append(va / vb)
@@ -802,7 +803,7 @@ def render_markdown(summary: dict, json_name: str) -> str:
             cells = [
                 ("≥ " if figs.get(t, {}).get("knee_reached_max_step") and v is not None else "")
                 + fmt(v, digits)
-                for t, v in zip(tnames, vals)
+                for t, v in zip(tnames, vals, strict=True)
             ]
         for a, b in ratio_cols:
             va, vb = figs.get(a, {}).get(key), figs.get(b, {}).get(key)
@@ -949,7 +950,7 @@ def main(argv=None) -> int:
     if os.cpu_count() and os.cpu_count() < 2:
         sys.exit("needs at least 2 CPUs (server on CPU 0, load generator on CPU 1)")
 
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     log(f"targets={target_names} scenarios={scenario_names} rounds={cfg.rounds} quick={cfg.quick}")
     t0 = time.monotonic()
     raw = run_all(cfg, target_names, scenario_names, {})

@@ -36,15 +36,15 @@ try:  # orjson is a project dependency; json is the fallback.
 except ImportError:  # pragma: no cover
     _loads = json.loads
 
-TARGETS: dict[str, type["Target"]] = {}
+TARGETS: dict[str, type[Target]] = {}
 
 
-def register(cls: type["Target"]) -> type["Target"]:
+def register(cls: type[Target]) -> type[Target]:
     TARGETS[cls.name] = cls
     return cls
 
 
-def from_spec(spec: dict[str, Any]) -> "Target":
+def from_spec(spec: dict[str, Any]) -> Target:
     """Rebuild a started target in another process (client side only)."""
     cls = TARGETS[spec["name"]]
     return cls(host=spec["host"], port=spec["port"], **spec.get("options", {}))
@@ -163,7 +163,7 @@ class Target(abc.ABC):
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "host": self.host, "port": self.port, "options": self.options}
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         self.start()
         return self
 
@@ -183,7 +183,7 @@ class Target(abc.ABC):
     def subscriber_headers(self, i: int) -> dict[str, str]:
         return {}
 
-    async def subscribe_handshake(self, ws) -> None:
+    async def subscribe_handshake(self, ws) -> None:  # noqa: B027 - an optional hook: most targets need none
         """Sent/awaited after a subscriber's WebSocket opens (default: nothing)."""
 
     @abc.abstractmethod

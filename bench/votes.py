@@ -147,7 +147,7 @@ async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: in
     async def worker(conn) -> None:
         nonlocal done
         for user_id, idea in queue:
-            await conn.execute(sql, room_id, idea, user_id, dt.datetime.now(dt.timezone.utc))
+            await conn.execute(sql, room_id, idea, user_id, dt.datetime.now(dt.UTC))
             done += 1
 
     try:
@@ -185,7 +185,7 @@ async def load_main(args: argparse.Namespace) -> dict:
         if now != last:
             last, quiet_since = now, time.monotonic()
         await asyncio.sleep(0.2)
-    frames = [s.frames - b for s, b in zip(socks, base)]
+    frames = [s.frames - b for s, b in zip(socks, base, strict=True)]
     alive = sum(1 for s in socks if not s.ws.closed.done())
     for s in socks:
         s.ws.abort()

@@ -32,7 +32,7 @@ import os
 import socket
 import struct
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnDefault,
     Table,
     TypeDecorator,
     delete,
@@ -49,8 +50,9 @@ def _synthesize(table: Table, column: Column[Any], i: int, ids: dict[str, list[A
         if parent == table.name:
             return ids[parent][i - 1] if i > 0 else None
         return ids[parent][i]
-    default = column.default.arg if column.default is not None and column.default.is_scalar else None
+    default = column.default.arg if isinstance(column.default, ColumnDefault) and column.default.is_scalar else None
     column_type = column.type.impl_instance if isinstance(column.type, TypeDecorator) else column.type
+    kind: type[Any]
     try:
         kind = dict if isinstance(column_type, JSON) else column_type.python_type
     except NotImplementedError:

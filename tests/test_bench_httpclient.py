@@ -21,6 +21,7 @@ class _Server:
 
     def __init__(self) -> None:
         self.accepted = 0
+        self.port = 0
         self.writers: list[asyncio.StreamWriter] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -210,7 +210,7 @@ class Viewer:
                 code = exc.rcvd.code if exc.rcvd is not None else 1006
                 self.close_codes.append(code)
                 assert code in RECONNECT_CODES, f"{self.name}: closed with {code}"
-            except (OSError, InvalidHandshake, asyncio.TimeoutError):
+            except (TimeoutError, OSError, InvalidHandshake):
                 pass  # the server is going away or not up: try again (another one)
             await asyncio.sleep(0.05)
 
@@ -218,7 +218,7 @@ class Viewer:
         while not (done.is_set() and self.last >= final.get("seq", 1 << 62)):
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await ws.send(json.dumps({"type": "ping"}))  # keeps an idle socket open
                 continue
             frame = json.loads(raw)
@@ -232,6 +232,7 @@ class Viewer:
             if frame["kind"] == "message.posted":
                 data = frame.get("data") or {}
                 message_id = data.get("message_id") or (data.get("message") or {}).get("id")
+                assert message_id is not None, frame
                 self.message_ids.append(int(message_id))
 
 

@@ -180,7 +180,7 @@ async def test_sorts_and_stable_cursors(people, sign_in, resources, make_user) -
 
     for member in members:  # idea 3: 4 up; idea 5: 3 up 1 down; idea 1: 1 up
         await cast_vote(resources, member, ideas[3].id, 1)
-    for member, value in zip(members, (1, 1, 1, -1)):
+    for member, value in zip(members, (1, 1, 1, -1), strict=True):
         await cast_vote(resources, member, ideas[5].id, value)
     await cast_vote(resources, members[0], ideas[1].id, 1)
     for _ in range(3):

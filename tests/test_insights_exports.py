@@ -85,7 +85,7 @@ async def test_what_exports_show_and_hide(resources: Resources, make_user: Any, 
     assert sorted(v["voter_kind"] for v in votes if v["idea_title"] == "Cargo bikes") == ["employee", "guest"]
 
     rows = read_csv((await download(hanna, slug, "messages.csv")).text)
-    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     erin2 = body[str(w.messages["erin2"].id)]
     assert erin2["body"] == "'=HYPERLINK(\"x\")"  # a spreadsheet must not run it
     assert erin2["author_kind"] == "guest" and body[str(w.messages["carol"].id)]["state"] == "rejected"

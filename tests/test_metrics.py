@@ -120,7 +120,7 @@ class TestWithToken:
         kept = await client.get("/healthz", headers={"X-Request-ID": "req-0123456789abcdef"})
         assert kept.headers["x-request-id"] == "req-0123456789abcdef"
         for bad in ("short", "has spaces in it", "x" * 200, "bad\u00e9chars-12345"):
-            response = await client.get("/healthz", headers={"X-Request-ID": bad.encode("utf-8")})
+            response = await client.get("/healthz", headers={b"X-Request-ID": bad.encode("utf-8")})
             assert response.headers["x-request-id"] != bad
             assert len(response.headers["x-request-id"]) == 32
         first = (await client.get("/healthz")).headers["x-request-id"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
 
 from innovate import migrations
 from innovate.models import Base
@@ -11,7 +14,7 @@ from innovate.resources import Resources
 
 
 async def test_models_match_migrations(resources: Resources) -> None:
-    def diff(connection):  # type: ignore[no-untyped-def]
+    def diff(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": migrations.include_name})
         return compare_metadata(context, Base.metadata)
 

@@ -139,7 +139,7 @@ async def test_reports_in_the_page(world: World, sign_in, resources) -> None:
 
     mod, mod_token = await signed(sign_in, world.mod, f"/rooms/{world.a.slug}/moderation")
     queue = (await mod.get(f"/rooms/{world.a.slug}/moderation")).text
-    group = re.search(r'<article class="report-group" id="report-group-message-%d".*?</article>' % world.message.id,
+    group = re.search(rf'<article class="report-group" id="report-group-message-{world.message.id}".*?</article>',
                       queue, re.S).group(0)  # type: ignore[union-attr]
     assert "2 reports" in group and "Bob Builder" in group and "Gia Guest" in group
     assert "Harassment or abuse" in group and "Spam or advertising" in group
@@ -161,7 +161,7 @@ async def test_members_and_settings(world: World, sign_in) -> None:
     muted = await mod.post(f"{base}/members/{world.bob.id}/mute", headers=HX,
                            data={"csrf_token": token, "mute_minutes": "60", "part": "moderation-members"})
     assert muted.status_code == 200 and muted.text.startswith('<section id="moderation-members"')
-    row = re.search(r'<tr id="mod-member-%d">.*?</tr>' % world.bob.id, muted.text, re.S).group(0)  # type: ignore[union-attr]
+    row = re.search(rf'<tr id="mod-member-{world.bob.id}">.*?</tr>', muted.text, re.S).group(0)  # type: ignore[union-attr]
     assert "<time" in row and "Lift the mute" in row
     promoted = await mod.post(f"{base}/members/{world.ada.id}/role", data={"csrf_token": token, "role": "moderator"})
     assert promoted.status_code == 303

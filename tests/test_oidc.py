@@ -167,7 +167,7 @@ def test_login_page_lists_every_provider_by_kind(corp_idp: OidcProvider, ext_idp
     assert by_name["corp"].kind == "employee" and by_name["corp"].discovery_url == \
         f"{corp_idp.issuer}/.well-known/openid-configuration"
     assert by_name["google"].kind == "guest" and by_name["google"].issuer == "https://accounts.google.com"
-    assert by_name["ms"].discovery_url.endswith("/consumers/v2.0/.well-known/openid-configuration")
+    assert (by_name["ms"].discovery_url or "").endswith("/consumers/v2.0/.well-known/openid-configuration")
     assert by_name["github"].protocol == "github" and by_name["github"].issuer == "https://github.com"
     assert by_name["github"].scope == "read:user user:email"
 

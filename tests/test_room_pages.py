@@ -43,6 +43,7 @@ async def add_guest(resources, room: Room, user) -> None:
     """What redeeming an invite does (the invite flow is tested with the invites)."""
     async with write(resources) as (db, outbox):
         fresh = await db.get(Room, room.id)
+        assert fresh is not None
         await add_member(db, outbox, fresh, user)
 
 
@@ -133,7 +134,7 @@ async def test_room_page_shows_each_role_its_tools(cast, sign_in) -> None:
     assert 'data-member="false"' in pages["nonmember"] and 'data-member="true"' in pages["member"]
     # The member list: guests carry a badge, everyone has a presence slot.
     assert re.search(r'id="member-\d+"[^>]*>\s*<span class="presence" id="presence-\d+"', pages["member"])
-    guest_item = re.search(r'<li id="member-%d".*?</li>' % cast["guest"].id, pages["member"], re.S).group(0)  # type: ignore[union-attr]
+    guest_item = re.search(rf'<li id="member-{cast["guest"].id}".*?</li>', pages["member"], re.S).group(0)  # type: ignore[union-attr]
     assert "badge guest" in guest_item
     # The brief, the ideas with tallies and vote buttons, the discussion.
     page = pages["member"]

@@ -236,6 +236,7 @@ async def test_a_room_loaded_in_a_write_shows_the_seq_its_events_took(resources,
     room = await make_room(resources, people["mod"])
     async with write(resources) as (db, _outbox):
         loaded = await db.get(Room, room.id)
+        assert loaded is not None
         first = await next_seq(db, room.id)
         second = await next_seq(db, room.id)
         assert loaded.last_seq == second == first + 1

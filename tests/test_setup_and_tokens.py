@@ -27,7 +27,7 @@ async def test_setup_link_creates_the_first_admin_once(client: httpx.AsyncClient
     # Second use: refused, and no second account appears.
     again = await client.get(path)
     assert again.status_code == 404
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")  # type: ignore[attr-defined]
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     login = await other.get("/login")
     form2 = {**form, "email": "second@example.com", "csrf_token": form_csrf(login.text)}
     assert (await other.post(path, data=form2)).status_code == 404

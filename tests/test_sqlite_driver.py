@@ -109,6 +109,11 @@ async def test_statements_run_on_the_loops_thread(database) -> None:
 
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        raw.driver_connection.create_function("whose_thread", 0, lambda: seen.append(threading.get_ident()) or 1)
+
+        def whose_thread() -> int:
+            seen.append(threading.get_ident())
+            return 1
+
+        raw.driver_connection.create_function("whose_thread", 0, whose_thread)
         assert (await conn.execute(text("SELECT whose_thread()"))).scalar_one() == 1
     assert seen == [threading.get_ident()]

@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _run(coro_fn: Callable[[Settings], Awaitable[Any]]) -> Any:
+def _run(coro_fn: Callable[[Settings], Coroutine[Any, Any, Any]]) -> Any:
     settings = _settings()
     return asyncio.run(coro_fn(settings))
 

@@ -7,6 +7,7 @@ HTML page with the same status. Services raise these; views never build error bo
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -87,7 +88,7 @@ def wants_json(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, code: str, message: str, fields: dict[str, str] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: Mapping[str, str] | None = None) -> Response:
     if wants_json(request):
         body: dict[str, Any] = {"code": code, "message": message}
         if fields:

@@ -26,12 +26,12 @@ async def read_input(request: Request) -> Input:
         if not body.strip():
             return {}
         try:
-            data = orjson.loads(body)
+            parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise BadRequest("body: malformed JSON", fields={"body": "malformed JSON"}) from None
-        if not isinstance(data, dict):
+        if not isinstance(parsed, dict):
             raise BadRequest("body: expected a JSON object", fields={"body": "expected a JSON object"})
-        return data
+        return parsed
     if content_type in ("application/x-www-form-urlencoded", ""):
         try:
             pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")

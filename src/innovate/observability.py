@@ -158,9 +158,10 @@ class AccessLogRedactionFilter(logging.Filter):
         elif isinstance(record.msg, str) and '"WebSocket %s"' in record.msg and len(args) >= 2:
             safe = redact_path(str(args[1]))
             record.args = (args[0], safe, *args[2:])
-            record.http = {"client": args[0], "method": "WebSocket", "path": safe}
+            http = {"client": args[0], "method": "WebSocket", "path": safe}
             if len(args) > 2:
-                record.http["status"] = args[2]
+                http["status"] = args[2]
+            record.http = http
         return True
 
 

@@ -25,12 +25,13 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pluggy
 import pytest
 import pytest_asyncio
 from playwright.async_api import (
@@ -143,7 +144,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
 def _finish(process: subprocess.Popen[str], stdin: str = "") -> str:
     out, err = process.communicate(stdin, timeout=120)
     if process.returncode != 0:
-        raise RuntimeError(f"{process.args} failed ({process.returncode}):\n{out}\n{err}")
+        raise RuntimeError(f"{process.args!r} failed ({process.returncode}):\n{out}\n{err}")
     return out
 
 
@@ -270,7 +271,8 @@ FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed:

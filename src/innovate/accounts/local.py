@@ -131,15 +131,15 @@ async def authenticate(resources: Resources, email: str, password: str, ip: str 
         )).first()
     identity, user = (row[0], row[1]) if row is not None else (None, None)
     ok = verify_password(identity.secret_hash if identity is not None else None, password)
-    if not ok or user is None or not user.is_active:
+    if not ok or identity is None or user is None or not user.is_active:
         async with resources.db.begin() as db:
             db.add_all([LoginFailure(key=key) for key in keys])
         return None
     async with resources.db.begin() as db:
         values: dict[str, object] = {"last_used_at": utcnow()}
-        if identity is not None and identity.secret_hash and needs_rehash(identity.secret_hash):
+        if identity.secret_hash and needs_rehash(identity.secret_hash):
             values["secret_hash"] = hash_password(password)
-        await db.execute(update(Identity).where(Identity.id == identity.id).values(**values))  # type: ignore[union-attr]
+        await db.execute(update(Identity).where(Identity.id == identity.id).values(**values))
         await db.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
     return user
 

@@ -143,7 +143,7 @@ class SignInProviders:
 
     def client(self, name: str) -> StarletteOAuth2App:
         self.config(name)
-        return self.oauth.create_client(name)  # type: ignore[no-any-return]
+        return self.oauth.create_client(name)
 
     def redirect_uri(self, name: str) -> str:
         # From the configured public URL: a spoofed Host header cannot redirect codes elsewhere.

@@ -99,7 +99,7 @@ def stacked_columns(title: str, desc: str, days: Sequence[date], series: Sequenc
     bar = max(min(slot * 0.7, 40), 1)
     for i, day in enumerate(days):
         x = left + i * slot + (slot - bar) / 2
-        base = top_pad + plot_h
+        base: float = top_pad + plot_h
         for k, s in enumerate(series):
             value = s.values[i]
             if not value:
@@ -141,7 +141,7 @@ def _tick_positions(n: int, most: int = 7) -> list[int]:
 
 def describe_bars(labels: Sequence[str], series: Sequence[Series]) -> str:
     if len(series) == 1:
-        return "; ".join(f"{label}: {_number(v)}" for label, v in zip(labels, series[0].values)) + "."
+        return "; ".join(f"{label}: {_number(v)}" for label, v in zip(labels, series[0].values, strict=True)) + "."
     return "; ".join(
         f"{label}: " + ", ".join(f"{_number(s.values[g])} {s.name.lower()}" for s in series)
         for g, label in enumerate(labels)) + "."

@@ -109,7 +109,7 @@ async def _idea_rows(db: AsyncConnection, room: Room, after: int, upto: int, lim
             .join(User, User.id == Vote.user_id).where(Vote.idea_id.in_(ids))
             .group_by(Vote.idea_id, User.kind))).all():
         split[(idea_id, kind)] = (int(voters), int(score))
-    out = []
+    out: list[Row] = []
     for (idea_id, title, status, reason, state, anonymous, author_id, name, kind, merged_into, up, down, score,
          voters, messages, created_at) in rows:
         named = not anonymous
@@ -140,7 +140,7 @@ async def _vote_rows(db: AsyncConnection, room: Room, after: int, upto: int, lim
                iso(Vote.updated_at), User.id, User.name)
         .join(Idea, Idea.id == Vote.idea_id).join(User, User.id == Vote.user_id)
         .where(Vote.room_id == room.id, Vote.id > after, Vote.id <= upto).order_by(Vote.id).limit(limit))).all()
-    out = []
+    out: list[Row] = []
     for vote_id, idea_id, title, anonymous, kind, value, cast_at, changed_at, user_id, name in rows:
         named = not (secret or anonymous)
         out.append((vote_id, idea_id, title, kind, value, cast_at, changed_at, user_id if named else None,
@@ -290,7 +290,7 @@ def csv_lines(columns: Sequence[str], rows: Sequence[Row], *, header: bool = Fal
 
 
 def json_item(columns: Sequence[str], row: Row) -> bytes:
-    return orjson.dumps(dict(zip(columns, row)))
+    return orjson.dumps(dict(zip(columns, row, strict=True)))
 
 
 async def encode(resources: Resources, room: Room, kind: str, fmt: str, *,

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    Select,
     and_,
     case,
     cast,
@@ -188,7 +189,7 @@ async def activity(db: AsyncSession, room: Room | None, *, since: datetime | Non
     """
     if room is None and since is None:
         since = utcnow() - timedelta(days=SITE_ACTIVITY_DAYS - 1)
-    parts = []
+    parts: list[Select[Any, Any, Any]] = []
     for name, model, extra in (("messages", Message, Message.state.not_in(NOT_A_POST)),
                                ("ideas", Idea, true()), ("votes", Vote, true())):
         stamp = model.created_at
@@ -325,7 +326,8 @@ class Contributors:
 def _contributions(room: Room | None) -> Any:
     """One row per contribution: (user, message?, idea?, vote?). Anonymous ideas are left out:
     counting them per person would attach a name to them."""
-    one, zero = literal_column("1"), literal_column("0")
+    one: ColumnElement[Any] = literal_column("1")
+    zero: ColumnElement[Any] = literal_column("0")
     return union_all(
         select(Message.author_id.label("user_id"), one.label("m"), zero.label("i"), zero.label("v"))
         .where(_in_scope(Message.room_id, room), Message.state.not_in(NOT_A_POST), Message.author_id.is_not(None)),

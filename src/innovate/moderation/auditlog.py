@@ -97,7 +97,7 @@ def _target(raw: str) -> tuple[str, int] | None:
     return kind, int(ident)
 
 
-def _select(flt: AuditFilter) -> Select[Any]:
+def _select(flt: AuditFilter) -> Select[AuditEntry, User, str]:
     stmt = (select(AuditEntry, User, Room.slug)
             .outerjoin(User, User.id == AuditEntry.actor_id)
             .outerjoin(Room, Room.id == AuditEntry.room_id))

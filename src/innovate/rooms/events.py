@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -16,7 +16,7 @@ from innovate.writes import Appended, Outbox
 
 # Built once with a bind parameter: it runs for every stored event. A Core statement on the
 # table: the ORM-enabled form costs twice as much, mostly in synchronising the session.
-_rooms = Room.__table__
+_rooms = cast(Table, Room.__table__)  # a mapped class's __table__, typed as any FromClause
 _NEXT_SEQ = (
     update(_rooms).where(_rooms.c.id == bindparam("room_id")).values(last_seq=_rooms.c.last_seq + 1)
     .returning(_rooms.c.last_seq)
@@ -36,7 +36,7 @@ async def next_seq(db: AsyncSession, room_id: int) -> int:
 
 # Written at once as a Core INSERT, not added to the session for its flush at commit: the
 # unit of work costs about three times the statement, on every stored event.
-_INSERT_EVENT = insert(Event.__table__)
+_INSERT_EVENT = insert(cast(Table, Event.__table__))
 
 
 async def append_event(

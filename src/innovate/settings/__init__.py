@@ -108,13 +108,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _postgres_broker_needs_postgres(self) -> "Settings":
+    def _postgres_broker_needs_postgres(self) -> Settings:
         if self.broker == "postgres" and not self.database_url.startswith("postgresql"):
             raise ValueError("INNOVATE_BROKER=postgres needs a PostgreSQL INNOVATE_DATABASE_URL")
         return self
 
     @model_validator(mode="after")
-    def _valid_sign_in_providers(self) -> "Settings":
+    def _valid_sign_in_providers(self) -> Settings:
         from innovate.settings.providers import ProviderConfigError, parse_providers
 
         try:
