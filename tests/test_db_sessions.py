@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
 from innovate import db as db_module
 from innovate.realtime.brokers import asyncpg_dsn
@@ -40,6 +40,17 @@ async def test_writes_still_commit_after_lookups_shared_the_pool(resources: Reso
             driver = (await (await db.connection()).get_raw_connection()).driver_connection
             assert driver.is_in_transaction()
             raise RuntimeError("roll back")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+async def test_a_write_session_runs_on_the_write_engine_and_a_read_session_does_not(resources: Resources) -> None:
+    # On SQLite the write engine's transactions BEGIN IMMEDIATE (innovate.db._configure_sqlite).
+    async with resources.db.begin() as db:
+        assert db.in_transaction()
+        assert db.get_bind().get_execution_options().get(db_module.WRITE_OPTION) is True
+    assert not db.in_transaction()  # committed and closed on the way out
+    async with resources.db() as db:
+        assert not db.get_bind().get_execution_options().get(db_module.WRITE_OPTION)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -92,14 +103,15 @@ async def test_connections_the_server_closed_are_replaced_without_a_failed_reque
 async def test_only_a_connection_idle_for_a_while_is_pinged(resources: Resources,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     pings = 0
-    real_ping = AsyncAdapt_asyncpg_connection.ping
+    dialect = resources.engine.sync_engine.dialect
+    real_ping = dialect.do_ping
 
-    def counting_ping(self: AsyncAdapt_asyncpg_connection) -> None:
+    def counting_ping(dbapi_connection: Any) -> bool:
         nonlocal pings
         pings += 1
-        real_ping(self)
+        return real_ping(dbapi_connection)
 
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counting_ping)
+    monkeypatch.setattr(dialect, "do_ping", counting_ping)
     await _backend_pids(resources, 1)
     for _ in range(5):
         await _backend_pids(resources, 1)

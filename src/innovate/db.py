@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.ext.asyncio.session import _AsyncSessionContextManager
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
@@ -120,13 +119,15 @@ def _check_connections(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "connect", _stamp)
     event.listen(engine.sync_engine, "checkin", _stamp)
 
+    dialect = engine.sync_engine.dialect
+
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         if record.driver_connection.is_closed():
             raise DisconnectionError("the server closed this connection")
         if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) > PING_AFTER_IDLE_SECONDS:
             try:
-                dbapi_connection.ping()
+                dialect.do_ping(dbapi_connection)
             except Exception as exc:
                 raise DisconnectionError(f"the connection failed its ping: {exc}") from exc
 
@@ -162,7 +163,10 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine, expire_on_commit=False, autoflush=False)
-        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        # Write sessions come from a maker of their own (these settings, the write engine):
+        # its begin() opens a session and its transaction in one.
+        self._writes = async_sessionmaker(class_=self.class_, **{**self.kw, "bind": write_engine})
         # PostgreSQL runs a lone statement in its own transaction: no BEGIN and ROLLBACK
         # around it, one round trip instead of three (SQLite reads are unchanged).
         self._lookup_engine = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -175,9 +179,11 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
         request starts with; several statements in it would not share a snapshot."""
         return self(bind=self._lookup_engine)
 
-    def begin(self) -> AbstractAsyncContextManager[AsyncSession]:
+    # The base class's begin() is typed with its private context manager class; this one also
+    # returns a session with its transaction, on SQLite after queueing on the gate.
+    def begin(self) -> AbstractAsyncContextManager[AsyncSession]:  # type: ignore[override]
         if not self._gated:
-            return _AsyncSessionContextManager(self(bind=self._write_engine))
+            return self._writes.begin()
         return self._gated_begin()
 
     @asynccontextmanager
@@ -193,7 +199,7 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
         except TimeoutError:
             held = False  # a writer held on for long: leave the wait to SQLite's busy timeout
         try:
-            async with _AsyncSessionContextManager(self(bind=self._write_engine)) as session:
+            async with self._writes.begin() as session:
                 yield session
         finally:
             if held:

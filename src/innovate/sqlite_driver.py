@@ -22,6 +22,9 @@ with the busy handler. A statement that met a lock did nothing and is safe to ru
 The price: a statement that is slow in itself holds up the loop for as long as it runs.
 Everything this application runs on SQLite is indexed (full text through FTS5); an
 installation whose data outgrows that is one that should be on PostgreSQL anyway.
+
+What the driver needs of SQLAlchemy beyond its public API (the greenlet it runs in, a hook
+its cursors must have) comes from ``innovate.sqlalchemy_internals``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.util.concurrency import await_, in_greenlet
+
+from innovate.sqlalchemy_internals import PrefetchedCursor, await_, in_greenlet
 
 # As long as SQLite's busy timeout was: past it a write would fail anyway.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -87,7 +91,7 @@ def _until_unlocked(call: Callable[[], T]) -> T:
         wait = min(wait * 2, LONGEST_WAIT_SECONDS)
 
 
-class Cursor(sqlite3.Cursor):
+class Cursor(sqlite3.Cursor, PrefetchedCursor):
     """Rows are read in full by ``execute``, as SQLAlchemy's async drivers do: a result may
     be read after its session has given the connection back (and rolled it back)."""
 
@@ -117,9 +121,6 @@ class Cursor(sqlite3.Cursor):
     def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, None
         return list(rows) if rows else []
-
-    async def _async_soft_close(self) -> None:
-        """What SQLAlchemy's async layer calls on a driver cursor: nothing is pending."""
 
 
 class Connection(sqlite3.Connection):
@@ -154,10 +155,17 @@ class SQLiteDialect_inline(SQLiteDialect_pysqlite):  # noqa: N801 - SQLAlchemy's
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
-        return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
+        # An in-memory database lives as long as its one connection: every session shares it.
+        return pool.AsyncAdaptedQueuePool if file_database(url) else pool.StaticPool
 
     def do_terminate(self, dbapi_connection: Any) -> None:
         dbapi_connection.close()
+
+
+def file_database(url: URL) -> bool:
+    """Is this a database in a file, rather than in memory (``sqlite://``, ``:memory:``,
+    ``file:name?mode=memory&uri=true``)?"""
+    return bool(url.database) and url.database != ":memory:" and url.query.get("mode") != "memory"
 
 
 registry.register("sqlite.inline", __name__, "SQLiteDialect_inline")
