@@ -12,6 +12,7 @@ import platform
 import resource
 import subprocess
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -184,7 +185,7 @@ class MachineMeter:
         return out
 
 
-def percentile(sorted_values: list[float], q: float) -> float | None:
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100) of an already sorted list."""
     if not sorted_values:
         return None
@@ -192,7 +193,7 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[k]
 
 
-def median(values: list[float]) -> float | None:
+def median(values: Sequence[float | None]) -> float | None:
     vals = sorted(v for v in values if v is not None)
     if not vals:
         return None
@@ -239,7 +240,7 @@ def machine_info() -> dict:
                     break
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

@@ -56,13 +56,13 @@ class HttpConn:
         length = None
         chunked = False
         for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            key, _, field = line.partition(b":")
+            key = key.strip().lower()
+            if key == b"content-length":
+                length = int(field)
+            elif key == b"transfer-encoding" and b"chunked" in field.lower():
                 chunked = True
-            elif name == b"connection" and b"close" in value.lower():
+            elif key == b"connection" and b"close" in field.lower():
                 self.reusable = False
         if chunked:
             data = await self._read_chunked()
@@ -74,7 +74,7 @@ class HttpConn:
         return status, data
 
     async def _read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:

@@ -200,6 +200,7 @@ class InnovateTarget(Target):
         self.options.update(slug=ROOM_SLUG, moderator_token=moderator, member_tokens=members)
 
     def _spawn(self, port: int, env: dict[str, str], timeout: float) -> None:
+        assert self._tmpdir is not None, "the data directory is made before the server starts"
         self._log_path = Path(self._tmpdir.name) / "server.log"
         argv = ["taskset", "-c", self.cpu, *self.server_command(port, "")]
         with open(self._log_path, "wb") as log:
@@ -219,9 +220,9 @@ class InnovateTarget(Target):
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.1)
-        log = self.server_log()
+        output = self.server_log()
         self.stop()
-        raise TargetError(f"{self.name}: server did not become ready\n{log}")
+        raise TargetError(f"{self.name}: server did not become ready\n{output}")
 
     def _template(self) -> tuple[str, str, list[str]]:
         """A populated SQLite database (accounts, room, members), built once."""

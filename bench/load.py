@@ -33,7 +33,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,7 +67,7 @@ class Probe:
     def __init__(self, gen: LoadGen) -> None:
         self.gen = gen
         self.decode = gen.target.decode
-        self.ws = None
+        self.ws: wsclient.LiteWS | None = None
         self.seen: dict[int, bytearray] = {}
         self.highest: dict[int, int] = {}
         self.unique = 0
@@ -75,7 +77,7 @@ class Probe:
 
     def on_message(self, frame) -> None:
         now = time.time_ns()
-        rx = self.ws.rx_ns or now
+        rx = (self.ws.rx_ns if self.ws is not None else None) or now
         d = self.decode(frame)
         if d is None:
             self.other += 1
@@ -153,7 +155,7 @@ class LoadGen:
 
     # -- connections -----------------------------------------------------------
 
-    def _sources(self, total: int) -> list[str | None]:
+    def _sources(self, total: int) -> list[str]:
         s = self.args.sources
         if s == "auto":
             n = 1 if total <= 2000 else len(SOURCE_ADDRESSES)
@@ -164,12 +166,13 @@ class LoadGen:
     async def _connect_one(self, i: int, probe: Probe | None, source: str | None) -> None:
         t = self.target
         timeout = self.args.connect_timeout
-        connect = wsclient.connect_timestamped if probe is not None else wsclient.connect
+        connect: Callable[..., Awaitable[Any]] = (
+            wsclient.connect_timestamped if probe is not None else wsclient.connect)
         if probe is None and self.sink_impl == "websockets":
             connect = wsclient.connect_websockets_lib
         last_exc = None
         for attempt in range(3):
-            ws = None
+            ws: Any = None
             try:
                 ws = await connect(t.subscriber_url(i), t.subscriber_headers(i), source, timeout)
                 ws.set_keepalive(t.keepalive)
@@ -221,7 +224,7 @@ class LoadGen:
         return sum(s.frames for s in self.sinks)
 
     def sink_bytes(self) -> int:
-        return sum(s.nbytes for s in self.sinks) + sum(p.ws.nbytes for p in self.probes)
+        return sum(s.nbytes for s in self.sinks) + sum(p.ws.nbytes for p in self.probes if p.ws is not None)
 
     def deliveries(self) -> int:
         return self.sink_frames() + sum(p.received for p in self.probes)
@@ -442,7 +445,7 @@ class LoadGen:
             publish_rate=round(published_in_window / window_s, 2) if window_s else None,
             publish_errors=self.publish_errors,
             publish_failures=list(getattr(self.target, "publish_failures", [])),
-            publish_lag_ms_p99=round(percentile(lags, 99) / 1e6, 3) if lags else None,
+            publish_lag_ms_p99=ms_of(lags, 99),
             publish_lag_ms_max=round(lags[-1] / 1e6, 3) if lags else None,
             window_s=round(window_s, 3),
             deliveries=deliveries,
@@ -463,7 +466,7 @@ class LoadGen:
                 "p95": ms_of(lat_user, 95),
                 "p99": ms_of(lat_user, 99),
             },
-            publish_lag_ms_p50=round(percentile(lags, 50) / 1e6, 3) if lags else None,
+            publish_lag_ms_p50=ms_of(lags, 50),
             drained=drained,
             drain_s=round(drain_s, 3),
             probe_lost=probe_lost,
@@ -538,7 +541,8 @@ async def amain(args) -> dict:
         for s in gen.sinks:
             s.abort()
         for p in gen.probes:
-            p.ws.abort()
+            if p.ws is not None:
+                p.ws.abort()
         await target.close_publishers()
 
 

@@ -540,8 +540,10 @@ def run_all(cfg: Config, target_names: list[str], scenario_names: list[str],
                     if sc.manages_server:
                         r = sc.run(TARGETS[tname](**target_options.get(tname, {})), cfg)
                     else:
-                        r = with_server(tname, target_options.get(tname, {}),
-                                        lambda t, sc=sc: sc.run(t, cfg), cfg)
+                        def run_on(t: Target, run: Callable[[Target, Config], dict] = sc.run) -> dict:
+                            return run(t, cfg)
+
+                        r = with_server(tname, target_options.get(tname, {}), run_on, cfg)
                 except (LoadError, targets_mod.TargetError) as exc:
                     r = {"error": str(exc)[-4000:]}
                 r["round"] = rnd + 1
@@ -947,7 +949,8 @@ def main(argv=None) -> int:
     for s in scenario_names:
         if s not in SCENARIOS:
             sys.exit(f"unknown scenario {s!r}; known: {', '.join(SCENARIOS)}")
-    if os.cpu_count() and os.cpu_count() < 2:
+    cpus = os.cpu_count()
+    if cpus is not None and cpus < 2:
         sys.exit("needs at least 2 CPUs (server on CPU 0, load generator on CPU 1)")
 
     started = dt.datetime.now(dt.UTC)

@@ -21,8 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from bench import wsclient
 
@@ -32,11 +33,19 @@ SERVERS_DIR = BENCH_DIR / "servers"
 try:  # orjson is a project dependency; json is the fallback.
     import orjson
 
-    _loads = orjson.loads
+    _loads: Callable[[str | bytes], Any] = orjson.loads
 except ImportError:  # pragma: no cover
     _loads = json.loads
 
 TARGETS: dict[str, type[Target]] = {}
+
+
+class ServerDir(Protocol):
+    """Where a server keeps its files: a TemporaryDirectory, or one that outlives the server."""
+
+    name: str
+
+    def cleanup(self) -> None: ...
 
 
 def register(cls: type[Target]) -> type[Target]:
@@ -97,7 +106,7 @@ class Target(abc.ABC):
         self.options = options
         self.cpu = str(options.get("cpu", "0"))
         self._proc: subprocess.Popen | None = None
-        self._tmpdir: tempfile.TemporaryDirectory | None = None
+        self._tmpdir: ServerDir | None = None
         self._log_path: Path | None = None
         self._publishers: list = []
 
@@ -128,9 +137,9 @@ class Target(abc.ABC):
             if self._proc.poll() is not None:
                 break
             time.sleep(0.02)
-        log = self.server_log()
+        output = self.server_log()
         self.stop()
-        raise TargetError(f"{self.name}: server did not become ready\n{log}")
+        raise TargetError(f"{self.name}: server did not become ready\n{output}")
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
@@ -147,9 +156,11 @@ class Target(abc.ABC):
         self.port = 0
 
     def server_log(self, limit: int = 4000) -> str:
+        if self._log_path is None:
+            return ""
         try:
             return self._log_path.read_text(errors="replace")[-limit:]
-        except (OSError, AttributeError):
+        except OSError:
             return ""
 
     @property
@@ -296,7 +307,7 @@ class SocketIOTarget(Target):
         self._publishers[publisher].send_nowait('42["pub",' + payload + "]")
 
     def decode(self, frame: str | bytes) -> dict | None:
-        if not frame.startswith("42" if isinstance(frame, str) else b"42"):
+        if not (frame.startswith("42") if isinstance(frame, str) else frame.startswith(b"42")):
             return None
         try:
             event = _loads(frame[2:])

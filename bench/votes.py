@@ -108,7 +108,7 @@ async def drive(target, requests: list[tuple[str, str, bytes, str | None]], conc
             "elapsed_s": round(elapsed, 3), "per_s": round(ok / elapsed, 1) if elapsed else None}
 
 
-def vote_requests(target, ideas: list[int]) -> list[tuple[str, str, bytes, str]]:
+def vote_requests(target, ideas: list[int]) -> list[tuple[str, str, bytes, str | None]]:
     tokens = target.options["member_tokens"]
     work = [(tokens[m], idea) for m in range(len(tokens)) for idea in ideas]
     random.Random(1).shuffle(work)

@@ -146,11 +146,13 @@ class LiteWS(asyncio.Protocol):
 
     def _handshake_done(self, head: bytes) -> None:
         self._handshaking = False
+        transport = self.transport
+        assert transport is not None, "a handshake answer arrives on a connection"
         lines = head.split(b"\r\n")
         status = lines[0].split(b" ", 2)
         if len(status) < 2 or status[1] != b"101":
             self.opened.set_exception(HandshakeError(lines[0].decode("latin-1")))
-            self.transport.close()
+            transport.close()
             return
         expected = base64.b64encode(hashlib.sha1(self._key + _GUID).digest())
         for line in lines[1:]:
@@ -158,7 +160,7 @@ class LiteWS(asyncio.Protocol):
             if name.strip().lower() == b"sec-websocket-accept":
                 if value.strip() != expected:
                     self.opened.set_exception(HandshakeError("bad Sec-WebSocket-Accept"))
-                    self.transport.close()
+                    transport.close()
                     return
                 break
         self.opened.set_result(True)

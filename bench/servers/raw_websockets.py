@@ -57,8 +57,13 @@ async def main(args) -> None:
     sock.listen(args.backlog)
     sock.setblocking(False)
     stop = asyncio.get_running_loop().create_future()
+
+    def on_signal() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+        asyncio.get_running_loop().add_signal_handler(sig, on_signal)
     # backlog is passed on to loop.create_server(), which calls listen() again.
     async with serve(handler, sock=sock, compression=None, max_queue=None, backlog=args.backlog):
         write_ready(args.ready_file, sock.getsockname()[1])
