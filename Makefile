@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The main suite runs on both cores; each worker gets its own PostgreSQL database and Redis channel.
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-fast test-browser test-deps screenshots bench bench-quick clean
+.PHONY: run check test test-fast test-browser test-deps screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -22,7 +22,16 @@ run: $(STAMP)
 test-deps: $(STAMP)
 	scripts/install-test-deps
 
-test: test-deps
+# Lint, types and the import contracts (configured in pyproject.toml). Each runs even when
+# an earlier one failed, so one run shows every problem; any failure fails the target.
+check: $(STAMP)
+	@status=0; \
+	echo "ruff check"; $(BIN)/ruff check . || status=1; \
+	echo "mypy"; $(BIN)/mypy || status=1; \
+	echo "lint-imports"; $(BIN)/lint-imports || status=1; \
+	exit $$status
+
+test: check test-deps
 	$(BIN)/pytest -m "not browser" -n $(TEST_WORKERS)
 	$(BIN)/pytest -m browser tests/browser
 
