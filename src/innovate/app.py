@@ -33,6 +33,9 @@ from innovate.errors import (
 )
 from innovate.home import routes as home_routes
 from innovate.inputs import JSON
+from innovate.mail import worker as mail_worker
+from innovate.notifications import service as notifications
+from innovate.notifications.bell import BellMiddleware
 from innovate.observability import RequestObservabilityMiddleware, configure_logging
 from innovate.realtime.brokers import create_broker
 from innovate.realtime.hub import Hub
@@ -138,6 +141,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         app.state.resources = res
         app.state.templates = templates
         sign_in.install(res)
+        notifications.install(res)  # notifications are written in every write transaction
         res.hub = Hub(res, templates)
         await res.hub.start()
         await res.broker.start(_deliver(res))
@@ -145,7 +149,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         if owned:
             await announce_setup_link(res)
         try:
-            async with scheduler(res):
+            async with scheduler(res), mail_worker.running(res):
                 yield {}
         finally:
             # Sockets first (1012: reconnect), while the broker can still say who left.
@@ -166,6 +170,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
             Middleware(AuthMiddleware),
             Middleware(RequestGuardMiddleware, public_origin=settings.public_origin,
                        max_body_bytes=settings.max_body_bytes),
+            Middleware(BellMiddleware),
         ],
         exception_handlers={
             AppError: app_error_handler,
@@ -186,14 +191,18 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.insights.api import routes as insights_api_routes
     from innovate.insights.views import routes as insights_page_routes
     from innovate.live.endpoint import routes as live_routes
+    from innovate.mail.routes import routes as mail_routes
     from innovate.moderation.api import routes as moderation_api_routes
     from innovate.moderation.routes import routes as moderation_page_routes
+    from innovate.notifications.api import routes as notification_api_routes
+    from innovate.notifications.routes import routes as notification_page_routes
     from innovate.people.api import routes as cutoff_routes
     from innovate.rooms.api import routes as room_api_routes
     from innovate.rooms.routes import routes as room_page_routes
 
     return [*room_api_routes, *signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
-            *moderation_api_routes, *moderation_page_routes, *insights_api_routes, *insights_page_routes]
+            *moderation_api_routes, *moderation_page_routes, *insights_api_routes, *insights_page_routes,
+            *notification_api_routes, *notification_page_routes, *mail_routes]
 
 
 def _deliver(resources: Resources):  # type: ignore[no-untyped-def]

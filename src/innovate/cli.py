@@ -1,4 +1,4 @@
-"""The ``innovate`` command: serve, db, user, token, export."""
+"""The ``innovate`` command: serve, db, user, token, export, mail."""
 
 from __future__ import annotations
 
@@ -297,6 +297,21 @@ def _export_progress(total: int, kind: str) -> Iterator[Callable[[int], None]]:
         yield lambda rows: progress.advance(task, rows)
 
 
+# mail ----------------------------------------------------------------------------------
+
+
+def cmd_mail_test(args: argparse.Namespace) -> int:
+    """Send one mail straight to the server (not through the outbox) and say how it went."""
+    from innovate.mail.test_mail import send_test_mail
+
+    settings = _settings()
+    if not settings.mail_enabled:
+        raise CommandError("e-mail is off: set INNOVATE_SMTP_URL and INNOVATE_MAIL_FROM")
+    ok, line = asyncio.run(send_test_mail(settings, args.address))
+    print(line)
+    return 0 if ok else 1
+
+
 # parser --------------------------------------------------------------------------------
 
 
@@ -339,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     tcreate.add_argument("email")
     tcreate.add_argument("--name", default="cli")
     tcreate.set_defaults(func=cmd_token_create)
+
+    mail = sub.add_parser("mail", help="e-mail").add_subparsers(dest="mail_command", required=True)
+    mtest = mail.add_parser("test", help="send a test mail and print the SMTP outcome in one line")
+    mtest.add_argument("address")
+    mtest.set_defaults(func=cmd_mail_test)
 
     export = sub.add_parser("export", help="write a room's ideas, votes, messages or audit log as CSV or JSON")
     export.add_argument("room", metavar="ROOM", help="the room's address (slug)")

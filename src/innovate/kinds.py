@@ -35,6 +35,42 @@ class About(Enum):
     MEMBER = "member"     # the member a member.* event is about (their own standing)
 
 
+class Category(Enum):
+    """What a notification is about, as people choose how (and whether) to hear of it."""
+
+    MENTIONS = "mentions"        # @mentions, replies to me, my held posts reviewed
+    IDEAS = "ideas"              # my ideas: comments, threads I took part in, status, merges
+    PHASES = "phases"            # a room I am in opened voting, closed
+    INVITATIONS = "invitations"  # added to a room, made its moderator, my guest access ending
+
+
+class Recipients(Enum):
+    """Who is told about an event (``notifications/recipients.py`` has one rule per value).
+
+    Every rule leaves out the event's actor and the content's author, and keeps only people
+    who can see the room and the thing the event shows (``notifications/service.py``)."""
+
+    MENTIONED = "mentioned"              # members @mentioned in a visible message
+    REPLIED_TO = "replied_to"            # the author of the message it answers
+    IDEA_AUTHOR = "idea_author"          # the author of the idea (of its thread, for messages)
+    THREAD = "thread"                    # who took part in the idea's thread before
+    POST_AUTHOR = "post_author"          # the author of the held post a moderator reviewed
+    ROOM_MEMBERS = "room_members"        # every member, when voting opens or the room closes
+    ADDED_MEMBER = "added_member"        # the member someone else added to the room
+    PROMOTED_MEMBER = "promoted_member"  # the member made a moderator
+
+
+@dataclass(frozen=True)
+class Notify:
+    """One notification an event of a kind gives: its name (the item's ``kind``), to whom,
+    and under which setting. A kind lists them in order of precedence: a person who
+    matches several (mentioned in a reply to them) gets the first only."""
+
+    name: str
+    to: Recipients
+    category: Category
+
+
 class Recheck(Enum):
     """Which sockets re-check their access (and standing) once the event is out."""
 
@@ -50,6 +86,10 @@ class Kind:
     about: tuple[About, ...] = ()
     recheck: Recheck = Recheck.NONE
     stored: bool = True
+    # The notifications it gives (see :class:`Notify`); ``retracts``: it takes away unread
+    # notifications about the message or idea it hides or deletes.
+    notify: tuple[Notify, ...] = ()
+    retracts: bool = False
 
     @property
     def template(self) -> str:
@@ -64,33 +104,49 @@ _MESSAGE = {"loads": Loads.MESSAGE, "about": (About.AUTHOR,)}
 _IDEA = {"loads": Loads.IDEA, "about": (About.AUTHOR,)}
 _MEMBER = {"loads": Loads.MEMBER, "about": (About.MEMBER,), "recheck": Recheck.SUBJECT}
 
-MESSAGE_POSTED = Kind("message.posted", **_MESSAGE)
+# A visible message tells, in this order: whom it @mentions, whom it answers, the author of
+# the idea it discusses, and who took part in that idea's thread before.
+_DISCUSSION = (
+    Notify("mention", Recipients.MENTIONED, Category.MENTIONS),
+    Notify("reply", Recipients.REPLIED_TO, Category.MENTIONS),
+    Notify("idea_comment", Recipients.IDEA_AUTHOR, Category.IDEAS),
+    Notify("thread_comment", Recipients.THREAD, Category.IDEAS),
+)
+
+MESSAGE_POSTED = Kind("message.posted", **_MESSAGE, notify=_DISCUSSION)
 MESSAGE_EDITED = Kind("message.edited", **_MESSAGE)
-MESSAGE_DELETED = Kind("message.deleted", **_MESSAGE)
-MESSAGE_HIDDEN = Kind("message.hidden", **_MESSAGE)
+MESSAGE_DELETED = Kind("message.deleted", **_MESSAGE, retracts=True)
+MESSAGE_HIDDEN = Kind("message.hidden", **_MESSAGE, retracts=True)
 MESSAGE_RESTORED = Kind("message.restored", **_MESSAGE)
-MESSAGE_APPROVED = Kind("message.approved", **_MESSAGE)
-MESSAGE_REJECTED = Kind("message.rejected", **_MESSAGE)
+MESSAGE_APPROVED = Kind("message.approved", **_MESSAGE,
+                        notify=(Notify("post_approved", Recipients.POST_AUTHOR, Category.MENTIONS), *_DISCUSSION))
+MESSAGE_REJECTED = Kind("message.rejected", **_MESSAGE,
+                        notify=(Notify("post_declined", Recipients.POST_AUTHOR, Category.MENTIONS),))
 MESSAGE_PINNED = Kind("message.pinned", **_MESSAGE)
 
 IDEA_SUBMITTED = Kind("idea.submitted", **_IDEA)
 IDEA_EDITED = Kind("idea.edited", **_IDEA)
-IDEA_STATUS_CHANGED = Kind("idea.status_changed", **_IDEA)
-IDEA_MERGED = Kind("idea.merged", **_IDEA)
-IDEA_HIDDEN = Kind("idea.hidden", **_IDEA)
+IDEA_STATUS_CHANGED = Kind("idea.status_changed", **_IDEA,
+                           notify=(Notify("idea_status", Recipients.IDEA_AUTHOR, Category.IDEAS),))
+IDEA_MERGED = Kind("idea.merged", **_IDEA,
+                   notify=(Notify("idea_merged", Recipients.IDEA_AUTHOR, Category.IDEAS),))
+IDEA_HIDDEN = Kind("idea.hidden", **_IDEA, retracts=True)
 IDEA_RESTORED = Kind("idea.restored", **_IDEA)
 IDEA_LOCKED = Kind("idea.locked", **_IDEA)
 
 ROOM_UPDATED = Kind("room.updated", loads=Loads.ROOM, recheck=Recheck.ROOM)
-ROOM_PHASE_CHANGED = Kind("room.phase_changed", loads=Loads.ROOM, recheck=Recheck.ROOM)
+ROOM_PHASE_CHANGED = Kind("room.phase_changed", loads=Loads.ROOM, recheck=Recheck.ROOM,
+                          notify=(Notify("phase", Recipients.ROOM_MEMBERS, Category.PHASES),))
 ROOM_LOCKED = Kind("room.locked", loads=Loads.ROOM)
 
-MEMBER_JOINED = Kind("member.joined", **_MEMBER)
+MEMBER_JOINED = Kind("member.joined", **_MEMBER,
+                     notify=(Notify("added_to_room", Recipients.ADDED_MEMBER, Category.INVITATIONS),))
 MEMBER_LEFT = Kind("member.left", **_MEMBER)
 MEMBER_REMOVED = Kind("member.removed", **_MEMBER)
 MEMBER_MUTED = Kind("member.muted", **_MEMBER)
 MEMBER_UNMUTED = Kind("member.unmuted", **_MEMBER)
-MEMBER_UPDATED = Kind("member.updated", **_MEMBER)
+MEMBER_UPDATED = Kind("member.updated", **_MEMBER,
+                      notify=(Notify("made_moderator", Recipients.PROMOTED_MEMBER, Category.INVITATIONS),))
 
 REPORT_CREATED = Kind("report.created", loads=Loads.REPORT)
 REPORT_RESOLVED = Kind("report.resolved")
@@ -98,6 +154,8 @@ REPORT_RESOLVED = Kind("report.resolved")
 # State, not history: coalesced signals, sent as the current values.
 TALLY_CHANGED = Kind("tally.changed", stored=False)
 VOTE_MINE = Kind("vote.mine", stored=False)
+# To one person's sockets, in any room or none: their unread notifications (the bell).
+NOTIFICATIONS_UNREAD = Kind("notifications.unread", stored=False)
 
 KINDS: dict[str, Kind] = {k.name: k for k in globals().values() if isinstance(k, Kind)}
 

@@ -113,6 +113,36 @@ BROKER_RECONNECTS = Counter(
     ["broker"], registry=REGISTRY,
 )
 
+# Notifications and mail ----------------------------------------------------------------------
+
+NOTIFICATIONS_CREATED = Counter(
+    "innovate_notifications_created", "New notification items (not counting events added to an unread one), by kind.",
+    ["kind"], registry=REGISTRY,
+)
+MAILS_QUEUED = Counter(
+    "innovate_mails_queued", "Mails put in the outbox, by purpose.", ["purpose"], registry=REGISTRY,
+)
+MAILS_SENT = Counter(
+    "innovate_mails_sent", "Mails the SMTP server accepted.", registry=REGISTRY,
+)
+MAILS_FAILED = Counter(
+    "innovate_mails_failed", "Mails given up: permanent refusals, too many tries, or in doubt after a crash.",
+    ["reason"], registry=REGISTRY,
+)
+MAILS_RETRIED = Counter(
+    "innovate_mails_retried", "Temporary SMTP failures (4xx, connection refused); the mail waits and is tried again.",
+    registry=REGISTRY,
+)
+MAIL_OUTBOX = Gauge(
+    "innovate_mail_outbox", "Mails in the outbox now, by state (queued, sent, failed), as the sender last counted.",
+    ["state"], multiprocess_mode="mostrecent", registry=REGISTRY,
+)
+MAIL_BOUNCING = Gauge(
+    "innovate_mail_bouncing_addresses", "People whose address bounced (no mail goes to it until they fix it).",
+    multiprocess_mode="mostrecent", registry=REGISTRY,
+)
+
+
 # Database pool -----------------------------------------------------------------------------
 
 DB_POOL_SIZE = Gauge(

@@ -13,6 +13,8 @@ from innovate.audit import AuditEntry
 from innovate.auth.models import Invite, InviteRedemption
 from innovate.db import Base
 from innovate.insights.models import RoomTag, Tag, UserInterest
+from innovate.mail.models import OutboxMail
+from innovate.notifications.models import Notification, NotificationSettings
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 
 __all__ = [
@@ -27,7 +29,10 @@ __all__ = [
     "LoginFailure",
     "Membership",
     "Message",
+    "Notification",
+    "NotificationSettings",
     "OneTimeLink",
+    "OutboxMail",
     "RateCounter",
     "Report",
     "Room",

@@ -20,6 +20,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_SESSION_KEY = "_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+# Paths whose writes are authorised by a signed capability in the URL, not by a session: the
+# mail's one-click unsubscribe (RFC 8058), which the mail provider posts without a cookie.
+CAPABILITY_PATHS = ("/mail/unsubscribe/",)
 
 
 def csrf_token(scope: Scope) -> str:
@@ -123,7 +126,7 @@ class RequestGuardMiddleware:
                                f"The request body is larger than {self.max_body_bytes} bytes.")
             return
         replay = _replay(body, receive)
-        if scope.get("auth") != "token":
+        if scope.get("auth") != "token" and not scope["path"].startswith(CAPABILITY_PATHS):
             problem = await self._cross_site_problem(scope, body)
             if problem is not None:
                 await self._refuse(scope, replay, send, 403, "csrf", problem)

@@ -37,7 +37,7 @@ from innovate.auth.invites import (
 from innovate.auth.oidc import sign_in_providers
 from innovate.auth.signin import failure_page, render, start_sign_in
 from innovate.errors import AppError, Invalid, NotFound
-from innovate.inputs import JSON, Input, int_field, read_input, text_field
+from innovate.inputs import JSON, Input, bool_field, int_field, read_input, text_field
 from innovate.resources import Resources
 
 
@@ -162,6 +162,7 @@ def _invite_request(data: Input) -> InviteRequest:
         email=text_field(data, "email", max_length=320, required=False),
         domain=text_field(data, "domain", max_length=253, required=False),
         note=text_field(data, "note", max_length=200, required=False),
+        send=bool_field(data, "send"),
     )
 
 
@@ -186,13 +187,14 @@ async def api_invite_revoke(request: Request) -> Response:
 
 
 async def _panel(request: Request, *, status: int = 200, new_url: str | None = None, error: str | None = None,
-                 values: dict[str, Any] | None = None) -> Response:
+                 values: dict[str, Any] | None = None, sent_to: str | None = None) -> Response:
     slug = request.path_params["slug"]
     listings = await list_invites(_resources(request), request.scope.get("user"), slug)
     context = {
         "room_slug": slug,
         "invites": listings,
         "new_invite_url": new_url,
+        "sent_to": sent_to,
         "form_error": error,
         "values": values or {},
         "defaults": {"max_uses": DEFAULT_MAX_USES, "expires_in_hours": DEFAULT_EXPIRY_HOURS,
@@ -211,15 +213,17 @@ async def invites_page(request: Request) -> Response:
 
 async def invites_create(request: Request) -> Response:
     data = await read_input(request)
-    values = {k: data.get(k) for k in ("max_uses", "expires_in_hours", "email", "domain", "note")
+    values = {k: data.get(k) for k in ("max_uses", "expires_in_hours", "email", "domain", "note", "send")
               if isinstance(data.get(k), str)}
     try:
-        _invite, url = await create_invite(_resources(request), request.scope.get("user"), request.path_params["slug"],
+        invite, url = await create_invite(_resources(request), request.scope.get("user"), request.path_params["slug"],
                                            _invite_request(data))
     except AppError as exc:
         if exc.status in (401, 403, 404):
             raise  # not this caller's panel: the error page says so
         return await _panel(request, status=exc.status, error=exc.message, values=values)
+    if bool_field(data, "send"):
+        return await _panel(request, sent_to=invite.email)  # the link went to them, not through this page
     return await _panel(request, new_url=url)
 
 

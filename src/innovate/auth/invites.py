@@ -35,6 +35,8 @@ from innovate.auth.models import Invite, InviteRedemption
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import insert_for, utcnow
 from innovate.errors import AppError, Forbidden, Invalid, NotFound
+from innovate.mail.invites import InviteMail, invite_mails, queue_invite_mail
+from innovate.mail.worker import wake
 from innovate.resources import Resources
 from innovate.rooms.access import guest_access_over, require_moderator, room_access
 from innovate.rooms.memberships import add_member
@@ -139,6 +141,7 @@ class InviteListing:
     state: str
     created_by: User | None
     redeemers: list[tuple[User, datetime]]
+    mail: InviteMail | None = None  # the link was mailed: to whom, and how that went
 
 
 async def list_invites(resources: Resources, user: User | None, slug: str) -> list[InviteListing]:
@@ -156,6 +159,7 @@ async def list_invites(resources: Resources, user: User | None, slug: str) -> li
         people_ids |= {r.user_id for r in redemptions}
         people = {u.id: u for u in (await db.execute(select(User).where(User.id.in_(people_ids)))).scalars()} \
             if people_ids else {}
+        mails = await invite_mails(db, ids)
     now = utcnow()
     by_invite: dict[int, list[tuple[User, datetime]]] = {}
     for r in redemptions:
@@ -163,7 +167,7 @@ async def list_invites(resources: Resources, user: User | None, slug: str) -> li
             by_invite.setdefault(r.invite_id, []).append((people[r.user_id], r.at))
     return [
         InviteListing(invite=i, state=invite_state(i, now), created_by=people.get(i.created_by_id or 0),
-                      redeemers=by_invite.get(i.id, []))
+                      redeemers=by_invite.get(i.id, []), mail=mails.get(i.id))
         for i in invites
     ]
 
@@ -193,6 +197,7 @@ def listing_json(item: InviteListing) -> dict[str, Any]:
         **invite_json(item.invite, state=item.state),
         "created_by": _person(item.created_by),
         "redeemers": [{**(_person(u) or {}), "at": at.isoformat()} for u, at in item.redeemers],
+        "mail": item.mail.json() if item.mail else None,
     }
 
 
@@ -212,6 +217,7 @@ class InviteRequest:
     email: str | None = None
     domain: str | None = None
     note: str | None = None
+    send: bool = False  # mail the link to ``email``
 
 
 def check_request(request: InviteRequest) -> InviteRequest:
@@ -230,10 +236,12 @@ def check_request(request: InviteRequest) -> InviteRequest:
     domain = request.domain.strip().lower().lstrip("@") if request.domain else None
     if domain is not None and not DOMAIN_RE.match(domain):
         raise Invalid.field("domain", "expected a domain like example.com")
+    if request.send and email is None:
+        raise Invalid.field("send", "give the e-mail address to send the link to")
     note = " ".join(request.note.split()) if request.note else None
     if note is not None and len(note) > 200:
         raise Invalid.field("note", "use at most 200 characters")
-    return InviteRequest(request.max_uses, request.expires_in_hours, email, domain, note or None)
+    return InviteRequest(request.max_uses, request.expires_in_hours, email, domain, note or None, request.send)
 
 
 async def create_invite(resources: Resources, user: User | None, slug: str,
@@ -242,6 +250,8 @@ async def create_invite(resources: Resources, user: User | None, slug: str,
     checked = check_request(request)
     token = new_token()
     settings = resources.settings
+    if checked.send and not settings.mail_enabled:
+        raise Invalid.field("send", "e-mail is not set up on this site; copy the link and send it yourself")
     async with write(resources) as (db, _outbox):
         access = await room_access(db, user, slug)
         _require_inviter(access.user, access)
@@ -258,7 +268,12 @@ async def create_invite(resources: Resources, user: User | None, slug: str,
         await db.flush()
         await audit.record(db, access.user.id, audit.INVITE_CREATED, room_id=access.room.id, target_kind="invite",
                     target_id=invite.id, data={"max_uses": invite.max_uses, "expires_at": invite.expires_at.isoformat(),
-                                               "email": invite.email, "domain": invite.domain})
+                                               "email": invite.email, "domain": invite.domain, "mailed": checked.send})
+        if checked.send:
+            await queue_invite_mail(db, settings, invite=invite, room=access.room, inviter=access.user.name,
+                                    url=invite_url(resources, token))
+    if checked.send:
+        wake(resources)
     return invite, invite_url(resources, token)
 
 

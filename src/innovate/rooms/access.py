@@ -7,6 +7,7 @@ that does not exist (404), so access checks never leak existence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
@@ -56,6 +57,15 @@ class RoomAccess:
 def guest_access_over(room: Room) -> bool:
     """Guests lose a room when it is archived, or already when it closes if the room says so."""
     return room.phase == "archived" or (room.guests_until == "closed" and room.phase == "closed")
+
+
+def guest_access_ends_at(room: Room, membership: Membership | None = None) -> datetime | None:
+    """When a guest's access to the room ends by the room's schedule (None: no date is set):
+    its archiving time, or its closing time when guests leave at close. The one place that
+    says it, for the notices sent before the end (per-membership end dates belong here)."""
+    times = [room.archives_at, room.closes_at if room.guests_until == "closed" else None]
+    set_times = [t for t in times if t is not None]
+    return min(set_times) if set_times else None
 
 
 def can_see_room(room: Room, user: User, membership: Membership | None) -> bool:

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     guest_links_per_post: int = Field(default=2, ge=0)
     mentions_per_post: int = Field(default=10, ge=0, description="Distinct @mentions allowed in one message.")
     guest_mentions_per_post: int = Field(default=3, ge=0)
+    # E-mail (innovate.mail): empty INNOVATE_SMTP_URL means no mail at all.
+    smtp_url: str = Field(default="", description="smtp://, smtp+starttls:// or smtps://[user:password@]host[:port]; empty: no e-mail.")
+    mail_from: str = Field(default="", description="The From address of every mail, e.g. Innovate <innovate@example.com>.")
+    mail_gather_seconds: float = Field(default=300.0, ge=0, description="How long notifications wait to be sent together in one mail.")
+    mail_max_attempts: int = Field(default=8, ge=1, le=50, description="Tries before a mail is marked failed.")
+    mail_retry_seconds: float = Field(default=60.0, gt=0, description="The first retry's delay; each later one doubles (at most 6 hours).")
+    mail_poll_seconds: float = Field(default=5.0, gt=0, description="How often the sender looks for due mail, digests and ending guest access.")
+    digest_hour: int = Field(default=8, ge=0, le=23, description="The recipient's local hour at which digests go out.")
 
     @field_validator("public_url")
     @classmethod
@@ -113,6 +121,35 @@ class Settings(BaseSettings):
             raise ValueError("INNOVATE_BROKER=postgres needs a PostgreSQL INNOVATE_DATABASE_URL")
         return self
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        from innovate.settings.smtp import SmtpUrlError, parse_smtp_url
+
+        if value:
+            try:
+                parse_smtp_url(value)
+            except SmtpUrlError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _mail_from_with_smtp(self) -> Settings:
+        from email.headerregistry import Address
+        from email.utils import parseaddr
+
+        if self.smtp_url and not self.mail_from:
+            raise ValueError("INNOVATE_MAIL_FROM: required when INNOVATE_SMTP_URL is set (e.g. Innovate <innovate@example.com>)")
+        if self.mail_from:
+            _name, address = parseaddr(self.mail_from)
+            try:
+                Address(addr_spec=address)
+            except Exception:
+                address = ""
+            if "@" not in address:
+                raise ValueError("INNOVATE_MAIL_FROM: expected an address such as Innovate <innovate@example.com>")
+        return self
+
     @model_validator(mode="after")
     def _valid_sign_in_providers(self) -> Settings:
         from innovate.settings.providers import ProviderConfigError, parse_providers
@@ -146,6 +183,10 @@ class Settings(BaseSettings):
     def session_cookie_name(self) -> str:
         # The __Host- prefix makes browsers refuse the cookie unless Secure, path=/ and host-only.
         return "__Host-innovate_session" if self.https else "innovate_session"
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url)
 
     @property
     def employee_domain_list(self) -> list[str]:
