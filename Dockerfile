@@ -1,8 +1,23 @@
 # Innovate: one app server. compose.yaml runs several behind nginx with PostgreSQL and Redis.
 #
-# The project is installed in editable mode from /app: the code finds web/ (templates,
-# static files) and migrations/ next to src/ (innovate.settings.PROJECT_ROOT), which a
-# regular wheel install would leave behind.
+# Two stages. The first builds the project's wheel, which carries the templates, static files
+# and migrations as package data. The second installs that wheel: the image holds no source
+# tree, and the app runs from site-packages as it would after `pip install`.
+
+FROM python:3.11-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /build
+COPY pyproject.toml README.md ./
+# The pinned dependencies, read from pyproject.toml, for the runtime stage's own layer.
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > requirements.txt
+COPY src ./src
+RUN pip wheel --no-deps --wheel-dir /dist .
+
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,18 +39,17 @@ RUN groupadd --system --gid 10001 innovate \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md ./
-RUN mkdir -p src/innovate && touch src/innovate/__init__.py \
-    && pip install -e . \
-    && rm -rf src
+# Dependencies first, in their own layer: it is rebuilt only when the pinned list changes,
+# not on every change to the code.
+COPY --from=build /build/requirements.txt /tmp/requirements.txt
+RUN pip install --requirement /tmp/requirements.txt && rm /tmp/requirements.txt
 
-COPY alembic.ini ./
-COPY migrations ./migrations
-COPY web ./web
-COPY src ./src
-# Re-run the (dependency-free) editable install so the metadata matches the real sources.
-RUN pip install --no-deps -e . && python -c "import innovate.app"
+# Then the wheel itself; `pip check` fails the build if the two disagree.
+COPY --from=build /dist/ /tmp/dist/
+RUN pip install --no-deps /tmp/dist/innovate-*.whl \
+    && rm -rf /tmp/dist \
+    && pip check \
+    && python -c "import innovate.app"
 
 USER innovate
 VOLUME ["/data"]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,14 +48,17 @@ class ServerProcess:
         return int(self.process.returncode)
 
 
-def serve(tmp: Path, env: dict[str, str], *args: str, name: str = "server", timeout: float = 60.0) -> ServerProcess:
-    """Start ``innovate serve --port 0 ARGS`` with ``env`` on top of a clean INNOVATE_* environment,
-    and wait until it answers ``/healthz``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("INNOVATE_", "PROMETHEUS_"))}
+def serve(tmp: Path, env: dict[str, str], *args: str, name: str = "server", timeout: float = 60.0,
+          program: str = INNOVATE, unset: Sequence[str] = ()) -> ServerProcess:
+    """Start ``innovate serve --port 0 ARGS`` with ``env`` on top of a clean INNOVATE_* environment
+    (without the variables named in ``unset``), and wait until it answers ``/healthz``.
+    ``program`` is another installation's ``innovate`` command."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("INNOVATE_", "PROMETHEUS_")) and k not in unset}
     full_env = {**base, "INNOVATE_LOG_LEVEL": "info", **env}
     stdout, stderr = tmp / f"{name}.out", tmp / f"{name}.err"
     process = subprocess.Popen(
-        [INNOVATE, "serve", "--host", "127.0.0.1", "--port", "0", *args],
+        [program, "serve", "--host", "127.0.0.1", "--port", "0", *args],
         env=full_env, cwd=tmp, stdin=subprocess.DEVNULL,
         stdout=stdout.open("wb"), stderr=stderr.open("wb"),
     )

@@ -152,23 +152,82 @@ def test_readme_documents_deploying() -> None:
 # Dockerfile --------------------------------------------------------------------------------
 
 
-def test_dockerfile_is_slim_non_root_with_a_healthcheck() -> None:
+def _dockerfile_stages(text: str) -> list[list[tuple[str, str]]]:
+    """(INSTRUCTION, arguments) of each stage; continuation lines are left out."""
+    stages: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        if not line or line.startswith((" ", "#")):
+            continue
+        name, _, rest = line.partition(" ")
+        if name.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((name.upper(), rest.strip()))
+    return stages
+
+
+def test_dockerfile_builds_the_wheel_and_the_image_installs_only_the_wheel() -> None:
     text = DOCKERFILE.read_text()
-    instructions = [line.split(None, 1) for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+    stages = _dockerfile_stages(text)
+    assert len(stages) == 2, "a stage that builds the wheel, and the image that installs it"
+    build, runtime = stages
+    assert re.fullmatch(r"python:3\.11-slim\S* AS build", build[0][1])
+    assert runtime[0][1].startswith("python:3.11-slim")
+
+    build_copied = {source for name, rest in build if name == "COPY" for source in rest.split()[:-1]}
+    assert build_copied == {"pyproject.toml", "README.md", "src"}, "tests/test_wheel.py builds from the same"
+    assert any(name == "RUN" and "pip wheel" in rest for name, rest in build)
+
+    # The runtime stage copies only what the build stage made: no source tree in the image.
+    assert all(rest.startswith("--from=build ") for name, rest in runtime if name in ("COPY", "ADD"))
+    runtime_text = text[text.index(f"FROM {runtime[0][1]}"):]
+    assert re.search(r"pip install --no-deps /tmp/dist/innovate-\*\.whl", runtime_text)
+    assert "pip check" in runtime_text
+    assert not re.search(r"pip install[^\n]*(\s-e\s|--editable)", text), "no editable install"
+
     by_name: dict[str, list[str]] = {}
-    for parts in instructions:
-        by_name.setdefault(parts[0].upper(), []).append(parts[1] if len(parts) > 1 else "")
-    assert by_name["FROM"][0].startswith("python:3.11-slim")
+    for name, rest in runtime:
+        by_name.setdefault(name, []).append(rest)
     assert by_name["USER"][-1] not in ("root", "0")
-    assert "/healthz" in text.split("HEALTHCHECK", 1)[1]
-    assert "pip install" in text and "-e ." in text, "editable install keeps web/ and migrations/ beside src/"
-    copied = " ".join(by_name["COPY"])
-    for needed in ("pyproject.toml", "src", "web", "migrations", "alembic.ini"):
-        assert needed in copied, needed
+    assert "/healthz" in runtime_text.split("HEALTHCHECK", 1)[1]
     command = json.loads(by_name["CMD"][-1])
     assert command[:2] == ["innovate", "serve"] and "0.0.0.0" in command
-    ignored = (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
-    assert {".venv", ".git", "deploy/innovate.env"} <= set(ignored)
+
+
+def _dockerignore_excludes(path: str, patterns: list[str]) -> bool:
+    """Whether Docker leaves ``path`` (relative to the context) out of the build context: the
+    last pattern matching the path or one of its parent directories decides; ``!`` re-includes."""
+    parents = ["/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 2)]
+    excluded = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        glob = pattern.removeprefix("!").strip("/")
+        regex = ""
+        i = 0
+        while i < len(glob):
+            if glob.startswith("**/", i):
+                regex, i = regex + "(?:.*/)?", i + 3
+            elif glob.startswith("**", i):
+                regex, i = regex + ".*", i + 2
+            else:
+                regex += {"*": "[^/]*", "?": "[^/]"}.get(glob[i], re.escape(glob[i]))
+                i += 1
+        if any(re.fullmatch(regex, parent) for parent in parents):
+            excluded = not negated
+    return excluded
+
+
+def test_the_build_context_is_what_the_build_copies_and_never_a_secret() -> None:
+    patterns = [line.strip() for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    package = [p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "src").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)]
+    assert "src/innovate/templates/base.html" in package
+    for path in ["pyproject.toml", "README.md", *package]:
+        assert not _dockerignore_excludes(path, patterns), path
+    others = [name for name in os.listdir(PROJECT_ROOT) if name not in ("pyproject.toml", "README.md", "src")]
+    for path in [*others, ".git/config", ".venv/bin/python", "deploy/innovate.env", ".env", "data/innovate.db",
+                 "tests/conftest.py", "src/innovate/__pycache__/app.cpython-311.pyc", "src/innovate.egg-info/PKG-INFO"]:
+        assert _dockerignore_excludes(path, patterns), path
 
 
 # nginx -------------------------------------------------------------------------------------
