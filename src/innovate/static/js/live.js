@@ -11,8 +11,11 @@
 //   once (with ?after=, so nothing is lost and, seqs being filtered, nothing is repeated);
 // - sends "typing" signals from the composers and shows who is typing in each thread;
 // - shows who is here now on the member list (#presence-<user id>).
+// What it needs of hx-ws beyond its documented API goes through hxws-adapter.js (HxWs).
 (function () {
   "use strict";
+
+  var HxWs = window.InnovateHxWs;
 
   var PING_MS = 20000;          // well within the server's idle timeout (60 s by default)
   var PONG_MS = 10000;          // the server answers a ping at once; silence this long: dead socket
@@ -38,8 +41,7 @@
   }
 
   function send(value) {
-    var socket = connection && connection.socket;
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(value));
+    if (connection) HxWs.send(connection, JSON.stringify(value));
   }
 
   function withAfter(url) {
@@ -97,25 +99,15 @@
 
   // Replace the current socket now. hx-ws only replaces a socket after its close event, which
   // for a dead connection can take a minute (the closing handshake times out), and after a
-  // backoff that grows while the network is down. Its "tab visible again" handler opens a new
-  // socket at once when there is none (hx-ws.js, getOrCreateConnection); clearing the socket
-  // and the pending timer first makes it do that, and it detaches the old socket's listeners.
+  // backoff that grows while the network is down.
   function freshSocket() {
     var current = connection;
     if (!current) return;
     clearInterval(pinger);
     clearTimeout(watchdog);
-    current.url = withAfter(current.url);
+    HxWs.setUrl(current, withAfter(HxWs.url(current)));
     setState("reconnecting");
-    var old = current.socket;
-    if (typeof current.visibilityHandler === "function" && !document.hidden) {
-      clearTimeout(current.timer);
-      current.socket = null;
-      current.visibilityHandler();
-    }
-    if (old && old.readyState !== WebSocket.CLOSED) {
-      try { old.close(); } catch (e) { /* already closing */ }
-    }
+    HxWs.reopenNow(current);
   }
 
   function onOffline() {
@@ -134,7 +126,7 @@
     clearTimeout(watchdog);
     pinger = null;
     var detail = event.detail || {};
-    if (detail.connection) detail.connection.url = withAfter(detail.connection.url);
+    if (detail.connection) HxWs.setUrl(detail.connection, withAfter(HxWs.url(detail.connection)));
     var code = detail.code;
     if (code === RELOAD) {
       setState("reloading");
@@ -153,7 +145,7 @@
     var detail = event.detail || {};
     if (detail.connection) {
       connection = detail.connection;
-      detail.connection.url = withAfter(detail.connection.url);
+      HxWs.setUrl(connection, withAfter(HxWs.url(connection)));
     }
     setState("connecting");
   }

@@ -312,12 +312,11 @@
   // The live connection: htmx initialises the page from a timer as soon as its (deferred)
   // script has run, which can be before the hx-ws extension, loaded after it, registers.
   // Once every deferred script has run (DOMContentLoaded), process the connect element
-  // again if the extension missed it; hx-ws ignores elements it already initialised.
+  // again if the extension missed it (hxws-adapter.js tells).
   function connectLive() {
     var room = document.getElementById("room");
-    if (!room || !window.htmx || !room.hasAttribute("hx-ws:connect")) return;
-    var state = room._htmx && room._htmx.ws;
-    if (!(state && state.initialized)) window.htmx.process(room);
+    if (!room || !window.htmx || !window.InnovateHxWs || !room.hasAttribute("hx-ws:connect")) return;
+    if (!window.InnovateHxWs.initialized(room)) window.htmx.process(room);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
