@@ -178,8 +178,26 @@ async def frames_until(ws: ClientConnection, done: Callable[[list[dict[str, Any]
     return frames
 
 
+async def post_marker(live: LiveServer, user: User, slug: str) -> int:
+    """Post a message every member of the room sees, and return its seq: read up to it with
+    :func:`frames_before` to show that something did not arrive. A room's stored events reach
+    each socket in seq order, after whatever was sent to it earlier, so a frame that is not
+    there by the marker never comes."""
+    await post(live, user, slug, "marker")
+    room = await api_call(live, user, "GET", f"/api/v1/rooms/{slug}")
+    return int(room["last_seq"])
+
+
+async def frames_before(ws: ClientConnection, seq: int, timeout: float = WAIT) -> list[dict[str, Any]]:
+    """The frames a socket receives before the stored event ``seq``, which is read too."""
+    frames = await frames_until(ws, lambda fs: bool(fs) and (fs[-1].get("seq") or 0) >= seq, timeout)
+    assert frames[-1]["seq"] == seq, f"the marker {seq} did not come first: {frames[-1]}"
+    return frames[:-1]
+
+
 async def quiet_frames(ws: ClientConnection, seconds: float = 0.5) -> list[dict[str, Any]]:
-    """Whatever arrives within ``seconds`` (to show that something does NOT arrive)."""
+    """Whatever arrives within ``seconds`` (to show that something does NOT arrive, where no
+    marker can follow it: prefer :func:`post_marker` and :func:`frames_before`)."""
     frames: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(seconds):

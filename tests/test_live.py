@@ -18,6 +18,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
     api_call,
     decode,
+    frames_before,
     frames_until,
     has_kind,
     live,
@@ -25,7 +26,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
     of_kind,
     open_room,
     post,
-    quiet_frames,
+    post_marker,
     settings_overrides,
     stored,
     until,
@@ -88,7 +89,7 @@ async def test_a_reconnect_with_after_replays_exactly_what_was_missed(live: Live
         frames = await frames_until(ws, lambda fs: len(stored(fs)) >= 50)
         await post(live, moderator, slug, "live again")
         frames += await frames_until(ws, lambda fs: len(stored(fs)) >= 1)
-        extra = stored(await quiet_frames(ws, 0.3))
+        extra = stored(await frames_before(ws, await post_marker(live, moderator, slug)))
     replayed = stored(frames)
     assert [f["seq"] for f in replayed] == list(range(last + 1, last + 52))
     assert [f["data"]["message"]["body"] for f in replayed[:50]] == [f"while away {n}" for n in range(50)]
@@ -124,7 +125,7 @@ async def test_the_replay_and_live_handover_sends_no_seq_twice(live: LiveServer,
                 await frames_until(bob_ws, lambda fs: len(stored(fs)) == 1)
                 await post(live, moderator, slug, "second")
                 ada_frames = replayed + stored(await frames_until(ada_ws, lambda fs: len(stored(fs)) == 1))
-                ada_frames += stored(await quiet_frames(ada_ws, 0.3))
+                ada_frames += stored(await frames_before(ada_ws, await post_marker(live, moderator, slug)))
         finally:
             hub.deliver = deliver
             gate.set()
@@ -161,9 +162,9 @@ async def test_a_batch_reaches_every_socket_in_order_with_authors_views_in_betwe
         for message in held:
             await deliver(message)
         expected = [start + n for n in range(1, 5)]
+        marker = await post_marker(live, moderator, slug)
         for ws in (bob_ws, ada_ws, bob_html):
-            frames = stored(await frames_until(ws, lambda fs: len(stored(fs)) >= 4))
-            frames += stored(await quiet_frames(ws, 0.3))
+            frames = stored(await frames_before(ws, marker))
             assert [f["seq"] for f in frames] == expected
             if ws is not bob_html:
                 assert [f["data"]["message"]["body"] for f in frames] == ["one", "two", "three", "four"]
@@ -596,7 +597,7 @@ async def test_tallies_are_coalesced_and_end_with_the_final_numbers(live: LiveSe
             return latest == {idea.id: len(voters) for idea in idea_list}
 
         frames = await frames_until(ws, settled, timeout=20)
-        frames += await quiet_frames(ws, 0.5)
+        frames += await frames_before(ws, await post_marker(live, moderator, slug))
     tallies = of_kind(frames, "tally.changed")
     assert len(tallies) < 100 // 4, f"{len(tallies)} tally frames for 100 votes"
     final = {t["idea_id"]: t for frame in tallies for t in frame["data"]["tallies"]}
@@ -612,7 +613,8 @@ async def test_hidden_tallies_reach_moderators_only(live: LiveServer, make_user:
         await votes.cast_vote(live.resources, ada, idea.id, 1)
         tallies = of_kind(await frames_until(mod_ws, has_kind("tally.changed")), "tally.changed")
         assert tallies[-1]["data"]["tallies"] == [{"idea_id": idea.id, "up": 1, "down": 0, "score": 1, "voters": 1}]
-        assert of_kind(await quiet_frames(bob_ws, 0.5), "tally.changed") == []
+        marker = await post_marker(live, moderator, room["slug"])
+        assert of_kind(await frames_before(bob_ws, marker), "tally.changed") == []
 
 
 async def test_a_voters_other_tabs_get_their_own_vote_and_dots_left(live: LiveServer, make_user: Any) -> None:
@@ -637,7 +639,7 @@ async def test_a_voters_other_tabs_get_their_own_vote_and_dots_left(live: LiveSe
         assert f'hx-target="#vote-{idea.id}"' in content and 'hx-trigger="load"' in content
         await api_call(live, ada, "DELETE", f"/api/v1/ideas/{idea.id}/vote", expect=(200, 204))
         await frames_until(ada_json, mine_is(None, 5))
-        assert of_kind(await quiet_frames(bob_ws, 0.5), "vote.mine") == []
+        assert of_kind(await frames_before(bob_ws, await post_marker(live, moderator, slug)), "vote.mine") == []
 
 
 async def test_reloaded_vote_controls_bring_the_dots_left(live: LiveServer, make_user: Any) -> None:

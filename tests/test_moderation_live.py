@@ -17,6 +17,7 @@ from innovate.writes import write
 from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
     api_call,
+    frames_before,
     frames_until,
     has_kind,
     live,
@@ -25,7 +26,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
     of_kind,
     open_room,
     post,
-    quiet_frames,
+    post_marker,
     settings_overrides,
     until,
 )
@@ -138,8 +139,9 @@ async def test_a_new_report_appears_in_the_moderators_queue(live: LiveServer, ma
         html = of_kind(await frames_until(mod_html, has_kind("report.created")), "report.created")[0]
         data = of_kind(await frames_until(mod_json, has_kind("report.created")), "report.created")[0]["data"]
         # Neither the author nor the reporter's other tabs hear of it.
-        assert [f for f in await quiet_frames(ada_ws, 0.5) if f.get("kind", "").startswith("report.")] == []
-        assert [f for f in await quiet_frames(bob_html, 0.1) if f.get("kind", "").startswith("report.")] == []
+        marker = await post_marker(live, moderator, slug)
+        for ws in (ada_ws, bob_html):
+            assert [f for f in await frames_before(ws, marker) if f.get("kind", "").startswith("report.")] == []
         # Resolving it takes it out of every moderator's queue.
         await api_call(live, moderator, "POST", f"/api/v1/reports/{data['report']['id']}/resolve", {"action": "dismiss"})
         resolved = of_kind(await frames_until(mod_html, has_kind("report.resolved")), "report.resolved")[0]
@@ -168,7 +170,7 @@ async def test_approved_posts_appear_for_everyone_and_declined_ones_for_their_au
         approved_html = of_kind(await frames_until(bob_html, has_kind("message.approved")), "message.approved")[0]
         approved_json = of_kind(await frames_until(bob_json, has_kind("message.approved")), "message.approved")[0]
         mine = await frames_until(guest_ws, has_kind("message.rejected"))
-        later = await quiet_frames(bob_json, 0.5)
+        later = await frames_before(bob_json, await post_marker(live, moderator, slug))
     assert approved_json["data"]["message"]["body"] == "From outside"
     assert approved_json["data"]["message"]["created_at"] == held["created_at"]  # its original place in time
     assert f'id="message-{held["id"]}"' in approved_html["content"] and "From outside" in approved_html["content"]
