@@ -58,6 +58,19 @@ class LiveServer:
         query = urlencode({k: v for k, v in params.items() if v is not None})
         return f"ws://127.0.0.1:{self.port}/rooms/{slug}/live" + (f"?{query}" if query else "")
 
+    def user_stream_url(self, **params: Any) -> str:
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"ws://127.0.0.1:{self.port}/me/live" + (f"?{query}" if query else "")
+
+    async def connect_user_stream(self, user: User | None, *, fmt: str | None = "json",
+                                  headers: dict[str, str] | None = None) -> ClientConnection:
+        """The user's own socket (pages with no room)."""
+        all_headers = dict(headers or {})
+        if user is not None:
+            all_headers.setdefault("Authorization", f"Bearer {await self.token(user)}")
+        return await connect(self.user_stream_url(format=fmt), additional_headers=all_headers, compression=None,
+                             max_size=None, open_timeout=WAIT)
+
     async def token(self, user: User) -> str:
         if user.id not in self.tokens:
             _, self.tokens[user.id] = await create_token(self.resources, user, "live tests")

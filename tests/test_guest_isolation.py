@@ -217,13 +217,14 @@ async def test_access_ends_when_a_moderator_removes_the_guest(guest: httpx.Async
 async def test_admin_deactivates_a_guest(guest: httpx.AsyncClient, world: World, make_user, sign_in,
                                          resources: Resources) -> None:
     admin = await make_user("root@corp.example", is_admin=True)
-    calls: list[int] = []
+    published: list[dict[str, Any]] = []
+    publish = resources.broker.publish
 
-    class RecordingHub:
-        async def disconnect_user(self, user_id: int) -> None:
-            calls.append(user_id)
+    async def recording(message: dict[str, Any]) -> None:
+        published.append(message)
+        await publish(message)
 
-    previous, resources.hub = resources.hub, RecordingHub()  # type: ignore[assignment]
+    resources.broker.publish = recording  # type: ignore[method-assign]
     try:
         moderator_http = await sign_in(world.moderator)
         refused = await moderator_http.post(f"/api/v1/users/{world.guest_id}/deactivate")
@@ -233,9 +234,10 @@ async def test_admin_deactivates_a_guest(guest: httpx.AsyncClient, world: World,
         admin_http = await sign_in(admin)
         response = await admin_http.post(f"/api/v1/users/{world.guest_id}/deactivate", json={"reason": "project over"})
         assert response.status_code == 200 and response.json()["is_active"] is False
-        assert calls == [world.guest_id]
+        # Every live socket of the guest, in every process, re-checks after the commit.
+        assert {"kind": "access", "user_id": world.guest_id} in published
     finally:
-        resources.hub = previous
+        resources.broker.publish = publish  # type: ignore[method-assign]
     assert (await guest.get("/api/v1/me")).status_code == 401
     assert (await guest.get(f"/api/v1/rooms/{world.mine.slug}")).status_code == 401
     async with resources.db() as db:

@@ -180,13 +180,13 @@ async def test_a_busy_room_lets_writes_under_way_land_and_sends_them_as_one_batc
 
     moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
     room = await open_room(live, moderator, ada, bob)
-    slug, hub, writes = room["slug"], live.hub, live.hub.resources.writes
+    slug, hub, writes = room["slug"], live.hub, live.hub.inflight
     batches: list[list[int]] = []
     fan_out = channel_module.Channel._fan_out
 
-    async def recording(self: Any, events: Any, *views: Any) -> None:
-        batches.append([e.seq for e in events])
-        await fan_out(self, events, *views)
+    async def recording(self: Any, batch: Any) -> None:
+        batches.append(list(batch.seqs))
+        await fan_out(self, batch)
 
     monkeypatch.setattr(channel_module.Channel, "_fan_out", recording)
     monkeypatch.setattr(channel_module, "SETTLE_MAX", 30.0)  # the held write decides, not the clock
@@ -210,7 +210,7 @@ async def test_a_busy_room_lets_writes_under_way_land_and_sends_them_as_one_batc
 async def test_a_quiet_room_never_waits_for_other_writes(live: LiveServer, make_user: Any) -> None:
     moderator, bob = await make_user(is_moderator=True), await make_user()
     room = await open_room(live, moderator, bob)
-    slug, hub, writes = room["slug"], live.hub, live.hub.resources.writes
+    slug, hub, writes = room["slug"], live.hub, live.hub.inflight
     async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
         await until(lambda: bob.id in hub.by_user)
         writes.begin()
@@ -226,32 +226,30 @@ async def test_a_promotion_while_a_batch_is_rendered_loses_none_of_it(
         live: LiveServer, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bob's own post is rendered in his personal members' view; he is promoted before it
     is sent. The switch waits for the batch, so he still gets his post, then the new view."""
-    from innovate.realtime.channel import Channel
-
     moderator, bob = await make_user(is_moderator=True), await make_user()
     room = await open_room(live, moderator, bob)
     slug, hub = room["slug"], live.hub
     rendered, gate = asyncio.Event(), asyncio.Event()
-    render = Channel._render
+    render = hub.feed.batch
 
-    async def render_then_wait(self: Channel, db: Any, room_row: Any, events: Any) -> Any:
-        views = await render(self, db, room_row, events)
+    async def render_then_wait(room_id: int, after: int, views: Any) -> Any:
+        batch = await render(room_id, after, views)
         rendered.set()
         await gate.wait()
-        return views
+        return batch
 
     async with await live.connect(bob, slug, after=room["last_seq"]) as ws:
         await until(lambda: bob.id in hub.by_user)
-        monkeypatch.setattr(Channel, "_render", render_then_wait)
+        monkeypatch.setattr(hub.feed, "batch", render_then_wait)
         await post(live, bob, slug, "my own words")
         await asyncio.wait_for(rendered.wait(), 10)
         channel = hub.channels[room["id"]]
         conn = next(iter(channel.users[bob.id]))
         channel.regroup(conn, True)
-        assert not conn.moderator  # not while the batch is out
+        assert not conn.privileged  # not while the batch is out
         gate.set()
         frames = stored(await frames_until(ws, lambda fs: len(stored(fs)) == 1))
-        await until(lambda: conn.moderator)
+        await until(lambda: conn.privileged)
     assert frames[0]["data"]["message"]["body"] == "my own words"
 
 
@@ -309,6 +307,9 @@ async def test_the_handshake_is_refused_before_accept(live: LiveServer, make_use
                    f"http://127.0.0.1:{port}0", f"https://127.0.0.1:{port}", f"http://localhost:{port}",
                    f"http://127.0.0.1:{port}/"):
         assert await refused(live, slug, {"Cookie": cookie, "Origin": origin}) == 403, origin
+    # A session cookie with no Origin at all: browsers always send one, so this is not a page
+    # of this site (only bearer clients may leave it out).
+    assert await refused(live, slug, {"Cookie": cookie}) == 403
     # Signed in, but not a member: an employee who could join, a guest of another room.
     for user in (outsider, guest):
         assert await refused(live, slug, {"Authorization": f"Bearer {await live.token(user)}"}) == 403
@@ -353,8 +354,8 @@ async def test_revoked_sessions_close_open_sockets(live: LiveServer, make_user: 
     cookie = f"{live.settings.session_cookie_name}={await live.session_cookie(ada, PASSWORD)}"
     async with await live.connect(None, room["slug"], headers={"Cookie": cookie, "Origin": live.origin}) as ws:
         await until(lambda: ada.id in live.hub.by_user)
+        # Revoking is a write like any other: its sockets re-check as soon as it commits.
         await revoke_user_sessions(live.resources, ada.id)
-        await live.hub.disconnect_user(ada.id)
         async with asyncio.timeout(1.5):
             with pytest.raises(ConnectionClosed) as closed:
                 while True:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from innovate.live.fragments import render_event_html
-from innovate.moderation import fragments as moderation_fragments
+from innovate.live.html import render_event_html
 from tests.test_room_fragments import (
     MEMBER,
     MODERATOR,
@@ -14,8 +13,6 @@ from tests.test_room_fragments import (
     parts,
     room,
 )
-
-moderation_fragments.install()
 
 
 def targets(kind: str, viewer: object, **data: object) -> list[tuple[str, str]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from innovate.live.fragments import render_event_html
-from innovate.live.timeline import event_frames, tally_frame, visible_events
+from innovate.live.html import render_event_html
 from innovate.rooms.access import room_access
 from innovate.rooms.serializers import Viewer
 from innovate.rooms.service import change_phase, leave_room
+from innovate.rooms.timeline import event_frames, tally_frame, visible_events
 from innovate.web import create_templates
 from tests.factories import join, make_idea, make_message, make_room
 

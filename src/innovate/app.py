@@ -33,6 +33,7 @@ from innovate.errors import (
 )
 from innovate.home import routes as home_routes
 from innovate.inputs import JSON
+from innovate.live.feed import RoomFeed
 from innovate.mail import worker as mail_worker
 from innovate.notifications import service as notifications
 from innovate.notifications.bell import BellMiddleware
@@ -142,9 +143,10 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         app.state.templates = templates
         sign_in.install(res)
         notifications.install(res)  # notifications are written in every write transaction
-        res.hub = Hub(res, templates)
-        await res.hub.start()
-        await res.broker.start(_deliver(res))
+        feed = app.state.feed = RoomFeed(res.db, templates)
+        hub = res.hub = Hub(res.broker, feed, res.settings, res.writes)
+        await hub.start()
+        await res.broker.start(hub.deliver)
         metrics.watch_pool(res.engine)
         if owned:
             await announce_setup_link(res)
@@ -153,7 +155,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
                 yield {}
         finally:
             # Sockets first (1012: reconnect), while the broker can still say who left.
-            await res.hub.close()
+            await hub.close()
             await res.broker.close()
             res.hub = None
             metrics.forget_process()
@@ -196,21 +198,13 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.moderation.routes import routes as moderation_page_routes
     from innovate.notifications.api import routes as notification_api_routes
     from innovate.notifications.routes import routes as notification_page_routes
-    from innovate.people.api import routes as cutoff_routes
+    from innovate.people.api import routes as people_api_routes
     from innovate.rooms.api import routes as room_api_routes
     from innovate.rooms.routes import routes as room_page_routes
 
-    return [*room_api_routes, *signin_routes, *invite_routes, *cutoff_routes, *room_page_routes, *live_routes,
+    return [*room_api_routes, *signin_routes, *invite_routes, *people_api_routes, *room_page_routes, *live_routes,
             *moderation_api_routes, *moderation_page_routes, *insights_api_routes, *insights_page_routes,
             *notification_api_routes, *notification_page_routes, *mail_routes]
-
-
-def _deliver(resources: Resources):  # type: ignore[no-untyped-def]
-    async def deliver(message: dict[str, Any]) -> None:
-        if resources.hub is not None:
-            await resources.hub.deliver(message)
-
-    return deliver
 
 
 def app_from_env() -> Starlette:

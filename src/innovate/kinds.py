@@ -1,10 +1,10 @@
 """Every kind of room event, declared once.
 
 A kind says what its frames load, whose own view of it differs from everyone's, whether
-the sockets it concerns re-check their access, and which template renders its live HTML.
-Service functions append events by these constants (``append_event(..., MESSAGE_POSTED,
-...)``), the live feed reads the rest from here, so adding a kind is one entry below and
-its template under ``templates/live/``.
+the sockets it concerns re-check their access, and which template renders its live HTML
+for browsers (``templates/live/``; kinds that change the page alike share one). Service
+functions append events by these constants (``append_event(..., MESSAGE_POSTED, ...)``),
+the live feed reads the rest from here: adding a kind is one entry below.
 
 Stored kinds are history: they get a seq, are replayed after a reconnect and listed by the
 events API. The two state kinds (``tally.changed``, ``vote.mine``) are never stored: the
@@ -86,15 +86,13 @@ class Kind:
     about: tuple[About, ...] = ()
     recheck: Recheck = Recheck.NONE
     stored: bool = True
+    # The template of a frame's live HTML (``<hx-partial>`` swaps, rendered per view), or
+    # None: browsers get the seq and nothing to swap.
+    html: str | None = None
     # The notifications it gives (see :class:`Notify`); ``retracts``: it takes away unread
     # notifications about the message or idea it hides or deletes.
     notify: tuple[Notify, ...] = ()
     retracts: bool = False
-
-    @property
-    def template(self) -> str:
-        """The live HTML of a frame of this kind (``<hx-partial>`` swaps), per viewer."""
-        return f"live/{self.name}.html"
 
     def __str__(self) -> str:
         return self.name
@@ -113,49 +111,50 @@ _DISCUSSION = (
     Notify("thread_comment", Recipients.THREAD, Category.IDEAS),
 )
 
-MESSAGE_POSTED = Kind("message.posted", **_MESSAGE, notify=_DISCUSSION)
-MESSAGE_EDITED = Kind("message.edited", **_MESSAGE)
-MESSAGE_DELETED = Kind("message.deleted", **_MESSAGE, retracts=True)
-MESSAGE_HIDDEN = Kind("message.hidden", **_MESSAGE, retracts=True)
-MESSAGE_RESTORED = Kind("message.restored", **_MESSAGE)
-MESSAGE_APPROVED = Kind("message.approved", **_MESSAGE,
+MESSAGE_POSTED = Kind("message.posted", **_MESSAGE, html="live/message_posted.html", notify=_DISCUSSION)
+MESSAGE_EDITED = Kind("message.edited", **_MESSAGE, html="live/message_changed.html")
+MESSAGE_DELETED = Kind("message.deleted", **_MESSAGE, html="live/message_changed.html", retracts=True)
+MESSAGE_HIDDEN = Kind("message.hidden", **_MESSAGE, html="live/message_changed.html", retracts=True)
+MESSAGE_RESTORED = Kind("message.restored", **_MESSAGE, html="live/message_back.html")
+MESSAGE_APPROVED = Kind("message.approved", **_MESSAGE, html="live/message_back.html",
                         notify=(Notify("post_approved", Recipients.POST_AUTHOR, Category.MENTIONS), *_DISCUSSION))
-MESSAGE_REJECTED = Kind("message.rejected", **_MESSAGE,
+MESSAGE_REJECTED = Kind("message.rejected", **_MESSAGE, html="live/message_changed.html",
                         notify=(Notify("post_declined", Recipients.POST_AUTHOR, Category.MENTIONS),))
-MESSAGE_PINNED = Kind("message.pinned", **_MESSAGE)
+MESSAGE_PINNED = Kind("message.pinned", **_MESSAGE, html="live/message_pinned.html")
 
-IDEA_SUBMITTED = Kind("idea.submitted", **_IDEA)
-IDEA_EDITED = Kind("idea.edited", **_IDEA)
-IDEA_STATUS_CHANGED = Kind("idea.status_changed", **_IDEA,
+IDEA_SUBMITTED = Kind("idea.submitted", **_IDEA, html="live/idea_submitted.html")
+IDEA_EDITED = Kind("idea.edited", **_IDEA, html="live/idea_changed.html")
+IDEA_STATUS_CHANGED = Kind("idea.status_changed", **_IDEA, html="live/idea_changed.html",
                            notify=(Notify("idea_status", Recipients.IDEA_AUTHOR, Category.IDEAS),))
-IDEA_MERGED = Kind("idea.merged", **_IDEA,
+IDEA_MERGED = Kind("idea.merged", **_IDEA, html="live/idea_changed.html",
                    notify=(Notify("idea_merged", Recipients.IDEA_AUTHOR, Category.IDEAS),))
-IDEA_HIDDEN = Kind("idea.hidden", **_IDEA, retracts=True)
-IDEA_RESTORED = Kind("idea.restored", **_IDEA)
-IDEA_LOCKED = Kind("idea.locked", **_IDEA)
+IDEA_HIDDEN = Kind("idea.hidden", **_IDEA, html="live/idea_changed.html", retracts=True)
+IDEA_RESTORED = Kind("idea.restored", **_IDEA, html="live/idea_changed.html")
+IDEA_LOCKED = Kind("idea.locked", **_IDEA, html="live/idea_changed.html")
 
-ROOM_UPDATED = Kind("room.updated", loads=Loads.ROOM, recheck=Recheck.ROOM)
+ROOM_UPDATED = Kind("room.updated", loads=Loads.ROOM, recheck=Recheck.ROOM, html="live/room_changed.html")
 ROOM_PHASE_CHANGED = Kind("room.phase_changed", loads=Loads.ROOM, recheck=Recheck.ROOM,
+                          html="live/room_changed.html",
                           notify=(Notify("phase", Recipients.ROOM_MEMBERS, Category.PHASES),))
-ROOM_LOCKED = Kind("room.locked", loads=Loads.ROOM)
+ROOM_LOCKED = Kind("room.locked", loads=Loads.ROOM, html="live/room_changed.html")
 
-MEMBER_JOINED = Kind("member.joined", **_MEMBER,
+MEMBER_JOINED = Kind("member.joined", **_MEMBER, html="live/member_joined.html",
                      notify=(Notify("added_to_room", Recipients.ADDED_MEMBER, Category.INVITATIONS),))
-MEMBER_LEFT = Kind("member.left", **_MEMBER)
-MEMBER_REMOVED = Kind("member.removed", **_MEMBER)
-MEMBER_MUTED = Kind("member.muted", **_MEMBER)
-MEMBER_UNMUTED = Kind("member.unmuted", **_MEMBER)
-MEMBER_UPDATED = Kind("member.updated", **_MEMBER,
+MEMBER_LEFT = Kind("member.left", **_MEMBER, html="live/member_gone.html")
+MEMBER_REMOVED = Kind("member.removed", **_MEMBER, html="live/member_gone.html")
+MEMBER_MUTED = Kind("member.muted", **_MEMBER, html="live/member_changed.html")
+MEMBER_UNMUTED = Kind("member.unmuted", **_MEMBER, html="live/member_changed.html")
+MEMBER_UPDATED = Kind("member.updated", **_MEMBER, html="live/member_changed.html",
                       notify=(Notify("made_moderator", Recipients.PROMOTED_MEMBER, Category.INVITATIONS),))
 
-REPORT_CREATED = Kind("report.created", loads=Loads.REPORT)
-REPORT_RESOLVED = Kind("report.resolved")
+REPORT_CREATED = Kind("report.created", loads=Loads.REPORT, html="live/report.html")
+REPORT_RESOLVED = Kind("report.resolved", html="live/report.html")
 
 # State, not history: coalesced signals, sent as the current values.
-TALLY_CHANGED = Kind("tally.changed", stored=False)
-VOTE_MINE = Kind("vote.mine", stored=False)
+TALLY_CHANGED = Kind("tally.changed", stored=False, html="live/tally_changed.html")
+VOTE_MINE = Kind("vote.mine", stored=False, html="live/vote_mine.html")
 # To one person's sockets, in any room or none: their unread notifications (the bell).
-NOTIFICATIONS_UNREAD = Kind("notifications.unread", stored=False)
+NOTIFICATIONS_UNREAD = Kind("notifications.unread", stored=False, html="live/notifications.unread.html")
 
 KINDS: dict[str, Kind] = {k.name: k for k in globals().values() if isinstance(k, Kind)}
 

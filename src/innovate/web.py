@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -45,3 +45,8 @@ def create_templates() -> Jinja2Templates:
     env.filters["isotime"] = _isotime
     env.filters["timetag"] = _timetag
     return Jinja2Templates(env=env, context_processors=[_request_context])
+
+
+def partial(target: str, swap: str, html: str) -> str:
+    """One out-of-band change: ``html`` goes to ``target`` (a CSS selector) with ``swap``."""
+    return f'<hx-partial hx-target="{escape(target)}" hx-swap="{escape(swap)}">{html}</hx-partial>'

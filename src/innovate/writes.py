@@ -5,7 +5,7 @@ Every service function that changes state does::
     async with write(resources) as (db, outbox):
         ...rows...
         await append_event(db, outbox, room.id, kinds.MESSAGE_POSTED, {...})  # rooms/events.py
-        signal(outbox, signals.ACCESS, user_id=...)                            # unsequenced
+        access_changed(outbox, user_id=...)                                     # unsequenced
     # committed; the outbox was published to the broker
 
 Nothing else publishes. If the transaction fails, nothing is published.
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import metrics
+from innovate.kinds import Kind
 from innovate.resources import Resources
 
 
@@ -72,9 +73,27 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
         resources.writes.end()
 
 
-def signal(outbox: Outbox, room_id: int, kind: str, **data: Any) -> None:
-    """Queue an unsequenced signal (e.g. ``tally`` for coalesced vote counts) for after commit."""
-    outbox.add({"room": room_id, "kind": kind, **data})
+def state_changed(outbox: Outbox, room_id: int, kind: Kind, item_id: int, *, user_id: int | None = None) -> None:
+    """Queue a state signal for after commit: the room's sockets get the current state of
+    ``item_id`` (a tally), or only ``user_id``'s sockets (their own vote), coalesced."""
+    if kind.stored:
+        raise ValueError(f"{kind.name} is history, not state: append it as an event")
+    message: dict[str, Any] = {"room": room_id, "kind": "state", "name": kind.name, "item": item_id}
+    if user_id is not None:
+        message["user_id"] = user_id
+    outbox.add(message)
+
+
+def access_changed(outbox: Outbox, *, room_id: int | None = None, user_id: int | None = None) -> None:
+    """Queue a re-check of live sockets for after commit: of ``user_id`` in ``room_id``, of the
+    whole room, or of the user everywhere. Those whose access is gone close; the others get
+    their new standing (moderator, muted)."""
+    message: dict[str, Any] = {"kind": "access"}
+    if room_id is not None:
+        message["room"] = room_id
+    if user_id is not None:
+        message["user_id"] = user_id
+    outbox.add(message)
 
 
 def to_user(outbox: Outbox, user_id: int, frame: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,7 @@ from innovate.accounts.models import AccessToken, Session, User
 from innovate.db import utcnow
 from innovate.errors import error_response
 from innovate.resources import Resources
+from innovate.writes import Outbox, access_changed, write
 
 log = logging.getLogger("innovate.sessions")
 
@@ -202,9 +204,14 @@ async def rotate_session(scope: Scope, user: User | None) -> None:
     """
     resources: Resources = scope["app"].state.resources
     old_id = scope.get("session_id")
+    old_user: User | None = scope.get("user")
     if old_id is not None:
-        async with resources.db.begin() as db:
+        async with write(resources) as (db, outbox):
             await db.execute(update(Session).where(Session.id == old_id).values(revoked_at=utcnow()))
+            if old_user is not None:
+                # The live pages of that session close now, not at the next periodic check;
+                # the user's other sessions pass the re-check and carry on.
+                access_changed(outbox, user_id=old_user.id)
     data = {k: v for k, v in scope.get("session", {}).items() if not k.startswith("_")}
     if user is None:
         scope["set_session_cookie"] = ""
@@ -218,9 +225,16 @@ async def rotate_session(scope: Scope, user: User | None) -> None:
     scope["user"] = user
 
 
+async def revoke_sessions_in(db: AsyncSession, outbox: Outbox, user_id: int) -> None:
+    """Inside the caller's transaction: end every session of a user; after commit, their live
+    sockets re-check and close."""
+    await db.execute(
+        update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    access_changed(outbox, user_id=user_id)
+
+
 async def revoke_user_sessions(resources: Resources, user_id: int) -> None:
-    """Cut every session of a user (deactivation, removal of guest access)."""
-    async with resources.db.begin() as db:
-        await db.execute(
-            update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
-        )
+    """Cut every session of a user (deactivation, removal of guest access) and their sockets."""
+    async with write(resources) as (db, outbox):
+        await revoke_sessions_in(db, outbox, user_id)

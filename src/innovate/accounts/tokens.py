@@ -9,6 +9,7 @@ from innovate.accounts.models import AccessToken, User
 from innovate.db import utcnow
 from innovate.errors import Invalid, NotFound
 from innovate.resources import Resources
+from innovate.writes import access_changed, write
 
 TOKEN_PREFIX = "inv_"
 
@@ -33,7 +34,8 @@ async def list_tokens(resources: Resources, user: User) -> list[AccessToken]:
 
 
 async def revoke_token(resources: Resources, user: User, token_id: int) -> None:
-    async with resources.db.begin() as db:
+    """Revoke one of the user's tokens; the live sockets opened with it close at once."""
+    async with write(resources) as (db, outbox):
         result = await db.execute(
             update(AccessToken)
             .where(AccessToken.id == token_id, AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
@@ -41,6 +43,7 @@ async def revoke_token(resources: Resources, user: User, token_id: int) -> None:
         )
         if result.rowcount == 0:
             raise NotFound("No such active token.")
+        access_changed(outbox, user_id=user.id)
 
 
 def token_json(row: AccessToken) -> dict[str, object]:

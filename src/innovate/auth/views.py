@@ -11,7 +11,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from innovate.accounts import links
-from innovate.accounts.cutoff import cut_sockets
 from innovate.accounts.guards import require_user
 from innovate.accounts.local import add_local_user, authenticate, set_local_password
 from innovate.accounts.models import User
@@ -78,12 +77,7 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    user = request.scope.get("user")
     await rotate_session(request.scope, None)
-    if user is not None:
-        # The live pages of this session close now rather than at the next periodic check;
-        # the user's other sessions pass the re-check and carry on.
-        await cut_sockets(_resources(request), user.id)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -165,7 +159,6 @@ async def api_token_revoke(request: Request) -> Response:
     except ValueError:
         raise NotFound("No such active token.") from None
     await revoke_token(_resources(request), user, token_id)
-    await cut_sockets(_resources(request), user.id)  # sockets opened with that token close now
     return Response(status_code=204)
 
 

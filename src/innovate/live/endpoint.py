@@ -2,7 +2,8 @@
 
 The handshake is refused with HTTP 403 **before** ``accept()`` when there is no valid
 session or bearer token, when a browser ``Origin`` is not exactly the public origin
-(``null`` and look-alike hosts included), and when the caller may not watch the room (not
+(``null`` and look-alike hosts included) or is missing on a socket signed in with the
+session cookie (only bearer tokens may go without one), and when the caller may not watch the room (not
 visible to them, or not an active member; moderators and admins may watch). A malformed
 ``after`` or ``format`` gets 400.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,15 +43,16 @@ from innovate.accounts.hashing import token_hash
 from innovate.accounts.models import User
 from innovate.accounts.sessions import bearer_token
 from innovate.errors import AppError
-from innovate.live.standing import Standing, standing_for
-from innovate.live.timeline import audience_allows, event_frames
+from innovate.live.feed import RoomFeed
+from innovate.live.standing import standing_for
 from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, Outgoing
-from innovate.realtime.frames import FORMATS
+from innovate.realtime.feed import FORMATS, Standing
 from innovate.realtime.hub import Hub
 from innovate.resources import Resources
 from innovate.rooms.access import room_access
 from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
+from innovate.rooms.timeline import audience_allows, event_frames
 
 log = logging.getLogger("innovate.live")
 
@@ -83,6 +86,7 @@ class LiveEndpoint:
         websocket = WebSocket(scope, receive, send)
         resources: Resources = scope["app"].state.resources
         hub = resources.hub
+        feed: RoomFeed = scope["app"].state.feed
         try:
             if hub is None or hub.closed:
                 raise Refused(503, "The live service is not running.")
@@ -97,11 +101,21 @@ class LiveEndpoint:
         head = admission.room.last_seq
         del websocket, admission
         scope["user"] = scope["session"] = None
-        await serve(hub, resources, conn, head, receive)
+        await serve(hub, feed, resources, conn, head, receive)
 
 
-async def admit(websocket: WebSocket, resources: Resources) -> Admission:
-    """Everything the handshake checks; raises :class:`Refused` with the HTTP status."""
+@dataclass(frozen=True)
+class Caller:
+    """Who opens a socket, and what they signed in with (re-checked while it is open)."""
+
+    user: User
+    format: str
+    session_id: int | None
+    token_hash: str | None
+
+
+def caller(websocket: WebSocket, resources: Resources) -> Caller:
+    """The checks every live socket's handshake makes; raises :class:`Refused`."""
     settings = resources.settings
     origin = websocket.headers.get("origin")
     if origin is not None and origin != settings.public_origin:
@@ -109,25 +123,33 @@ async def admit(websocket: WebSocket, resources: Resources) -> Admission:
     user: User | None = websocket.scope.get("user")
     if user is None:
         raise Refused(403, "Sign in first.")
-    params = websocket.query_params
-    fmt = params.get("format") or "html"
+    if origin is None and websocket.scope.get("auth") != "token":
+        # Browsers always send Origin; a cookie without one is not a page of this site (a
+        # script elsewhere replaying a stolen cookie, say). Bearer clients need not send it.
+        raise Refused(403, "Cross-site WebSocket refused: a signed-in browser socket must come with its Origin.")
+    fmt = websocket.query_params.get("format") or "html"
     if fmt not in FORMATS:
         raise Refused(400, "format: expected html or json")
-    after = _after(params.get("after"))
+    token = bearer_token(websocket.scope) if websocket.scope.get("auth") == "token" else None
+    return Caller(user=user, format=fmt,
+                  session_id=websocket.scope.get("session_id") if token is None else None,
+                  token_hash=token_hash(token) if token is not None else None)
+
+
+async def admit(websocket: WebSocket, resources: Resources) -> Admission:
+    """Everything a room socket's handshake checks; raises :class:`Refused` with the HTTP status."""
+    who = caller(websocket, resources)
+    after = _after(websocket.query_params.get("after"))
     try:
         async with resources.db() as db:
-            access = await room_access(db, user, websocket.path_params["slug"])
+            access = await room_access(db, who.user, websocket.path_params["slug"])
     except AppError:
         raise Refused(403, "You may not watch this room.") from None
-    standing = standing_for(access.room, user, access.membership)
+    standing = standing_for(access.room, who.user, access.membership)
     if standing is None:
         raise Refused(403, "You may not watch this room.")
-    token = bearer_token(websocket.scope) if websocket.scope.get("auth") == "token" else None
-    return Admission(
-        user=user, room=access.room, standing=standing, after=after, format=fmt,
-        session_id=websocket.scope.get("session_id") if token is None else None,
-        token_hash=token_hash(token) if token is not None else None,
-    )
+    return Admission(user=who.user, room=access.room, standing=standing, after=after, format=who.format,
+                     session_id=who.session_id, token_hash=who.token_hash)
 
 
 def _after(raw: str | None) -> int | None:
@@ -143,26 +165,39 @@ def connection_for(resources: Resources, admission: Admission, receive: Receive,
     room, user = admission.room, admission.user
     return Connection(
         send=send, receive=receive, room_id=room.id, slug=room.slug, user_id=user.id, user_name=user.name,
-        user_kind=user.kind, moderator=admission.standing.moderator, muted_until=admission.standing.muted_until,
+        user_kind=user.kind, privileged=admission.standing.privileged, muted_until=admission.standing.muted_until,
         format=admission.format, session_id=admission.session_id, token_hash=admission.token_hash,
         queue_size=settings.ws_queue_size, messages_per_second=settings.ws_messages_per_second,
         after=room.last_seq if admission.after is None else admission.after,
     )
 
 
-async def serve(hub: Hub, resources: Resources, conn: Connection, head: int, receive: Receive) -> None:
-    """The socket's life: replay what it missed, go live, read until it ends."""
+async def serve(hub: Hub, feed: RoomFeed, resources: Resources, conn: Connection, head: int,
+                receive: Receive) -> None:
+    """A room socket's life: replay what it missed, go live, read until it ends."""
     settings = resources.settings
     after = conn.sent_seq
     hub.attach(conn, head)
-    try:
+
+    async def catch_up() -> None:
         if after > head or head - after > settings.ws_replay_limit:
             conn.cut(RELOAD, "too far behind: reload")
-        else:
-            sent = await replay(hub, resources, conn, after)
-            if sent is not None and not conn.closed:
-                hub.go_live(conn, sent)
-        await read(hub, conn, receive, settings.ws_max_frame_bytes)
+            return
+        sent = await replay(feed, resources, conn, after)
+        if sent is not None and not conn.closed:
+            hub.go_live(conn, sent)
+
+    await hold(hub, conn, receive, settings.ws_max_frame_bytes, catch_up)
+
+
+async def hold(hub: Hub, conn: Connection, receive: Receive, max_bytes: int,
+               start: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Run ``start`` (the replay), then read the client's frames until the socket ends; the
+    hub forgets the socket however that happens."""
+    try:
+        if start is not None:
+            await start()
+        await read(hub, conn, receive, max_bytes)
     except asyncio.CancelledError:
         # The hub ends a socket it could not close this way (see Connection.cut).
         task = asyncio.current_task()
@@ -170,16 +205,16 @@ async def serve(hub: Hub, resources: Resources, conn: Connection, head: int, rec
             raise
         task.uncancel()
     except Exception:
-        log.exception("live socket for room %s failed", conn.slug)
+        log.exception("live socket for room %s failed", conn.slug or "(none: the user's own)")
         conn.cut(SERVER_ERROR, "server error")
     finally:
         hub.detach(conn)
 
 
-async def replay(hub: Hub, resources: Resources, conn: Connection, after: int) -> int | None:
+async def replay(feed: RoomFeed, resources: Resources, conn: Connection, after: int) -> int | None:
     """Send the stored events after ``after`` this viewer may see; the last seq read, or
     None if the socket ended meanwhile."""
-    viewer: Viewer = conn.viewer
+    viewer = Viewer(user_id=conn.user_id, moderator=conn.privileged)
     limit = resources.settings.ws_replay_limit
     cursor = after
     while not conn.closed:
@@ -197,7 +232,7 @@ async def replay(hub: Hub, resources: Resources, conn: Connection, after: int) -
         for frame in frames:
             if conn.closed:
                 return None
-            await conn.send_now(Outgoing(hub.encoder.text(conn.format, frame, viewer)))
+            await conn.send_now(Outgoing(feed.encoder.text(conn.format, frame, viewer)))
         if rows:
             cursor = rows[-1].seq
         if len(rows) < REPLAY_PAGE:
@@ -232,4 +267,36 @@ async def read(hub: Hub, conn: Connection, receive: Receive, max_bytes: int) -> 
         hub.client_frame(conn, data)
 
 
-routes = [WebSocketRoute("/rooms/{slug}/live", LiveEndpoint(), name="room_live")]
+class UserEndpoint:
+    """``GET /me/live[?format=json]``: a socket of the user's own, for pages with no room
+    (the home page, the inbox): the frames addressed to the user, such as their unread
+    count. Same handshake as a room's, no replay (what it carries is state, sent anew)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        resources: Resources = scope["app"].state.resources
+        hub = resources.hub
+        try:
+            if hub is None or hub.closed:
+                raise Refused(503, "The live service is not running.")
+            who = caller(websocket, resources)
+        except Refused as refused:
+            await websocket.send_denial_response(PlainTextResponse(refused.message, status_code=refused.status))
+            return
+        await websocket.accept()
+        settings = resources.settings
+        user = who.user
+        conn = Connection(
+            send=send, receive=receive, room_id=None, slug="", user_id=user.id, user_name=user.name,
+            user_kind=user.kind, privileged=False, muted_until=None, format=who.format,
+            session_id=who.session_id, token_hash=who.token_hash, queue_size=settings.ws_queue_size,
+            messages_per_second=settings.ws_messages_per_second,
+        )
+        del websocket, who, user
+        scope["user"] = scope["session"] = None
+        hub.attach_user(conn)
+        await hold(hub, conn, receive, settings.ws_max_frame_bytes)
+
+
+routes = [WebSocketRoute("/rooms/{slug}/live", LiveEndpoint(), name="room_live"),
+          WebSocketRoute("/me/live", UserEndpoint(), name="user_live")]

@@ -1,6 +1,6 @@
 """May this socket stay open, and as what? The same rule at the handshake and afterwards.
 
-A live socket needs what a page needs (:func:`innovate.auth.access.can_see_room`) plus an
+A live socket needs what a page needs (:func:`innovate.rooms.access.can_see_room`) plus an
 active membership; moderators and admins may watch any room they moderate. Open sockets
 are re-checked in batches (a few queries for any number of sockets) whenever a notice says
 something changed, and periodically as a safety net.
@@ -9,31 +9,19 @@ something changed, and periodically as a safety net.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import AccessToken, Session, User
 from innovate.db import utcnow
+from innovate.realtime.feed import Standing, Subscriber
 from innovate.rooms.access import RoomAccess, can_see_room
 from innovate.rooms.models import Membership, Room
 
-if TYPE_CHECKING:
-    from innovate.realtime.connection import Connection
-
 CHUNK = 500
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What an admitted socket is: a moderator's view or a member's, muted until when."""
-
-    moderator: bool
-    muted_until: datetime | None
 
 
 def standing_for(room: Room, user: User, membership: Membership | None) -> Standing | None:
@@ -44,7 +32,7 @@ def standing_for(room: Room, user: User, membership: Membership | None) -> Stand
     if not (access.is_member or access.can_moderate):
         return None
     muted_until = membership.muted_until if access.is_muted and membership is not None else None
-    return Standing(moderator=access.can_moderate, muted_until=muted_until)
+    return Standing(privileged=access.can_moderate, muted_until=muted_until)
 
 
 def _chunks(values: Iterable[T]) -> Iterable[list[T]]:
@@ -53,14 +41,14 @@ def _chunks(values: Iterable[T]) -> Iterable[list[T]]:
         yield items[start:start + CHUNK]
 
 
-async def current_standings(db: AsyncSession, conns: Sequence[Connection]) -> dict[Connection, Standing | None]:
+async def current_standings(db: AsyncSession, conns: Sequence[Subscriber]) -> list[Standing | None]:
     """Each socket's standing now: its session or token still valid, its user active, its
     membership still there. A handful of batched queries for the whole list."""
     now = utcnow()
     session_ids = {c.session_id for c in conns if c.session_id is not None}
     token_hashes = {c.token_hash for c in conns if c.token_hash is not None}
     user_ids = {c.user_id for c in conns}
-    room_ids = {c.room_id for c in conns}
+    room_ids = {c.room_id for c in conns if c.room_id is not None}
 
     live_sessions: set[int] = set()
     for chunk in _chunks(session_ids):
@@ -88,17 +76,20 @@ async def current_standings(db: AsyncSession, conns: Sequence[Connection]) -> di
         for m in rows.scalars():
             memberships[(m.room_id, m.user_id)] = m
 
-    result: dict[Connection, Standing | None] = {}
+    result: list[Standing | None] = []
     for conn in conns:
         user = users.get(conn.user_id)
-        room = rooms.get(conn.room_id)
+        room = rooms.get(conn.room_id) if conn.room_id is not None else None
         if (
-            user is None or room is None or not user.is_active
+            user is None or (room is None and conn.room_id is not None) or not user.is_active
             or (conn.session_id is not None and conn.session_id not in live_sessions)
             or (conn.token_hash is not None and conn.token_hash not in live_tokens)
             or (conn.session_id is None and conn.token_hash is None)
         ):
-            result[conn] = None
+            result.append(None)
             continue
-        result[conn] = standing_for(room, user, memberships.get((conn.room_id, conn.user_id)))
+        if room is None:  # a socket of the user's own, in no room: signed in is enough
+            result.append(Standing(privileged=False, muted_until=None))
+            continue
+        result.append(standing_for(room, user, memberships.get((room.id, conn.user_id))))
     return result

@@ -21,9 +21,7 @@ from starlette.routing import Route
 from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden, Invalid, NotFound, NotSignedIn
 from innovate.inputs import Input, int_field, read_input, text_field
-from innovate.live.fragments import partial
 from innovate.moderation import auditlog, reports
-from innovate.moderation import fragments as moderation_fragments
 from innovate.moderation import service as moderation
 from innovate.moderation.api import csv_response
 from innovate.people.service import set_active
@@ -45,8 +43,7 @@ from innovate.rooms.routes import (
     see_other,
 )
 from innovate.rooms.serializers import message_json
-
-moderation_fragments.install()
+from innovate.web import partial
 
 Handler = Callable[[Request], Awaitable[Response]]
 

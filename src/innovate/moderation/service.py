@@ -37,7 +37,7 @@ from innovate.rooms.events import append_event
 from innovate.rooms.guests import end_guest_access_if_roomless
 from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.models import ROLES, Idea, Membership, Message, Report, Room
-from innovate.writes import Outbox, signal, write
+from innovate.writes import Outbox, access_changed, state_changed, write
 
 MAX_MUTE_MINUTES = 365 * 24 * 60
 
@@ -293,7 +293,7 @@ async def restore_idea_in(db: AsyncSession, outbox: Outbox, idea: Idea, reason: 
     if not await _switch(db, outbox, idea, RESTORE_IDEA, reason, actor_id):
         return False
     # Hidden ideas show no tally to members; now they may see it again.
-    signal(outbox, idea.room_id, "tally", idea_id=idea.id)
+    state_changed(outbox, idea.room_id, kinds.TALLY_CHANGED, idea.id)
     return True
 
 
@@ -425,7 +425,7 @@ async def mute_in(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: 
                            actor_id=access.user.id)
         await audit.record(db, access.user.id, audit.MEMBER_MUTED, room_id=room_id, target_kind="user", target_id=user_id,
                     reason=reason, data={"until": until.isoformat()})
-    signal(outbox, room_id, "access", user_id=user_id)
+    access_changed(outbox, room_id=room_id, user_id=user_id)
     return True
 
 
@@ -494,7 +494,7 @@ async def remove_member(resources: Resources, actor: User, slug: str, user_id: i
         await append_event(db, outbox, access.room.id, kinds.MEMBER_REMOVED, {"user_id": user_id}, actor_id=actor.id)
         await audit.record(db, actor.id, audit.MEMBER_REMOVED, room_id=access.room.id, target_kind="user", target_id=user_id,
                     reason=reason, data={"kind": target.user.kind})
-        signal(outbox, access.room.id, "access", user_id=user_id)
+        access_changed(outbox, room_id=access.room.id, user_id=user_id)
     if target.user.is_guest:
         await end_guest_access_if_roomless(resources, user_id)
     return membership

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from innovate import audit
-from innovate.accounts.cutoff import cut_off
 from innovate.accounts.models import User
+from innovate.accounts.sessions import revoke_sessions_in
 from innovate.db import utcnow
 from innovate.errors import Forbidden, NotFound
 from innovate.resources import Resources
+from innovate.writes import write
 
 
 async def set_active(resources: Resources, actor: User, user_id: int, *, active: bool,
@@ -21,7 +22,7 @@ async def set_active(resources: Resources, actor: User, user_id: int, *, active:
         raise Forbidden("Only administrators may do that.")
     if user_id == actor.id and not active:
         raise Forbidden("You cannot deactivate your own account.")
-    async with resources.db.begin() as db:
+    async with write(resources) as (db, outbox):
         result = await db.execute(
             update(User).where(User.id == user_id, User.is_active == (not active))
             .values(is_active=active, deactivated_at=None if active else utcnow())
@@ -35,7 +36,7 @@ async def set_active(resources: Resources, actor: User, user_id: int, *, active:
             raise NotFound("No such user.")
         if changed:
             await audit.record(db, actor.id, audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED,
-                        target_kind="user", target_id=user_id, reason=reason, data={"kind": user.kind})
-    if not active:
-        await cut_off(resources, user_id)
+                               target_kind="user", target_id=user_id, reason=reason, data={"kind": user.kind})
+        if not active:
+            await revoke_sessions_in(db, outbox, user_id)
     return user

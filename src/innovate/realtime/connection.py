@@ -4,8 +4,9 @@ Outbound, the hub hands every connection of a view the same :class:`Outgoing` fr
 and UTF-8 encoded once per view). ``push`` writes it at once when the socket can take it, the
 way ``websockets.broadcast()`` does: no task, no queue, no await per socket. Under uvicorn's
 websockets-sansio protocol (what ``innovate serve`` runs) the encoded bytes go straight to
-the protocol's framing and transport; under any other ASGI server the ASGI ``send`` is
-stepped synchronously instead. Only a socket whose transport is backed up gets a backlog
+the transport (:mod:`innovate.realtime.fastpath`, the one place that knows uvicorn's and
+websockets' internals); under any other ASGI server the ASGI ``send`` is stepped
+synchronously instead. Only a socket whose transport is backed up gets a backlog
 (bounded by ``INNOVATE_WS_QUEUE_SIZE``) and a task that drains it through ASGI ``send``. A backlog that overflows means the
 client cannot keep up: it is cut off with **1013** ("try again later", which browsers'
 hx-ws reconnects on) and reconnects with its last seq, losing nothing. If even the close
@@ -19,16 +20,13 @@ over it → 1008) and the last one's time is kept for the idle sweep.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from datetime import datetime
 from typing import Any
 
-from websockets.protocol import OPEN
-
-from innovate.rooms.serializers import Viewer
+from innovate.realtime import fastpath
 
 log = logging.getLogger("innovate.live")
 
@@ -60,50 +58,15 @@ class Outgoing:
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode()
-        self.wire = _text_frame(self.data)
+        self.wire = fastpath.text_frame(self.data)
         self.asgi = {"type": "websocket.send", "text": text}
-
-
-def _prepared_frames_fit(conn: Any) -> bool:
-    """May frames framed once per view go to this socket as they are? Not with an extension
-    (compression changes the bytes), nor behind frames the protocol has not yet handed over."""
-    return conn.state is OPEN and not (conn.extensions or conn.writes or conn.expect_continuation_frame)
-
-
-def _text_frame(payload: bytes) -> bytes:
-    """RFC 6455 §5.2: a final, unmasked text frame."""
-    n = len(payload)
-    if n < 126:
-        header = bytes((0x81, n))
-    elif n < 1 << 16:
-        header = bytes((0x81, 126)) + n.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + n.to_bytes(8, "big")
-    return header + payload
-
-
-def _direct_protocol(receive: ASGIReceive) -> Any:
-    """uvicorn's websockets-sansio protocol behind this connection, if that is the server.
-
-    Writing through it skips three coroutines per socket and frame (Starlette's send wrapper,
-    uvicorn's ``send``, the writable gate) and reuses the bytes encoded once per view: the
-    difference between a fan-out loop and ``websockets.broadcast()``. What uvicorn's ``send``
-    does for a text frame is exactly these calls; anything else falls back to ASGI."""
-    try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import (
-            WebSocketsSansIOProtocol,
-        )
-    except ImportError:  # pragma: no cover - uvicorn is a dependency
-        return None
-    protocol = getattr(receive, "__self__", None)
-    return protocol if isinstance(protocol, WebSocketsSansIOProtocol) else None
 
 
 class Connection:
     """A member's socket on one room, as the hub and the endpoint see it."""
 
     __slots__ = (
-        "send", "receive", "protocol", "task", "room_id", "slug", "user_id", "user_name", "user_kind", "moderator",
+        "send", "receive", "protocol", "task", "room_id", "slug", "user_id", "user_name", "user_kind", "privileged",
         "muted_until", "format", "session_id", "token_hash", "limit", "replaying", "pending", "backlog",
         "drainer", "closed", "close_code", "sent_seq", "last_seen", "tokens", "token_time", "rate", "last_typing",
         "on_closed", "__weakref__",
@@ -114,12 +77,12 @@ class Connection:
         *,
         send: ASGISend,
         receive: ASGIReceive,
-        room_id: int,
+        room_id: int | None,
         slug: str,
         user_id: int,
         user_name: str,
         user_kind: str,
-        moderator: bool,
+        privileged: bool,
         muted_until: datetime | None,
         format: str,
         session_id: int | None,
@@ -130,14 +93,14 @@ class Connection:
     ) -> None:
         self.send = send
         self.receive = receive
-        self.protocol = _direct_protocol(receive)
+        self.protocol = fastpath.direct_protocol(receive)
         self.task: asyncio.Task[Any] | None = asyncio.current_task()
         self.room_id = room_id
         self.slug = slug
         self.user_id = user_id
         self.user_name = user_name
         self.user_kind = user_kind
-        self.moderator = moderator
+        self.privileged = privileged
         self.muted_until = muted_until
         self.format = format
         self.session_id = session_id
@@ -162,8 +125,8 @@ class Connection:
         self.on_closed: Callable[[Connection], None] | None = None
 
     @property
-    def viewer(self) -> Viewer:
-        return Viewer(user_id=self.user_id, moderator=self.moderator)
+    def view(self) -> tuple[str, bool]:
+        return (self.format, self.privileged)
 
     def muted(self, now: datetime) -> bool:
         return self.muted_until is not None and self.muted_until > now
@@ -191,18 +154,12 @@ class Connection:
             return
         protocol = self.protocol
         if protocol is not None:
-            if protocol.close_sent or protocol.disconnected:
+            if fastpath.gone(protocol):
                 self._lost()
                 return
-            if protocol.writable.is_set():
-                conn = protocol.conn
+            if fastpath.ready(protocol):
                 try:
-                    if _prepared_frames_fit(conn):
-                        # What send_text would produce for this socket, framed once per view.
-                        protocol.transport.write(frame.wire)
-                    else:
-                        conn.send_text(frame.data)
-                        protocol.transport.write(b"".join(conn.data_to_send()))
+                    fastpath.write(protocol, frame.wire, frame.data)
                 except Exception:
                     self._lost()
                 return
@@ -227,14 +184,14 @@ class Connection:
         write when the socket is live and ready for it; else push them one by one."""
         protocol = self.protocol
         if (protocol is not None and not self.closed and not self.replaying and self.backlog is None
-                and seqs[0] > self.sent_seq and not (protocol.close_sent or protocol.disconnected)
-                and protocol.writable.is_set() and _prepared_frames_fit(protocol.conn)):
-            self.sent_seq = seqs[-1]
+                and seqs[0] > self.sent_seq and not fastpath.gone(protocol) and fastpath.ready(protocol)):
             try:
-                protocol.transport.write(wire)
+                if fastpath.write_run(protocol, wire):
+                    self.sent_seq = seqs[-1]
+                    return
             except Exception:
                 self._lost()
-            return
+                return
         for seq, frame in zip(seqs, frames):
             self.push(seq, frame)
 
@@ -314,7 +271,7 @@ class Connection:
             pass
         except Exception:
             return
-        if not _abort_transport(self.receive) and self.task is not None and not self.task.done():
+        if not fastpath.abort_transport(self.receive) and self.task is not None and not self.task.done():
             # No transport to abort (another ASGI server): end the endpoint instead.
             self.task.cancel()
 
@@ -363,19 +320,6 @@ class _Resume:
                     value = coro.send(sent)
                 except StopIteration:
                     return
-
-
-def _abort_transport(receive: ASGIReceive) -> bool:
-    """Abort the socket under an ASGI connection, when the server exposes it (uvicorn's
-    WebSocket protocols do, as ``receive.__self__.transport``). ASGI has no "abort"
-    message, and a peer that stopped reading would otherwise keep the close pending."""
-    transport = getattr(getattr(receive, "__self__", None), "transport", None)  # noqa: B009
-    abort = getattr(transport, "abort", None)
-    if abort is None:
-        return False
-    with contextlib.suppress(Exception):
-        abort()
-    return True
 
 
 def _ignore_result(task: asyncio.Task[Any]) -> None:

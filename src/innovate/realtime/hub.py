@@ -1,36 +1,37 @@
-"""The per-process hub: room → this process's live sockets, fed by the broker.
+"""The per-process hub: this process's live sockets by room and by user, fed by the broker.
 
 The broker delivers small notices here (one subscription per process). The hub routes
-them to the room's :class:`~innovate.realtime.channel.Channel`, whose pump loads what the
-notice points at from the database, renders it once per distinct view and hands the same
-bytes to every socket of that view.
+them to the room's :class:`~innovate.realtime.channel.Channel`, whose pump asks the
+:class:`~innovate.realtime.feed.Feed` for what the notice points at, rendered once per view,
+and hands the same bytes to every socket of that view. The hub knows nothing of what the
+frames say: that is the feed's.
 
-Notices (every field but ``kind`` optional unless said; ids are integers):
+Notices (ids are integers; every field but ``kind`` optional unless said):
 
-========================================================  =====================================
-``{"room", "seq", "kind"}``                               a stored event (``rooms.events.write``)
-``{"room", "kind": "tally", "idea_id"}``                  a vote changed a tally (coalesced,
-                                                          ≤ ~10 frames/s per room)
-``{"room", "kind": "my_vote", "user_id", "idea_id"}``     that user's vote on the idea changed:
-                                                          their sockets in the room get their
-                                                          own vote and dots left (coalesced)
-``{"kind": "access", "room"?, "user_id"?, "code"?}``      re-check sockets now: of that user in
-                                                          that room, of the whole room, or of
-                                                          the user everywhere; those whose
-                                                          access is gone close with ``code``
-                                                          (default 1008), the others get their
-                                                          new standing (moderator, muted)
-``{"kind": "presence", "room", "node", ...}``             see :mod:`innovate.realtime.presence`
-``{"kind": "typing", "room", "user_id", "idea_id"}``      "X is typing", never stored
-``{"kind": "resync"}``                                    local only: the broker reconnected
-========================================================  =====================================
+=============================================================  ==================================
+``{"room", "seq", "kind"}``                                    a stored event
+``{"room", "kind": "state", "name", "item", "user_id"?}``      a state signal (a tally; with
+                                                               ``user_id``, that user's own
+                                                               vote): the current value goes
+                                                               out, coalesced (~10 frames/s)
+``{"kind": "user", "user_id", "frame"}``                       a frame for every socket of
+                                                               that user, in any room
+``{"kind": "access", "room"?, "user_id"?, "code"?}``           re-check sockets now: of that
+                                                               user in that room, of the whole
+                                                               room, or of the user everywhere;
+                                                               those whose access is gone close
+                                                               with ``code`` (default 1008),
+                                                               the others get their new
+                                                               standing
+``{"kind": "presence", "room", "node", ...}``                  see :mod:`innovate.realtime.presence`
+``{"kind": "typing", "room", "user_id", "idea_id"}``           "X is typing", never stored
+``{"kind": "resync"}``                                         local only: the broker reconnected
+=============================================================  ==================================
 
-Service code that changes someone's access publishes an ``access`` notice after commit,
-either inside the write transaction with
-``rooms.events.signal(outbox, room_id, "access", user_id=...)`` (room-level: removal, mute,
-role change; ``member.*`` events also trigger a re-check by themselves) or, outside a room,
-with :meth:`Hub.disconnect_user` (deactivation, revoked sessions). A periodic re-check
-(``INNOVATE_WS_RECHECK_SECONDS``) catches anything else, such as an expired session.
+State changes reach the hub only through the write path's outbox (``innovate.writes``),
+published after commit; the hub itself publishes only presence and typing, which are never
+stored. A periodic re-check (``INNOVATE_WS_RECHECK_SECONDS``) catches anything else, such as
+an expired session.
 """
 
 from __future__ import annotations
@@ -43,18 +44,17 @@ from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from innovate import metrics
-from innovate.accounts.models import User
 from innovate.db import utcnow
-from innovate.live.standing import current_standings
+from innovate.realtime.brokers import Broker
 from innovate.realtime.channel import Channel
 from innovate.realtime.connection import GOING_AWAY, POLICY, RESTART, Connection
-from innovate.realtime.frames import PONG, Encoder
+from innovate.realtime.feed import Feed, Standing, Subscriber
+from innovate.realtime.frames import PONG
+from innovate.realtime.inflight import WritesInFlight
 from innovate.realtime.presence import PresenceBoard, chunks
-from innovate.resources import Resources
-from innovate.rooms.models import Room
+from innovate.settings import Settings
 
 log = logging.getLogger("innovate.live")
 
@@ -64,10 +64,11 @@ NAMES_CACHED = 50_000       # names kept for presence and typing frames
 
 
 class Hub:
-    def __init__(self, resources: Resources, templates: Any = None) -> None:
-        self.resources = resources
-        self.settings = resources.settings
-        self.encoder = Encoder(templates)
+    def __init__(self, broker: Broker, feed: Feed, settings: Settings, inflight: WritesInFlight) -> None:
+        self.broker = broker
+        self.feed = feed
+        self.settings = settings
+        self.inflight = inflight
         self.node = secrets.token_hex(6)
         self.channels: dict[int, Channel] = {}
         self.by_user: dict[int, set[Connection]] = {}
@@ -94,7 +95,7 @@ class Hub:
         for room_id, channel in list(self.channels.items()):
             for chunk in chunks(channel.users):
                 with contextlib.suppress(Exception):
-                    await self.resources.broker.publish(self._presence(room_id, gone=chunk))
+                    await self.broker.publish(self._presence(room_id, gone=chunk))
         for conn in self.connections():
             conn.cut(RESTART, "server restart")
             self.detach(conn)
@@ -126,6 +127,14 @@ class Hub:
         if first:
             self._publish_soon(self._presence(conn.room_id, here=[conn.user_id]))
 
+    def attach_user(self, conn: Connection) -> None:
+        """Follow a socket of the user's own, in no room: it gets the frames addressed to the
+        user (``to_user``) and nothing else."""
+        self.by_user.setdefault(conn.user_id, set()).add(conn)
+        conn.on_closed = self.detach
+        metrics.WS_CONNECTIONS.inc()
+        conn.go_live(0)
+
     def go_live(self, conn: Connection, sent_seq: int) -> None:
         conn.go_live(sent_seq)
         channel = self.channels.get(conn.room_id)
@@ -138,6 +147,10 @@ class Hub:
 
     def detach(self, conn: Connection) -> None:
         """Forget ``conn`` (idempotent)."""
+        if conn.room_id is None:
+            if self._forget(conn):
+                metrics.WS_CONNECTIONS.dec()
+            return
         channel = self.channels.get(conn.room_id)
         if channel is None:
             return
@@ -145,17 +158,23 @@ class Hub:
         if not was_here:
             return
         metrics.WS_CONNECTIONS.dec()
-        mine = self.by_user.get(conn.user_id)
-        if mine is not None:
-            mine.discard(conn)
-            if not mine:
-                del self.by_user[conn.user_id]
-        self._recheck.pop(conn, None)
+        self._forget(conn)
         if last and not self.closed:
             self._publish_soon(self._presence(conn.room_id, gone=[conn.user_id]))
         if channel.empty:
             channel.close()
             del self.channels[conn.room_id]
+
+    def _forget(self, conn: Connection) -> bool:
+        """Drop ``conn`` from its user's sockets; whether it was there."""
+        self._recheck.pop(conn, None)
+        mine = self.by_user.get(conn.user_id)
+        if mine is None or conn not in mine:
+            return False
+        mine.discard(conn)
+        if not mine:
+            del self.by_user[conn.user_id]
+        return True
 
     def connections(self) -> list[Connection]:
         return [c for conns in self.by_user.values() for c in conns]
@@ -186,7 +205,7 @@ class Hub:
 
     def _typing(self, conn: Connection, idea_id: int | None) -> None:
         now = asyncio.get_running_loop().time()
-        if now - conn.last_typing < TYPING_MIN_INTERVAL or conn.muted(utcnow()):
+        if conn.room_id is None or now - conn.last_typing < TYPING_MIN_INTERVAL or conn.muted(utcnow()):
             return
         conn.last_typing = now
         self._publish_soon({"kind": "typing", "room": conn.room_id, "user_id": conn.user_id, "idea_id": idea_id})
@@ -201,6 +220,9 @@ class Hub:
         if kind == "access":
             self._on_access(message)
             return
+        if kind == "user":
+            self._on_user(message)
+            return
         room_id = message.get("room")
         if not isinstance(room_id, int):
             return
@@ -213,13 +235,24 @@ class Hub:
         seq = message.get("seq")
         if isinstance(seq, int):
             channel.announce(seq)
-        elif kind == "tally" and isinstance(message.get("idea_id"), int):
-            channel.tally(message["idea_id"])
-        elif kind == "my_vote" and isinstance(message.get("user_id"), int) and isinstance(message.get("idea_id"), int):
-            channel.my_vote(message["user_id"], message["idea_id"])
+        elif kind == "state":
+            name, item, user_id = message.get("name"), message.get("item"), message.get("user_id")
+            if isinstance(name, str) and isinstance(item, int) and (user_id is None or isinstance(user_id, int)):
+                channel.state_changed(name, user_id, item)
         elif kind == "typing" and isinstance(message.get("user_id"), int):
             idea_id = message.get("idea_id")
             channel.typing(message["user_id"], idea_id if isinstance(idea_id, int) else None)
+
+    def _on_user(self, message: dict[str, Any]) -> None:
+        user_id, frame = message.get("user_id"), message.get("frame")
+        conns = self.by_user.get(user_id) if isinstance(user_id, int) else None
+        if not conns or not isinstance(frame, dict):
+            return
+        encoded = self.feed.to_user(user_id, frame)
+        if encoded is None:
+            return
+        for conn in list(conns):
+            conn.push(None, encoded.message(conn.format))
 
     def _resync(self) -> None:
         for channel in self.channels.values():
@@ -285,19 +318,6 @@ class Hub:
 
     # Revocation -------------------------------------------------------------------------
 
-    async def disconnect_user(self, user_id: int, code: int = POLICY) -> None:
-        """Re-check every socket of ``user_id`` in every process now; those whose access is
-        gone (all of them after deactivation or revoked sessions) close with ``code``."""
-        self.recheck(self.by_user.get(user_id, ()), code)
-        await self.resources.broker.publish({"kind": "access", "user_id": user_id, "code": code})
-
-    async def disconnect_member(self, room_id: int, user_id: int, code: int = POLICY) -> None:
-        """The same for one room (removal from it, a mute, a role change)."""
-        channel = self.channels.get(room_id)
-        if channel is not None:
-            self.recheck(channel.users.get(user_id, ()), code)
-        await self.resources.broker.publish({"kind": "access", "room": room_id, "user_id": user_id, "code": code})
-
     def recheck(self, conns: Iterable[Connection], code: int = POLICY) -> None:
         added = False
         for conn in conns:
@@ -316,8 +336,8 @@ class Hub:
             if not conns:
                 continue
             try:
-                async with self.resources.db() as db:
-                    standings = await current_standings(db, conns)
+                found = await self.feed.standings([
+                    Subscriber(c.user_id, c.room_id, c.session_id, c.token_hash) for c in conns])
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -327,10 +347,10 @@ class Hub:
                 await asyncio.sleep(1.0)
                 self._recheck_wake.set()
                 continue
-            for conn in conns:
-                self._apply(conn, standings.get(conn), batch[conn])
+            for conn, standing in zip(conns, found):
+                self._apply(conn, standing, batch[conn])
 
-    def _apply(self, conn: Connection, standing: Any, code: int) -> None:
+    def _apply(self, conn: Connection, standing: Standing | None, code: int) -> None:
         if conn.closed:
             return
         if standing is None:
@@ -340,14 +360,14 @@ class Hub:
         if channel is None:
             return
         changed = False
-        if standing.moderator != conn.moderator:
-            channel.regroup(conn, standing.moderator)
+        if standing.privileged != conn.privileged:
+            channel.regroup(conn, standing.privileged)
             changed = True
         if standing.muted_until != conn.muted_until:
             conn.muted_until = standing.muted_until
             changed = True
         if changed:
-            channel.send_standing(conn, standing.moderator)
+            channel.send_standing(conn)
 
     # Names for presence and typing ------------------------------------------------------
 
@@ -357,10 +377,7 @@ class Hub:
             self.names.clear()  # a cache, not a registry: start over rather than grow forever
         missing = [u for u in wanted if u not in self.names]
         if missing:
-            async with self.resources.db() as db:
-                rows = await db.execute(select(User.id, User.name, User.kind).where(User.id.in_(missing)))
-                for row in rows:
-                    self.names[row.id] = {"id": row.id, "name": row.name, "kind": row.kind}
+            self.names.update(await self.feed.names(missing))
         return {u: self.names[u] for u in wanted if u in self.names}
 
     # Housekeeping -----------------------------------------------------------------------
@@ -406,10 +423,7 @@ class Hub:
         """Safety net under the broker: a room whose head moved without a notice catches up."""
         if not self.channels:
             return
-        ids = list(self.channels)
-        async with self.resources.db() as db:
-            rows = await db.execute(select(Room.id, Room.last_seq).where(Room.id.in_(ids)))
-            heads = {row.id: row.last_seq for row in rows}
+        heads = await self.feed.heads(list(self.channels))
         for room_id, channel in list(self.channels.items()):
             head = heads.get(room_id)
             if head is None:
@@ -420,7 +434,7 @@ class Hub:
     # Publishing from synchronous code ----------------------------------------------------
 
     def _publish_soon(self, message: dict[str, Any]) -> None:
-        self._spawn(self.resources.broker.publish(message))
+        self._spawn(self.broker.publish(message))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -10,7 +10,6 @@ from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import Invalid, NotFound
 from innovate.inputs import JSON, read_input
-from innovate.live.timeline import event_frames, visible_events
 from innovate.resources import Resources
 from innovate.rooms import queries, service
 from innovate.rooms.access import room_access
@@ -21,6 +20,7 @@ from innovate.rooms.ideas import votes
 from innovate.rooms.ideas.search import similar_ideas
 from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.serializers import idea_json, message_json, room_json
+from innovate.rooms.timeline import event_frames, visible_events
 
 MAX_EVENTS = 500
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from innovate.accounts.cutoff import cut_off, cut_sockets
 from innovate.accounts.models import User
+from innovate.accounts.sessions import revoke_user_sessions
 from innovate.resources import Resources
 from innovate.rooms.access import can_see_room
 from innovate.rooms.models import Membership, Room
@@ -25,16 +25,14 @@ async def guest_rooms_left(resources: Resources, user_id: int) -> int:
 
 
 async def end_guest_access_if_roomless(resources: Resources, user_id: int) -> None:
-    """A guest who lost a room: cut their sockets, and their sessions if no room is left."""
+    """A guest who lost a room (whose sockets there the change already re-checked): with no
+    room left, their sessions end too, and with them every socket they still had."""
     async with resources.db() as db:
         user = await db.get(User, user_id)
     if user is None or not user.is_guest:
-        await cut_sockets(resources, user_id)
         return
     if await guest_rooms_left(resources, user_id) == 0:
-        await cut_off(resources, user_id)
-    else:
-        await cut_sockets(resources, user_id)
+        await revoke_user_sessions(resources, user_id)
 
 
 async def guests_lost_room(resources: Resources, room_id: int) -> None:

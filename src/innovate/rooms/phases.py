@@ -18,6 +18,8 @@ from innovate.rooms import rules
 from innovate.rooms.access import RoomAccess
 
 NEEDS = ("post", "submit", "vote")
+PHASE_NAMES = {"draft": "draft", "open": "open for ideas", "voting": "voting", "closed": "closed",
+               "archived": "archived"}
 
 PHASE_MOVES: dict[str, list[tuple[str, str, str]]] = {
     "draft": [("open", "Open the room", "next")],

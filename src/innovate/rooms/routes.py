@@ -25,7 +25,6 @@ from starlette.routing import Route
 from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden, Invalid, NotFound, NotSignedIn
 from innovate.inputs import Input, read_input
-from innovate.live.fragments import partial
 from innovate.resources import Resources
 from innovate.rooms import pages
 from innovate.rooms.access import room_access
@@ -55,6 +54,7 @@ from innovate.rooms.service import (
     leave_room,
     update_room,
 )
+from innovate.web import partial
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -45,7 +45,7 @@ from innovate.rooms.models import (
     Room,
     Vote,
 )
-from innovate.writes import signal, write
+from innovate.writes import access_changed, write
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 RESERVED_SLUGS = {"new", "api", "live", "admin", "static"}
@@ -204,7 +204,7 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
                 data={"from": previous, "to": target, "scheduled": actor_id is None})
     if target in ("closed", "archived"):
         # Guests may lose access now; open sockets re-check (see realtime/hub.py).
-        signal(outbox, room.id, "access")
+        access_changed(outbox, room_id=room.id)
 
 
 async def _end_guest_access_if_over(resources: Resources, room: Room) -> None:
@@ -275,4 +275,4 @@ async def leave_room(resources: Resources, actor: User, slug: str) -> None:
         )
         if result.rowcount:
             await append_event(db, outbox, access.room.id, kinds.MEMBER_LEFT, {"user_id": actor.id}, actor_id=actor.id)
-            signal(outbox, access.room.id, "access", user_id=actor.id)
+            access_changed(outbox, room_id=access.room.id, user_id=actor.id)

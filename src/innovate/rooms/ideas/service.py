@@ -24,7 +24,7 @@ from innovate.rooms.access import (
 from innovate.rooms.events import append_event
 from innovate.rooms.ideas.ranking import top_rank
 from innovate.rooms.models import Idea, Membership, Message, Room, Vote
-from innovate.writes import signal, write
+from innovate.writes import state_changed, write
 
 MODERATOR_STATUSES = ("submitted", "under_review", "shortlisted", "selected", "rejected")
 
@@ -152,7 +152,7 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
                            actor_id=actor.id)
         await audit.record(db, actor.id, audit.IDEA_MERGED, room_id=room.id, target_kind="idea", target_id=source.id,
                     reason=reason, data={"into": target.id, "messages_moved": moved})
-        signal(outbox, room.id, "tally", idea_id=target.id)
+        state_changed(outbox, room.id, kinds.TALLY_CHANGED, target.id)
     return source
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from innovate import kinds
 from innovate.accounts.models import User
 from innovate.db import PerDialect, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
@@ -31,7 +32,7 @@ from innovate.rooms.access import (
 )
 from innovate.rooms.ideas.ranking import top_rank_sql
 from innovate.rooms.models import VOTING_MODES, Idea, Membership, Room, Vote
-from innovate.writes import signal, write
+from innovate.writes import state_changed, write
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,8 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
         await db.execute(_UPSERT(db), {
             "room_id": room.id, "idea_id": idea.id, "user_id": actor.id, "value": value, "now": utcnow()})
         await apply_tally_delta(db, room, idea, old, value)
-        signal(outbox, room.id, "tally", idea_id=idea.id)
-        signal(outbox, room.id, "my_vote", user_id=actor.id, idea_id=idea.id)
+        state_changed(outbox, room.id, kinds.TALLY_CHANGED, idea.id)
+        state_changed(outbox, room.id, kinds.VOTE_MINE, idea.id, user_id=actor.id)
     return VoteResult(idea.id, value, budget_left, access, idea, author)
 
 
@@ -207,6 +208,6 @@ async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteR
             budget_left = (room.budget or 0) - (spent_before - (old or 0))
         if old:
             await apply_tally_delta(db, room, idea, old, 0)
-            signal(outbox, room.id, "tally", idea_id=idea.id)
-            signal(outbox, room.id, "my_vote", user_id=actor.id, idea_id=idea.id)
+            state_changed(outbox, room.id, kinds.TALLY_CHANGED, idea.id)
+            state_changed(outbox, room.id, kinds.VOTE_MINE, idea.id, user_id=actor.id)
     return VoteResult(idea.id, None, budget_left, access, idea, author)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate import kinds
 from innovate.accounts.models import User
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 from innovate.rooms.serializers import (
@@ -135,7 +136,8 @@ class References:
 
     def note(self, event: Event) -> None:
         self.room_id = event.room_id
-        self.member_events = self.member_events or event.kind.startswith("member.")
+        kind = kinds.kind_named(event.kind)
+        self.member_events = self.member_events or (kind is not None and kind.loads is kinds.Loads.MEMBER)
         data = event.data or {}
         for key, ids in (("message_id", self.message_ids), ("idea_id", self.idea_ids), ("into_id", self.idea_ids),
                          ("user_id", self.user_ids), ("report_id", self.report_ids)):
@@ -172,24 +174,25 @@ class References:
 
     def data_for(self, event: Event, room: Room, viewer: Viewer) -> dict[str, Any]:
         data = dict(event.data or {})
-        kind = event.kind
-        if kind.startswith("message.") and data.get("message_id") is not None:
+        kind = kinds.kind_named(event.kind)
+        loads = kind.loads if kind is not None else kinds.Loads.NOTHING
+        if loads is kinds.Loads.MESSAGE and data.get("message_id") is not None:
             message = self.messages.get(int(data["message_id"]))
             if message is not None:
                 data["message"] = message_json(message, room, self.users.get(message.author_id or 0), viewer)
-        elif kind.startswith("idea.") and data.get("idea_id") is not None:
+        elif loads is kinds.Loads.IDEA and data.get("idea_id") is not None:
             idea = self.ideas.get(int(data["idea_id"]))
             if idea is not None:
                 data["idea"] = idea_json(idea, room, self.users.get(idea.author_id or 0), viewer,
                                          merged_into_title=self.titles.get(idea.merged_into_id or 0))
-        elif kind.startswith("member.") and "user_id" in data:
+        elif loads is kinds.Loads.MEMBER and "user_id" in data:
             user = self.users.get(int(data["user_id"]))
             member = self.members.get(int(data["user_id"]))
             if user is not None and member is not None:
                 data["member"] = member_json(member, user)
-        elif kind.startswith("room."):
+        elif loads is kinds.Loads.ROOM:
             data["room"] = room_json(room, None, moderator=viewer.moderator)
-        elif kind == "report.created" and "report_id" in data:
+        elif loads is kinds.Loads.REPORT and "report_id" in data:
             report = self.reports.get(int(data["report_id"]))
             if report is not None:
                 data["report"] = {"id": report.id, "target_kind": report.target_kind, "target_id": report.target_id,

@@ -1,0 +1,245 @@
+"""The rooms' side of the live feed: what the hub's frames say, per view.
+
+:class:`RoomFeed` implements :class:`innovate.realtime.feed.Feed`. Per batch it loads what
+the events point at once (messages, ideas, members...), shapes a frame per view (the
+moderators' and the members' views, decided by ``Viewer``: hidden content, anonymous
+authors, hidden tallies), and encodes each once per format: JSON for API clients, and for
+browsers ``{"seq", "kind", "content"}`` where ``content`` is the out-of-band HTML of the
+kind's template (htmx's hx-ws swaps a message that has ``content``; live.js reads ``seq``).
+A frame with nothing to swap for a viewer keeps its seq and carries no content.
+
+Which kinds load what, concern whom and re-check access is declared in ``kinds.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from starlette.templating import Jinja2Templates
+
+from innovate import kinds
+from innovate.accounts.models import User
+from innovate.db import SessionFactory
+from innovate.live.html import render_event_html
+from innovate.live.standing import current_standings
+from innovate.realtime.connection import Outgoing
+from innovate.realtime.feed import Standing, StateFrame, Subscriber, View
+from innovate.realtime.frames import dumps, now_iso
+from innovate.rooms.models import Event, Room
+from innovate.rooms.serializers import Viewer
+from innovate.rooms.timeline import (
+    References,
+    audience_allows,
+    frames_for,
+    load_references,
+    my_vote_frames,
+    tally_frame,
+)
+
+log = logging.getLogger("innovate.live")
+
+BATCH = 200  # events read and fanned out at a time
+
+# Built once: the pump runs it for every batch.
+_EVENTS_AFTER = (
+    select(Event).where(Event.room_id == bindparam("room_id"), Event.seq > bindparam("head"))
+    .order_by(Event.seq).limit(BATCH)
+)
+
+
+class Encoder:
+    """Turns an API frame into what one view of one format receives."""
+
+    def __init__(self, templates: Jinja2Templates) -> None:
+        self.templates = templates
+
+    def message(self, fmt: str, frame: dict[str, Any], viewer: Viewer) -> Outgoing:
+        return Outgoing(self.text(fmt, frame, viewer))
+
+    def text(self, fmt: str, frame: dict[str, Any], viewer: Viewer) -> str:
+        if fmt == "json":
+            return dumps(frame)
+        wrapper: dict[str, Any] = {"kind": frame["kind"]}
+        if frame.get("seq") is not None:
+            wrapper["seq"] = frame["seq"]
+        content = self.html(frame, viewer)
+        if content:
+            wrapper["content"] = content
+        return dumps(wrapper)
+
+    def html(self, frame: dict[str, Any], viewer: Viewer) -> str | None:
+        try:
+            return render_event_html(self.templates, frame, viewer) or None
+        except Exception:
+            # One bad fragment must not stop the room: the page still advances its seq.
+            log.exception("rendering the live fragment for %s failed", frame.get("kind"))
+            return None
+
+
+class EncodedFrame:
+    """One frame for one viewer, encoded per format on first use."""
+
+    __slots__ = ("encoder", "frame", "viewer", "_messages")
+
+    def __init__(self, encoder: Encoder, frame: dict[str, Any], viewer: Viewer) -> None:
+        self.encoder = encoder
+        self.frame = frame
+        self.viewer = viewer
+        self._messages: dict[str, Outgoing] = {}
+
+    def message(self, fmt: str) -> Outgoing:
+        message = self._messages.get(fmt)
+        if message is None:
+            message = self._messages[fmt] = self.encoder.message(fmt, self.frame, self.viewer)
+        return message
+
+
+def _about(event: Event, kind: kinds.Kind | None, frame: dict[str, Any]) -> frozenset[int]:
+    """Users whose own view of this event differs from everyone's: its addressee, the
+    authors it shows, and the member a ``member.*`` event is about (their own standing)."""
+    users: set[int] = set()
+    if event.audience.startswith("user:"):
+        try:
+            users.add(int(event.audience[5:]))
+        except ValueError:
+            pass
+    if kind is None:
+        return frozenset(users)
+    data = frame.get("data") or {}
+    if kinds.About.MEMBER in kind.about and isinstance(data.get("user_id"), int):
+        users.add(data["user_id"])
+    if kinds.About.AUTHOR in kind.about:
+        for key in ("message", "idea"):
+            item = data.get(key)
+            author = item.get("author") if isinstance(item, dict) else None
+            if isinstance(author, dict) and isinstance(author.get("id"), int):
+                users.add(author["id"])
+    return frozenset(users)
+
+
+class RoomBatch:
+    """Events after a head, their frames per view, and who they concern."""
+
+    def __init__(self, encoder: Encoder, room: Room, events: list[Event], refs: References,
+                 views: Collection[View]) -> None:
+        self.encoder = encoder
+        self.room = room
+        self.events = events
+        self.refs = refs
+        self.seqs = [event.seq for event in events]
+        self.created_at: list[datetime] = [event.created_at for event in events]
+        self.more = len(events) == BATCH
+        # The moderators' view names every author, so it also tells whose sockets need a
+        # personal view; it is rendered even when no moderator is watching.
+        self.frames: dict[bool, list[dict[str, Any]]] = {
+            True: frames_for(refs, room, events, Viewer(user_id=0, moderator=True))}
+        if any(not privileged for _, privileged in views):
+            self.frames[False] = frames_for(refs, room, events, Viewer(user_id=0, moderator=False))
+        self.kinds = [kinds.kind_named(event.kind) for event in events]
+        self.subjects = [_about(event, kind, frame) for event, kind, frame in zip(events, self.kinds, self.frames[True])]
+        self.recheck_all = any(k is not None and k.recheck is kinds.Recheck.ROOM for k in self.kinds)
+        self.recheck_users: set[int] = set()
+        for event, kind in zip(events, self.kinds):
+            user_id = (event.data or {}).get("user_id")
+            if kind is not None and kind.recheck is kinds.Recheck.SUBJECT and isinstance(user_id, int):
+                self.recheck_users.add(user_id)
+        self._shared: dict[View, list[Outgoing | None]] = {}
+        self._personal: dict[tuple[int, View, int], Outgoing | None] = {}
+
+    def shared(self, view: View) -> list[Outgoing | None] | None:
+        found = self._shared.get(view)
+        if found is not None:
+            return found
+        fmt, privileged = view
+        frames = self.frames.get(privileged)
+        if frames is None:
+            return None
+        viewer = Viewer(user_id=0, moderator=privileged)
+        encoded = [self.encoder.message(fmt, frame, viewer) if audience_allows(event, viewer) else None
+                   for event, frame in zip(self.events, frames)]
+        self._shared[view] = encoded
+        return encoded
+
+    def personal(self, user_id: int, view: View, index: int) -> Outgoing | None:
+        key = (user_id, view, index)
+        if key in self._personal:
+            return self._personal[key]
+        fmt, privileged = view
+        viewer = Viewer(user_id=user_id, moderator=privileged)
+        event = self.events[index]
+        message = None
+        if audience_allows(event, viewer):
+            frame = frames_for(self.refs, self.room, [event], viewer)[0]
+            message = self.encoder.message(fmt, frame, viewer)
+        self._personal[key] = message
+        return message
+
+
+class RoomFeed:
+    """The hub's :class:`~innovate.realtime.feed.Feed` for challenge rooms."""
+
+    def __init__(self, db: SessionFactory, templates: Jinja2Templates) -> None:
+        self.db = db
+        self.encoder = Encoder(templates)
+
+    async def batch(self, room_id: int, after: int, views: Collection[View]) -> RoomBatch | None:
+        async with self.db() as db:
+            room = await db.get(Room, room_id)
+            if room is None:
+                return None
+            events = list((await db.execute(_EVENTS_AFTER, {"room_id": room_id, "head": after})).scalars())
+            # One load of what the batch points at serves every view rendered of it.
+            refs = await load_references(db, events)
+        return RoomBatch(self.encoder, room, events, refs, views)
+
+    async def state(self, room_id: int, changes: Collection[tuple[str, int | None, int]],
+                    views: Collection[View]) -> list[StateFrame] | None:
+        """Tallies for everyone, and each voter's own vote and dots left for their sockets,
+        read in one go after the signals (so the last frames hold the last committed state)."""
+        tally_ids = {item for name, _, item in changes if name == kinds.TALLY_CHANGED.name}
+        mine_wanted = {(user, item) for name, user, item in changes
+                       if name == kinds.VOTE_MINE.name and user is not None}
+        out: list[StateFrame] = []
+        async with self.db() as db:
+            room = await db.get(Room, room_id)
+            if room is None:
+                return None
+            if tally_ids:
+                for privileged in sorted({privileged for _, privileged in views}):
+                    viewer = Viewer(user_id=0, moderator=privileged)
+                    frame = await tally_frame(db, room, tally_ids, viewer)
+                    if frame is not None:
+                        out.append(StateFrame(None, privileged, EncodedFrame(self.encoder, frame, viewer)))
+            mine = await my_vote_frames(db, room, mine_wanted)
+        at = now_iso()
+        for state in out:
+            state.frames.frame.setdefault("at", at)
+        for (user_id, _), frame in mine.items():
+            frame["at"] = at
+            viewer = Viewer(user_id=user_id, moderator=False)
+            out.append(StateFrame(user_id, None, EncodedFrame(self.encoder, frame, viewer)))
+        return out
+
+    async def standings(self, subscribers: Sequence[Subscriber]) -> list[Standing | None]:
+        async with self.db() as db:
+            return await current_standings(db, subscribers)
+
+    async def names(self, user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        async with self.db() as db:
+            rows = await db.execute(select(User.id, User.name, User.kind).where(User.id.in_(list(user_ids))))
+            return {row.id: {"id": row.id, "name": row.name, "kind": row.kind} for row in rows}
+
+    async def heads(self, room_ids: Collection[int]) -> dict[int, int]:
+        async with self.db() as db:
+            rows = await db.execute(select(Room.id, Room.last_seq).where(Room.id.in_(list(room_ids))))
+            return {row.id: row.last_seq for row in rows}
+
+    def to_user(self, user_id: int, frame: dict[str, Any]) -> EncodedFrame | None:
+        kind = kinds.kind_named(str(frame.get("kind", "")))
+        if kind is None or kind.stored:
+            return None  # only declared state kinds go to a user's sockets
+        return EncodedFrame(self.encoder, frame, Viewer(user_id=user_id, moderator=False))

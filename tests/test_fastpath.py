@@ -1,0 +1,78 @@
+"""The live fan-out writes prepared frames straight to uvicorn's transport (realtime/fastpath.py).
+
+Those are uvicorn's and websockets' internals: an upgrade that renames one must turn these
+tests red, not the fan-out silently slow (falling back to ASGI ``send``) or broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from innovate.realtime import fastpath
+from innovate.realtime.connection import Connection
+from tests.live_support import frames_until, has_kind, live, live_socket, open_room, post, until
+
+__all__ = ["live", "live_socket"]
+
+ONE_BACKEND = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def test_the_pinned_uvicorn_has_the_protocol_the_fast_path_knows() -> None:
+    assert fastpath.protocol_class() is not None, "uvicorn's websockets-sansio protocol moved or was renamed"
+
+
+@ONE_BACKEND
+async def test_a_live_socket_under_innovate_serves_settings_takes_the_fast_path(
+        live: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada)
+    writes: list[int] = []
+    write, write_run = fastpath.write, fastpath.write_run
+
+    def counted(protocol: Any, wire: bytes, data: bytes) -> None:
+        writes.append(1)
+        write(protocol, wire, data)
+
+    def counted_run(protocol: Any, wire: bytes) -> bool:
+        writes.append(2)
+        return write_run(protocol, wire)
+
+    monkeypatch.setattr(fastpath, "write", counted)
+    monkeypatch.setattr(fastpath, "write_run", counted_run)
+    async with await live.connect(ada, room["slug"], after=room["last_seq"]) as ws:
+        await until(lambda: ada.id in live.hub.by_user)
+        conn = next(iter(live.hub.by_user[ada.id]))
+        protocol = conn.protocol
+        assert protocol is not None, "the fast path is off: connections fall back to ASGI send"
+        missing = [name for name in fastpath.PROTOCOL_ATTRIBUTES if not hasattr(protocol, name)]
+        missing += [f"conn.{name}" for name in fastpath.CONNECTION_ATTRIBUTES if not hasattr(protocol.conn, name)]
+        assert missing == [], f"uvicorn/websockets internals the fast path needs are gone: {missing}"
+        assert fastpath.prepared_frames_fit(protocol)
+        await post(live, moderator, room["slug"], "through the fast path")
+        frames = await frames_until(ws, has_kind("message.posted"))
+    assert frames[-1]["data"]["message"]["body"] == "through the fast path"
+    assert writes, "the frame left through ASGI send, not the fast path"
+
+
+async def test_another_asgi_server_falls_back_to_asgi_send() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        return {}
+
+    conn = Connection(send=send, receive=receive, room_id=1, slug="r", user_id=1, user_name="A", user_kind="employee",
+                      privileged=False, muted_until=None, format="json", session_id=None, token_hash="x",
+                      queue_size=8, messages_per_second=5.0)
+    assert conn.protocol is None
+    conn.go_live(0)
+    from innovate.realtime.connection import Outgoing
+
+    conn.push(1, Outgoing('{"kind": "x"}'))
+    assert sent == [{"type": "websocket.send", "text": '{"kind": "x"}'}]
