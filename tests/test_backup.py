@@ -86,10 +86,12 @@ async def seed_every_table(engine: AsyncEngine) -> None:
             pk = list(table.primary_key.columns)
             ids[table.name] = []
             for i in range(ROWS_PER_TABLE):
+                # The database numbers only a table's autoincrement column; a primary key that is
+                # also a foreign key (one row per user, say) is filled like any other column.
                 values = {
                     c.name: _synthesize(table, c, i, ids)
                     for c in table.columns
-                    if not (c.primary_key and c.autoincrement in (True, "auto") and len(pk) == 1)
+                    if c is not table.autoincrement_column
                 }
                 result = await conn.execute(insert(table).values(**values).returning(*pk))
                 ids[table.name].append(result.one()[0])
