@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def _secret_from_data_dir(data_dir: Path) -> str:
     return secret
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     loc = error.get("loc") or ()
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     if not loc:  # a rule across settings names them in its message
