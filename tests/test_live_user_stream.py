@@ -13,9 +13,13 @@ from innovate import kinds
 from innovate.accounts.sessions import revoke_user_sessions
 from innovate.writes import to_user, write
 from tests.conftest import PASSWORD
-from tests.live_support import frames_until, has_kind, live, live_socket, open_room, until
+from tests.live_support import frames_until, has_kind, live, live_socket, of_kind, open_room, post, until
 
 __all__ = ["live", "live_socket"]
+
+
+def unread(frames: list[dict[str, Any]]) -> list[int]:
+    return [f["data"]["unread"] for f in of_kind(frames, kinds.NOTIFICATIONS_UNREAD.name)]
 
 
 def vote_mine(slug: str, idea_id: int) -> dict[str, Any]:
@@ -62,7 +66,8 @@ async def test_only_declared_state_kinds_reach_a_users_sockets(live: Any, make_u
         await send_to(live, ada.id, {"kind": "no.such.kind", "data": {}})
         await send_to(live, ada.id, vote_mine("r", 1))
         frames = await frames_until(ws, has_kind(kinds.VOTE_MINE.name))
-    assert [f["kind"] for f in frames] == [kinds.VOTE_MINE.name]
+    # Besides the marker, only the bell's count (every socket gets it as it goes live).
+    assert {f["kind"] for f in frames} <= {kinds.NOTIFICATIONS_UNREAD.name, kinds.VOTE_MINE.name}
 
 
 async def refused(live: Any, headers: dict[str, str], **params: Any) -> int:
@@ -95,3 +100,42 @@ async def test_revoking_the_users_sessions_closes_their_own_stream(live: Any, ma
                     await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     await until(lambda: ada.id not in live.hub.by_user)
+
+
+async def test_a_mention_turns_the_bell_up_on_every_page_at_once(live: Any, make_user: Any) -> None:
+    """The unread count reaches the mentioned member's room page (the room socket) and any
+    other page (the user's own stream), as data for scripts and as the bell's HTML."""
+    moderator, ada = await make_user(is_moderator=True), await make_user(name="Ada Lovelace")
+    bob = await make_user(name="Bob")
+    room = await open_room(live, moderator, ada, bob)
+    slug = room["slug"]
+    async with await live.connect_user_stream(ada) as ada_home, \
+            await live.connect_user_stream(ada, fmt="html") as ada_home_html, \
+            await live.connect(ada, slug, after=room["last_seq"]) as ada_room, \
+            await live.connect_user_stream(bob) as bob_home:
+        for ws in (ada_home, ada_room, bob_home):  # every socket gets the count as it goes live
+            assert unread(await frames_until(ws, has_kind(kinds.NOTIFICATIONS_UNREAD.name))) == [0]
+        await frames_until(ada_home_html, has_kind(kinds.NOTIFICATIONS_UNREAD.name))
+        await post(live, bob, slug, "@adalovelace what do you think?")
+        for ws in (ada_home, ada_room):
+            assert unread(await frames_until(ws, has_kind(kinds.NOTIFICATIONS_UNREAD.name))) == [1]
+        html = of_kind(await frames_until(ada_home_html, has_kind(kinds.NOTIFICATIONS_UNREAD.name)),
+                       kinds.NOTIFICATIONS_UNREAD.name)[-1]
+        assert 'hx-target="#notification-bell"' in html["content"] and ">1<" in html["content"]
+        # Bob wrote it: nothing for him. His own marker, sent after, would come behind it.
+        await send_to(live, bob.id, vote_mine(slug, 9))
+        frames = await frames_until(bob_home, has_kind(kinds.VOTE_MINE.name))
+        assert unread(frames) == []
+
+
+async def test_a_socket_that_comes_back_gets_the_unread_count_it_missed(live: Any, make_user: Any) -> None:
+    """Notifications that came while a page was away reach its bell when it reconnects, on
+    the user's own stream and on a room socket alike."""
+    moderator, ada = await make_user(is_moderator=True), await make_user(name="Ada Lovelace")
+    bob = await make_user(name="Bob")
+    room = await open_room(live, moderator, ada, bob)
+    await post(live, bob, room["slug"], "@adalovelace are you there?")
+    for connecting in (live.connect_user_stream(ada), live.connect(ada, room["slug"], after=room["last_seq"])):
+        async with await connecting as ws:
+            frames = await frames_until(ws, has_kind(kinds.NOTIFICATIONS_UNREAD.name))
+        assert unread(frames) == [1]

@@ -292,3 +292,23 @@ async def test_every_role_against_the_notification_routes(app: Any, resources: R
         assert len(data["items"]) == mine
         assert (await http.get("/notifications")).status_code == 200
         assert (await http.get("/api/v1/me/notification-settings")).status_code == 200
+
+
+async def test_settings_saved_at_once_by_several_requests_all_land(resources: Resources, make_user: Any) -> None:
+    """The first save creates the person's row. Several at once (the browser's time zone
+    guessed at sign-in while a settings page saves, say) must not collide on it."""
+    import asyncio
+
+    from innovate.notifications.service import SettingsChange, save_settings, switch_off
+
+    user = await make_user()
+    changes = [SettingsChange(choices={"ideas": "daily"}, time_zone=None),
+               SettingsChange(choices={}, time_zone="Europe/Berlin")]
+    results = await asyncio.gather(*(save_settings(resources, user, change) for change in changes * 4),
+                                   switch_off(resources, user.id, "phases"), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    from innovate.notifications.models import NotificationSettings
+
+    async with resources.db() as db:
+        row = await db.get(NotificationSettings, user.id)
+    assert row is not None and (row.ideas, row.time_zone, row.phases) == ("daily", "Europe/Berlin", "off")

@@ -186,6 +186,8 @@ async def serve(hub: Hub, feed: RoomFeed, resources: Resources, conn: Connection
         sent = await replay(feed, resources, conn, after)
         if sent is not None and not conn.closed:
             hub.go_live(conn, sent)
+            for message in await feed.arrival(conn.user_id, conn.format):
+                conn.push(None, message)
 
     await hold(hub, conn, receive, settings.ws_max_frame_bytes, catch_up)
 
@@ -276,6 +278,7 @@ class UserEndpoint:
         websocket = WebSocket(scope, receive, send)
         resources: Resources = scope["app"].state.resources
         hub = resources.hub
+        feed: RoomFeed = scope["app"].state.feed
         try:
             if hub is None or hub.closed:
                 raise Refused(503, "The live service is not running.")
@@ -295,7 +298,12 @@ class UserEndpoint:
         del websocket, who, user
         scope["user"] = scope["session"] = None
         hub.attach_user(conn)
-        await hold(hub, conn, receive, settings.ws_max_frame_bytes)
+
+        async def arrive() -> None:
+            for message in await feed.arrival(conn.user_id, conn.format):
+                conn.push(None, message)
+
+        await hold(hub, conn, receive, settings.ws_max_frame_bytes, arrive)
 
 
 routes = [WebSocketRoute("/rooms/{slug}/live", LiveEndpoint(), name="room_live"),

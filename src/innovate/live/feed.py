@@ -26,6 +26,7 @@ from innovate.accounts.models import User
 from innovate.db import SessionFactory
 from innovate.live.html import render_event_html
 from innovate.live.standing import current_standings
+from innovate.notifications.service import unread_count, unread_frame
 from innovate.realtime.connection import Outgoing
 from innovate.realtime.feed import Standing, StateFrame, Subscriber, View
 from innovate.realtime.frames import dumps, now_iso
@@ -237,6 +238,13 @@ class RoomFeed:
         async with self.db() as db:
             rows = await db.execute(select(Room.id, Room.last_seq).where(Room.id.in_(list(room_ids))))
             return {row.id: row.last_seq for row in rows}
+
+    async def arrival(self, user_id: int, fmt: str) -> list[Outgoing]:
+        """State a socket needs as it goes live, since no event log holds it: what changed
+        while the page was away is otherwise lost (the unread count, so far)."""
+        async with self.db() as db:
+            unread = await unread_count(db, user_id)
+        return [EncodedFrame(self.encoder, unread_frame(unread), Viewer(user_id=user_id, moderator=False)).message(fmt)]
 
     def to_user(self, user_id: int, frame: dict[str, Any]) -> EncodedFrame | None:
         kind = kinds.kind_named(str(frame.get("kind", "")))

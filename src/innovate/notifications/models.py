@@ -60,7 +60,8 @@ class NotificationSettings(Base):
     __tablename__ = "notification_settings"
     __table_args__ = (Index("ix_notification_settings_next_digest_at", "next_digest_at"),)
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
     # Per category: immediately | daily | weekly | off; NULL: the default (preferences.py).
     mentions: Mapped[str | None] = mapped_column(String(12))
     ideas: Mapped[str | None] = mapped_column(String(12))

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import kinds, metrics
 from innovate.accounts.models import User
-from innovate.db import PerDialect, utcnow
+from innovate.db import PerDialect, insert_for, utcnow
 from innovate.kinds import Category, Notify, Recipients
 from innovate.notifications import preferences
 from innovate.notifications.models import Notification
@@ -335,6 +335,17 @@ def check_settings(data: dict[str, Any]) -> SettingsChange:
     return SettingsChange(choices=choices, time_zone=zone, clear_bounce=clear)
 
 
+async def settings_row_for_update(db: AsyncSession, user_id: int) -> Any:
+    """The person's settings row, created if missing and locked until commit. An upsert, not a
+    read then an insert: two requests at once (the time zone guessed at sign-in, a digest
+    being scheduled) would both find no row, and one of them fail."""
+    from innovate.notifications.models import NotificationSettings
+
+    await db.execute(insert_for(db, NotificationSettings).values(user_id=user_id, updated_at=utcnow())
+                     .on_conflict_do_nothing(index_elements=["user_id"]))
+    return await db.get(NotificationSettings, user_id, with_for_update=True, populate_existing=True)
+
+
 async def save_settings(resources: Resources, user: User, change: SettingsChange, *,
                         only_unset_zone: bool = False) -> preferences.Preferences:
     """Store the person's choices (and time zone); the next digest is due at their next
@@ -343,10 +354,7 @@ async def save_settings(resources: Resources, user: User, change: SettingsChange
 
     settings = resources.settings
     async with resources.db.begin() as db:
-        row = await db.get(NotificationSettings, user.id, with_for_update=True)
-        if row is None:
-            row = NotificationSettings(user_id=user.id, updated_at=utcnow())
-            db.add(row)
+        row = await settings_row_for_update(db, user.id)
         if only_unset_zone and row.time_zone is not None:
             return preferences.of_row(row)
         for name, choice in change.choices.items():
@@ -371,10 +379,7 @@ async def switch_off(resources: Resources, user_id: int, category: str) -> list[
     async with resources.db.begin() as db:
         if await db.get(User, user_id) is None:
             return []
-        row = await db.get(NotificationSettings, user_id, with_for_update=True)
-        if row is None:
-            row = NotificationSettings(user_id=user_id, updated_at=utcnow())
-            db.add(row)
+        row = await settings_row_for_update(db, user_id)
         current = preferences.of_row(row)
         if category in preferences.CATEGORIES:
             names = [category]

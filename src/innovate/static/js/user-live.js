@@ -1,0 +1,60 @@
+// The user's own live stream (/me/live), on pages that follow no room: the bell's unread
+// count changes without a reload. Room pages get the same frames on their room socket
+// (hx-ws swaps the bell there), so this does nothing where a room socket is open.
+(function () {
+  "use strict";
+
+  var PING_MS = 20000;       // well within the server's idle timeout (60 s by default)
+  var MAX_BACKOFF_MS = 30000;
+  var STOPPED = { 1008: true, 1009: true };  // access gone or limits: do not come back
+
+  function bell(unread) {
+    var item = document.getElementById("notification-bell");
+    if (!item) return;
+    var link = item.querySelector("a");
+    var count = item.querySelector(".bell-count");
+    if (link) link.setAttribute("aria-label", unread ? "Notifications: " + unread + " unread" : "Notifications");
+    if (!unread) {
+      if (count) count.remove();
+      return;
+    }
+    if (!count && link) {
+      count = document.createElement("span");
+      count.className = "badge bell-count";
+      link.appendChild(count);
+    }
+    if (count) count.textContent = unread < 100 ? String(unread) : "99+";
+  }
+
+  function start() {
+    if (!document.getElementById("notification-bell") || document.querySelector("[hx-ws\\:connect]")) return;
+    var url = new URL("/me/live?format=json", location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    var backoff = 1000;
+    var pinger = null;
+
+    function connect() {
+      var socket = new WebSocket(url.href);
+      socket.addEventListener("open", function () {
+        backoff = 1000;
+        pinger = setInterval(function () {
+          if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"ping"}');
+        }, PING_MS);
+      });
+      socket.addEventListener("message", function (event) {
+        var frame;
+        try { frame = JSON.parse(event.data); } catch (e) { return; }
+        if (frame && frame.kind === "notifications.unread" && frame.data) bell(frame.data.unread || 0);
+      });
+      socket.addEventListener("close", function (event) {
+        clearInterval(pinger);
+        if (STOPPED[event.code]) return;
+        setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      });
+    }
+    connect();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();
