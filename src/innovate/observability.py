@@ -72,10 +72,10 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     if route is None:
         return "<unmatched>"
-    path = getattr(route, "path", None) or "<unmatched>"
     if isinstance(route, Mount):
-        return f"{path}/{{path}}"
-    return str(path)
+        return f"{route.path}/{{path}}"
+    # Without its convertors: ``/ideas/{idea_id}``, not ``/ideas/{idea_id:id}``.
+    return str(getattr(route, "path_format", None) or getattr(route, "path", None) or "<unmatched>")
 
 
 # The middleware ----------------------------------------------------------------------------
