@@ -190,20 +190,27 @@ def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
     from innovate.auth.invite_views import routes as invite_routes
     from innovate.auth.signin import routes as signin_routes
-    from innovate.insights.api import routes as insights_api_routes
-    from innovate.insights.views import routes as insights_page_routes
+    from innovate.insights import api as insights_api
+    from innovate.insights import routes as insights_pages
     from innovate.live.endpoint import routes as live_routes
     from innovate.mail.routes import routes as mail_routes
-    from innovate.moderation.api import routes as moderation_api_routes
-    from innovate.moderation.routes import routes as moderation_page_routes
+    from innovate.moderation import api as moderation_api
+    from innovate.moderation import audit_routes, content_routes, member_routes
+    from innovate.moderation import routes as moderation_pages
     from innovate.notifications.api import routes as notification_api_routes
     from innovate.notifications.routes import routes as notification_page_routes
     from innovate.people.api import routes as people_api_routes
-    from innovate.rooms.api import routes as room_api_routes
-    from innovate.rooms.routes import routes as room_page_routes
+    from innovate.rooms import api as rooms_api
+    from innovate.rooms import routes as room_pages
+    from innovate.rooms.discussion import api as discussion_api
+    from innovate.rooms.discussion import routes as discussion_pages
+    from innovate.rooms.ideas import api as ideas_api
+    from innovate.rooms.ideas import routes as idea_pages
 
-    return [*room_api_routes, *signin_routes, *invite_routes, *people_api_routes, *room_page_routes, *live_routes,
-            *moderation_api_routes, *moderation_page_routes, *insights_api_routes, *insights_page_routes,
+    return [*rooms_api.routes, *ideas_api.routes, *discussion_api.routes, *signin_routes, *invite_routes,
+            *people_api_routes, *room_pages.routes, *idea_pages.routes, *discussion_pages.routes, *live_routes,
+            *moderation_api.routes, *moderation_pages.routes, *content_routes.routes, *member_routes.routes,
+            *audit_routes.routes, *insights_api.routes, *insights_pages.routes,
             *notification_api_routes, *notification_page_routes, *mail_routes]
 
 

@@ -23,16 +23,12 @@ from innovate.insights import figures
 from innovate.insights.exports import export_response, parse_name
 from innovate.insights.interests import all_tags, followed, set_interests, set_room_tags
 from innovate.insights.overview import overview
-from innovate.resources import Resources
 from innovate.rooms.access import require_moderator, room_access
-
-
-def _res(request: Request) -> Resources:
-    return request.app.state.resources
+from innovate.web import resources
 
 
 async def room_insights(request: Request) -> Response:
-    async with _res(request).db() as db:
+    async with resources(request).db() as db:
         access = await room_access(db, require_user(request), request.path_params["slug"])
         require_moderator(access)
         return JSON((await overview(db, access.room)).json())
@@ -40,15 +36,15 @@ async def room_insights(request: Request) -> Response:
 
 async def room_export(request: Request) -> Response:
     kind, fmt = parse_name(request.path_params["name"])
-    async with _res(request).db() as db:
+    async with resources(request).db() as db:
         access = await room_access(db, require_user(request), request.path_params["slug"])
     require_moderator(access)
-    return export_response(_res(request), access.room, kind, fmt)
+    return export_response(resources(request), access.room, kind, fmt)
 
 
 async def site_insights(request: Request) -> Response:
     require_admin(request)
-    async with _res(request).db() as db:
+    async with resources(request).db() as db:
         data = (await overview(db, None)).json()
         data["rooms"] = [r.json() for r in await figures.room_summaries(db)]
         total, guests = await figures.active_guests(db)
@@ -63,7 +59,7 @@ async def tags_collection(request: Request) -> Response:
     user = require_user(request)
     if user.is_guest:
         raise Forbidden("Interests are for employees.")
-    async with _res(request).db() as db:
+    async with resources(request).db() as db:
         return JSON({"items": [t.json() for t in await all_tags(db)]})
 
 
@@ -71,7 +67,7 @@ async def room_tags(request: Request) -> Response:
     data = await read_input(request)
     if "tags" not in data:
         raise Invalid.field("tags", "is required")
-    tags = await set_room_tags(_res(request), require_user(request), request.path_params["slug"], data["tags"])
+    tags = await set_room_tags(resources(request), require_user(request), request.path_params["slug"], data["tags"])
     return JSON({"items": [t.json() for t in tags]})
 
 
@@ -82,10 +78,10 @@ async def my_interests(request: Request) -> Response:
         chosen = data.get("tags")
         if not isinstance(chosen, list):
             raise Invalid.field("tags", "expected a list of tag ids")
-        return JSON({"items": [t.json() for t in await set_interests(_res(request), user, chosen)]})
+        return JSON({"items": [t.json() for t in await set_interests(resources(request), user, chosen)]})
     if user.is_guest:
         raise Forbidden("Interests are for employees.")
-    async with _res(request).db() as db:
+    async with resources(request).db() as db:
         return JSON({"items": [t.json() for t in await followed(db, user.id)]})
 
 

@@ -29,10 +29,8 @@ from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, int_field
 from innovate.moderation import service as moderation
 from innovate.resources import Resources
-from innovate.rooms.access import RoomAccess, require_moderator, room_access_by_id
-from innovate.rooms.discussion.service import message_in_room
+from innovate.rooms.access import RoomAccess, idea_in_room, message_in_room, require_moderator, room_access_by_id
 from innovate.rooms.events import append_event
-from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.models import Idea, Membership, Message, Report
 from innovate.rooms.serializers import Viewer, idea_json, message_json, user_ref
 from innovate.writes import Outbox, write
@@ -46,6 +44,7 @@ DEFAULT_MUTE_MINUTES = 24 * 60
 class Filed:
     report: Report
     created: bool  # False: the caller had already reported this and it is still open
+    room_slug: str
 
 
 def report_json(report: Report, slug: str) -> dict[str, Any]:
@@ -61,15 +60,17 @@ def report_json(report: Report, slug: str) -> dict[str, Any]:
     }
 
 
-async def _target(db: AsyncSession, actor: User, kind: str, target_id: int) -> tuple[RoomAccess, Message | Idea]:
-    """The target as the caller may see it, locked until commit."""
+async def _target(db: AsyncSession, actor: User, kind: str, target_id: int,
+                  in_room: str | None) -> tuple[RoomAccess, Message | Idea]:
+    """The target as the caller may see it (in the room ``in_room`` names, if it names
+    one), locked until commit."""
     if kind == "message":
-        access, message = await message_in_room(db, actor, target_id)
+        message = await message_in_room(db, actor, target_id, in_room=in_room)
         await db.execute(select(Message.id).where(Message.id == target_id).with_for_update())
-        return access, message
-    access, idea = await idea_in_room(db, actor, target_id)
+        return message.access, message.message
+    idea = await idea_in_room(db, actor, target_id, in_room=in_room)
     await db.execute(select(Idea.id).where(Idea.id == target_id).with_for_update())
-    return access, idea
+    return idea.access, idea.idea
 
 
 def _which(data: Input) -> tuple[str, int]:
@@ -80,12 +81,13 @@ def _which(data: Input) -> tuple[str, int]:
     return ("message", message_id) if message_id is not None else ("idea", idea_id)  # type: ignore[return-value]
 
 
-async def file_report(resources: Resources, actor: User, data: Input) -> Filed:
-    """Report a message or an idea (``{message_id | idea_id, reason}``)."""
+async def file_report(resources: Resources, actor: User, data: Input, *, in_room: str | None = None) -> Filed:
+    """Report a message or an idea (``{message_id | idea_id, reason}``), of the room
+    ``in_room`` names if it names one."""
     kind, target_id = _which(data)
     reason = moderation.reason_field(data, required=True) or ""
     async with write(resources) as (db, outbox):
-        access, target = await _target(db, actor, kind, target_id)
+        access, target = await _target(db, actor, kind, target_id, in_room)
         if not (access.is_member or access.can_moderate):
             raise Forbidden("Join the room to report what is posted in it.")
         if target.author_id == actor.id:
@@ -108,13 +110,13 @@ async def file_report(resources: Resources, actor: User, data: Input) -> Filed:
                 Report.reporter_id == actor.id, Report.target_kind == kind, Report.target_id == target_id))).scalar_one()
             if existing.state != "open":
                 raise Conflict("You reported this before, and a moderator has dealt with it.")
-            return Filed(existing, created=False)
+            return Filed(existing, created=False, room_slug=access.room.slug)
         report = (await db.execute(select(Report).where(Report.id == inserted))).scalar_one()
         await append_event(db, outbox, access.room.id, kinds.REPORT_CREATED,
                            {"report_id": report.id, "target_kind": kind, "target_id": target_id},
                            audience="moderators", actor_id=actor.id)
         await _auto_hide(db, outbox, access, kind, target)
-    return Filed(report, created=True)
+    return Filed(report, created=True, room_slug=access.room.slug)
 
 
 async def _auto_hide(db: AsyncSession, outbox: Outbox, access: RoomAccess, kind: str, target: Message | Idea) -> None:

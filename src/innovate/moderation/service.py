@@ -30,12 +30,18 @@ from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, datetime_field, int_field, text_field
 from innovate.resources import Resources
 from innovate.rooms import rules
-from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.access import (
+    IdeaInRoom,
+    MessageInRoom,
+    RoomAccess,
+    idea_in_room,
+    message_in_room,
+    require_moderator,
+    room_access,
+)
 from innovate.rooms.discussion.queries import PIN_LIMIT
-from innovate.rooms.discussion.service import message_in_room
 from innovate.rooms.events import append_event
 from innovate.rooms.guests import end_guest_access_if_roomless
-from innovate.rooms.ideas.service import idea_in_room
 from innovate.rooms.models import ROLES, Idea, Membership, Message, Report, Room
 from innovate.writes import Outbox, access_changed, state_changed, write
 
@@ -81,18 +87,19 @@ def check_writable(room: Room) -> None:
         raise Conflict("The room is archived: it is read-only.")
 
 
-async def moderated_message(db: AsyncSession, actor: User, message_id: int) -> tuple[RoomAccess, Message]:
+async def moderated_message(db: AsyncSession, actor: User, message_id: int,
+                            in_room: str | None = None) -> MessageInRoom:
     """The message and its room, if the caller moderates that room (404 if they may not see
     it, 403 if they see it but do not moderate its room)."""
-    access, message = await message_in_room(db, actor, message_id)
-    require_moderator(access)
-    return access, message
+    found = await message_in_room(db, actor, message_id, in_room=in_room)
+    require_moderator(found.access)
+    return found
 
 
-async def moderated_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea]:
-    access, idea = await idea_in_room(db, actor, idea_id)
-    require_moderator(access)
-    return access, idea
+async def moderated_idea(db: AsyncSession, actor: User, idea_id: int, in_room: str | None = None) -> IdeaInRoom:
+    found = await idea_in_room(db, actor, idea_id, in_room=in_room)
+    require_moderator(found.access)
+    return found
 
 
 # Messages ---------------------------------------------------------------------------------
@@ -171,38 +178,44 @@ async def _count_in_thread(db: AsyncSession, message: Message, delta: int) -> No
     await db.execute(stmt.values(messages_count=Idea.messages_count + delta))
 
 
-async def hide_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+async def hide_message(resources: Resources, actor: User, message_id: int, data: Input, *,
+                       in_room: str | None = None) -> MessageInRoom:
     reason = reason_field(data, required=True) or ""
     async with write(resources) as (db, outbox):
-        access, message = await moderated_message(db, actor, message_id)
+        found = await moderated_message(db, actor, message_id, in_room)
+        access, message = found.access, found.message
         check_writable(access.room)
         if await hide_message_in(db, outbox, message, reason, actor.id):
             await close_reports(db, outbox, message.room_id, "message", message.id, "hide", actor.id)
-    return message
+    return found
 
 
-async def restore_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+async def restore_message(resources: Resources, actor: User, message_id: int, data: Input, *,
+                          in_room: str | None = None) -> MessageInRoom:
     reason = reason_field(data, required=False)
     async with write(resources) as (db, outbox):
-        access, message = await moderated_message(db, actor, message_id)
+        found = await moderated_message(db, actor, message_id, in_room)
+        access, message = found.access, found.message
         check_writable(access.room)
         await restore_message_in(db, outbox, message, reason, actor.id)
-    return message
+    return found
 
 
-async def pin_message(resources: Resources, actor: User, message_id: int, pinned: bool) -> Message:
+async def pin_message(resources: Resources, actor: User, message_id: int, pinned: bool, *,
+                      in_room: str | None = None) -> MessageInRoom:
     """Pin a visible message to the top of the room (at most ``PIN_LIMIT``), or unpin it."""
     async with write(resources) as (db, outbox):
-        access, message = await moderated_message(db, actor, message_id)
+        found = await moderated_message(db, actor, message_id, in_room)
+        access, message = found.access, found.message
         check_writable(access.room)
         if message.pinned == pinned:
-            return message
+            return found
         if pinned and message.state != "visible":
             raise Conflict(f"A {message.state} message cannot be pinned.")
         result = await db.execute(update(Message).where(Message.id == message.id, Message.pinned.is_(not pinned))
                                   .values(pinned=pinned))
         if result.rowcount == 0:
-            return message
+            return found
         message.pinned = pinned
         if pinned:
             # Counted after our own row is locked and changed, then the room's: the same lock
@@ -216,14 +229,16 @@ async def pin_message(resources: Resources, actor: User, message_id: int, pinned
                            actor_id=actor.id)
         await audit.record(db, actor.id, audit.MESSAGE_PINNED if pinned else audit.MESSAGE_UNPINNED, room_id=message.room_id,
                     target_kind="message", target_id=message.id)
-    return message
+    return found
 
 
-async def approve_message(resources: Resources, actor: User, message_id: int) -> Message:
+async def approve_message(resources: Resources, actor: User, message_id: int, *,
+                          in_room: str | None = None) -> MessageInRoom:
     """A held post goes live for everyone, in its original place in time (it keeps its id
     and ``created_at``), and counts towards its author's approved posts."""
     async with write(resources) as (db, outbox):
-        access, message = await moderated_message(db, actor, message_id)
+        found = await moderated_message(db, actor, message_id, in_room)
+        access, message = found.access, found.message
         check_writable(access.room)
         if message.state != "held":
             raise Conflict(f"This message is {message.state}, not awaiting review.")
@@ -241,14 +256,16 @@ async def approve_message(resources: Resources, actor: User, message_id: int) ->
                            actor_id=actor.id)
         await audit.record(db, actor.id, audit.MESSAGE_APPROVED, room_id=message.room_id, target_kind="message",
                     target_id=message.id)
-    return message
+    return found
 
 
-async def reject_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+async def reject_message(resources: Resources, actor: User, message_id: int, data: Input, *,
+                         in_room: str | None = None) -> MessageInRoom:
     """A held post is declined: only its author (and the moderators) see it, with the reason."""
     reason = reason_field(data, required=True)
     async with write(resources) as (db, outbox):
-        access, message = await moderated_message(db, actor, message_id)
+        found = await moderated_message(db, actor, message_id, in_room)
+        access, message = found.access, found.message
         check_writable(access.room)
         if message.state != "held":
             raise Conflict(f"This message is {message.state}, not awaiting review.")
@@ -262,7 +279,7 @@ async def reject_message(resources: Resources, actor: User, message_id: int, dat
                            audience=audience, actor_id=actor.id)
         await audit.record(db, actor.id, audit.MESSAGE_REJECTED, room_id=message.room_id, target_kind="message",
                     target_id=message.id, reason=reason)
-    return message
+    return found
 
 
 async def held_messages(db: AsyncSession, access: RoomAccess, limit: int = 200) -> list[tuple[Message, User | None]]:
@@ -297,41 +314,47 @@ async def restore_idea_in(db: AsyncSession, outbox: Outbox, idea: Idea, reason: 
     return True
 
 
-async def hide_idea(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+async def hide_idea(resources: Resources, actor: User, idea_id: int, data: Input, *,
+                    in_room: str | None = None) -> IdeaInRoom:
     reason = reason_field(data, required=True) or ""
     async with write(resources) as (db, outbox):
-        access, idea = await moderated_idea(db, actor, idea_id)
+        found = await moderated_idea(db, actor, idea_id, in_room)
+        access, idea = found.access, found.idea
         check_writable(access.room)
         if await hide_idea_in(db, outbox, idea, reason, actor.id):
             await close_reports(db, outbox, idea.room_id, "idea", idea.id, "hide", actor.id)
-    return idea
+    return found
 
 
-async def restore_idea(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+async def restore_idea(resources: Resources, actor: User, idea_id: int, data: Input, *,
+                       in_room: str | None = None) -> IdeaInRoom:
     reason = reason_field(data, required=False)
     async with write(resources) as (db, outbox):
-        access, idea = await moderated_idea(db, actor, idea_id)
+        found = await moderated_idea(db, actor, idea_id, in_room)
+        access, idea = found.access, found.idea
         check_writable(access.room)
         await restore_idea_in(db, outbox, idea, reason, actor.id)
-    return idea
+    return found
 
 
-async def lock_idea(resources: Resources, actor: User, idea_id: int, locked: bool, data: Input | None = None) -> Idea:
+async def lock_idea(resources: Resources, actor: User, idea_id: int, locked: bool, data: Input | None = None, *,
+                    in_room: str | None = None) -> IdeaInRoom:
     """Lock an idea's discussion thread (read-only for members) or unlock it."""
     reason = reason_field(data or {}, required=False)
     async with write(resources) as (db, outbox):
-        access, idea = await moderated_idea(db, actor, idea_id)
+        found = await moderated_idea(db, actor, idea_id, in_room)
+        access, idea = found.access, found.idea
         check_writable(access.room)
         result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.locked.is_(not locked))
                                   .values(locked=locked))
         if result.rowcount == 0:
-            return idea
+            return found
         idea.locked = locked
         await append_event(db, outbox, idea.room_id, kinds.IDEA_LOCKED, {"idea_id": idea.id, "locked": locked},
                            actor_id=actor.id)
         await audit.record(db, actor.id, audit.IDEA_LOCKED if locked else audit.IDEA_UNLOCKED, room_id=idea.room_id,
                     target_kind="idea", target_id=idea.id, reason=reason)
-    return idea
+    return found
 
 
 # Reports closed by a moderator's direct action ----------------------------------------------------
@@ -459,9 +482,10 @@ async def _set_role(db: AsyncSession, outbox: Outbox, access: RoomAccess, target
     return True
 
 
-async def update_member(resources: Resources, actor: User, slug: str, user_id: int, data: Input) -> Membership:
+async def update_member(resources: Resources, actor: User, slug: str, user_id: int, data: Input) -> Target:
     """PATCH a member: ``role`` (moderator | member) and/or a mute (``mute_minutes``, or
-    ``muted_until``; null or 0 lifts it). One transaction."""
+    ``muted_until``; null or 0 lifts it). One transaction; the answer is the member as it
+    left them."""
     role = choice_field(data, "role", ROLES) if "role" in data else None
     mute_given, until = mute_until_field(data)
     reason = reason_field(data, required=False)
@@ -474,7 +498,7 @@ async def update_member(resources: Resources, actor: User, slug: str, user_id: i
             await _set_role(db, outbox, access, target, role, reason)
         if mute_given:
             await mute_in(db, outbox, access, target, until, reason)
-    return target.membership
+    return target
 
 
 async def remove_member(resources: Resources, actor: User, slug: str, user_id: int,

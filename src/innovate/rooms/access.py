@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Forbidden, NotFound, NotSignedIn
-from innovate.rooms.models import Membership, Room
+from innovate.rooms.models import Idea, Membership, Message, Room
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,75 @@ def require_participant(access: RoomAccess) -> None:
         raise Forbidden("Join the room first.")
     if access.is_muted:
         raise Forbidden("You are muted in this room for now.")
+
+
+# Things in a room ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageInRoom:
+    """A message with the caller's access to its room and its author, as loaded or as a
+    write left it: enough to answer a request without reading the message back."""
+
+    access: RoomAccess
+    message: Message
+    author: User | None
+
+
+# Built once: the message, its author, its room and the caller's membership, in one query.
+_MESSAGE_ROOM_MEMBERSHIP = (
+    select(Message, User, Room, Membership).join(Room, Room.id == Message.room_id)
+    .outerjoin(User, User.id == Message.author_id).outerjoin(Membership, caller_membership())
+    .where(Message.id == bindparam("message_id"))
+)
+
+
+async def message_in_room(db: AsyncSession, actor: User | None, message_id: int, *,
+                          in_room: str | None = None) -> MessageInRoom:
+    """The message and the caller's standing in its room; 404 if either is not visible, or
+    if the message is not in the room ``in_room`` names (the room of the page it came from)."""
+    found = (await db.execute(_MESSAGE_ROOM_MEMBERSHIP, {
+        "message_id": message_id, "user_id": actor.id if actor is not None else None})).first()
+    if found is None:
+        raise NotFound("No such message.")
+    message, author, room, membership = found
+    access = room_access_from(actor, room, membership)
+    own = actor is not None and message.author_id == actor.id
+    if message.state in ("held", "rejected") and not (access.can_moderate or own):
+        raise NotFound("No such message.")
+    if in_room is not None and room.slug != in_room:
+        raise NotFound("No such message.")
+    return MessageInRoom(access, message, author)
+
+
+# Built once: the idea, its room and the caller's membership, in one query.
+_IDEA_ROOM_MEMBERSHIP = (
+    select(Idea, Room, Membership).join(Room, Room.id == Idea.room_id)
+    .outerjoin(Membership, caller_membership()).where(Idea.id == bindparam("idea_id"))
+)
+
+
+@dataclass(frozen=True)
+class IdeaInRoom:
+    """An idea with the caller's access to its room, as loaded or as a write left it:
+    enough to answer a request without reading the idea back."""
+
+    access: RoomAccess
+    idea: Idea
+
+
+async def idea_in_room(db: AsyncSession, actor: User | None, idea_id: int, *,
+                       in_room: str | None = None) -> IdeaInRoom:
+    """The idea and the caller's standing in its room; 404 if either is not visible, or if
+    the idea is not in the room ``in_room`` names (the room of the page it came from)."""
+    found = (await db.execute(_IDEA_ROOM_MEMBERSHIP, {
+        "idea_id": idea_id, "user_id": actor.id if actor is not None else None})).first()
+    if found is None:
+        raise NotFound("No such idea.")
+    idea, room, membership = found
+    access = room_access_from(actor, room, membership)
+    if idea.state == "hidden" and not access.can_moderate and idea.author_id != actor.id:  # type: ignore[union-attr]
+        raise NotFound("No such idea.")
+    if in_room is not None and room.slug != in_room:
+        raise NotFound("No such idea.")
+    return IdeaInRoom(access, idea)

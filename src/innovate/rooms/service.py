@@ -123,8 +123,9 @@ def _cover_url(data: Input) -> str | None:
     return url
 
 
-async def update_room(resources: Resources, actor: User, slug: str, data: Input) -> Room:
-    """PATCH a room: brief and settings, voting rules, schedule, lock, and phase."""
+async def update_room(resources: Resources, actor: User, slug: str, data: Input) -> RoomAccess:
+    """PATCH a room: brief and settings, voting rules, schedule, lock, and phase. The answer
+    is the room as the change left it, with the caller's standing in it."""
     async with write(resources) as (db, outbox):
         access = await room_access(db, actor, slug)
         require_moderator(access)
@@ -175,7 +176,7 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
             if target != room.phase:
                 await _move_phase(db, outbox, room, target, actor.id)
     await _end_guest_access_if_over(resources, room)
-    return room
+    return access
 
 
 async def _set_lock(db: Any, outbox: Any, access: RoomAccess, locked: bool, actor: User) -> None:
@@ -214,7 +215,7 @@ async def _end_guest_access_if_over(resources: Resources, room: Room) -> None:
 
 
 async def change_phase(resources: Resources, actor: User, slug: str, target: str) -> Room:
-    return await update_room(resources, actor, slug, {"phase": target})
+    return (await update_room(resources, actor, slug, {"phase": target})).room
 
 
 async def apply_due_phases(resources: Resources) -> list[tuple[str, str]]:
@@ -250,17 +251,19 @@ def _due_phase(room: Room, now: datetime) -> str | None:
     return None
 
 
-async def join_room(resources: Resources, actor: User, slug: str) -> Membership:
+async def join_room(resources: Resources, actor: User, slug: str) -> RoomAccess:
+    """Join the room; the answer is the room with the caller's membership in it."""
     async with write(resources) as (db, outbox):
         access = await room_access(db, actor, slug)
         if access.is_member:
-            return access.membership  # type: ignore[return-value]
+            return access
         if not access.can_join:
             if access.membership is not None and access.membership.state == "removed":
                 raise Forbidden("A moderator removed you from this room.")
             raise Conflict("This room is not open for joining." if actor.kind == "employee"
                            else "Guests join through an invite link.")
-        return await add_member(db, outbox, access.room, actor)
+        membership = await add_member(db, outbox, access.room, actor)
+    return RoomAccess(access.room, actor, membership)
 
 
 async def leave_room(resources: Resources, actor: User, slug: str) -> None:

@@ -7,7 +7,6 @@ visible to its author and the moderators only, until a moderator approves or rej
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,17 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
-from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.inputs import Input, int_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
 from innovate.rooms.access import (
+    MessageInRoom,
     RoomAccess,
+    message_in_room,
     require_moderator,
     require_participant,
     room_access,
-    room_access_by_id,
 )
 from innovate.rooms.events import append_event
 from innovate.rooms.models import Idea, Membership, Message, Room
@@ -70,31 +70,11 @@ def _needs_review(access: RoomAccess) -> bool:
     return membership is not None and membership.approved_posts < room.premoderation_first_n
 
 
-async def message_in_room(db: AsyncSession, actor: User | None, message_id: int) -> tuple[RoomAccess, Message]:
-    message = await db.get(Message, message_id)
-    if message is None:
-        raise NotFound("No such message.")
-    access = await room_access_by_id(db, actor, message.room_id)
-    own = actor is not None and message.author_id == actor.id
-    if message.state in ("held", "rejected") and not (access.can_moderate or own):
-        raise NotFound("No such message.")
-    return access, message
-
-
-@dataclass(frozen=True)
-class Posted:
-    """A new message with the access it was posted under: enough to answer the request
-    without reading the message back."""
-
-    access: RoomAccess
-    message: Message
-
-
 async def post_message(resources: Resources, actor: User, slug: str, data: Input) -> Message:
     return (await post(resources, actor, slug, data)).message
 
 
-async def post(resources: Resources, actor: User, slug: str, data: Input) -> Posted:
+async def post(resources: Resources, actor: User, slug: str, data: Input) -> MessageInRoom:
     body = text_field(data, "body", max_length=rules.MESSAGE_MAX, multiline=True) or ""
     idea_id = int_field(data, "idea_id", minimum=1, required=False)
     reply_to = int_field(data, "reply_to", minimum=1, required=False)
@@ -126,13 +106,15 @@ async def post(resources: Resources, actor: User, slug: str, data: Input) -> Pos
             await db.execute(update(Idea).where(Idea.id == idea_id).values(messages_count=Idea.messages_count + 1))
         await append_event(db, outbox, room.id, kinds.MESSAGE_POSTED, {"message_id": message.id, "idea_id": idea_id},
                            audience=f"user:{actor.id}" if held else "all", actor_id=actor.id)
-    return Posted(access, message)
+    return MessageInRoom(access, message, actor)
 
 
-async def edit_message(resources: Resources, actor: User, message_id: int, data: Input) -> Message:
+async def edit_message(resources: Resources, actor: User, message_id: int, data: Input, *,
+                       in_room: str | None = None) -> MessageInRoom:
     body = text_field(data, "body", max_length=rules.MESSAGE_MAX, multiline=True) or ""
     async with write(resources) as (db, outbox):
-        access, message = await message_in_room(db, actor, message_id)
+        found = await message_in_room(db, actor, message_id, in_room=in_room)
+        access, message = found.access, found.message
         if message.author_id != actor.id:
             raise Forbidden("Only the author may edit a message.")
         require_participant(access)
@@ -141,25 +123,27 @@ async def edit_message(resources: Resources, actor: User, message_id: int, data:
             raise Conflict(f"A {message.state} message cannot be edited.")
         ratelimits.check_content(resources.settings, access, body)
         if body == message.body:
-            return message
+            return found
         message.body, message.body_html, message.edited_at = body, await render_body(db, access.room, body), utcnow()
         await db.flush()
         await append_event(db, outbox, message.room_id, kinds.MESSAGE_EDITED, {"message_id": message.id},
                            audience=f"user:{actor.id}" if message.state == "held" else "all", actor_id=actor.id)
-    return message
+    return found
 
 
-async def delete_message(resources: Resources, actor: User, message_id: int) -> Message:
+async def delete_message(resources: Resources, actor: User, message_id: int, *,
+                         in_room: str | None = None) -> MessageInRoom:
     """Authors delete their own messages; moderators any. The place in the thread stays."""
     async with write(resources) as (db, outbox):
-        access, message = await message_in_room(db, actor, message_id)
+        found = await message_in_room(db, actor, message_id, in_room=in_room)
+        access, message = found.access, found.message
         own = message.author_id == actor.id
         if not own:
             require_moderator(access)
         if access.room.phase == "archived":
             raise Conflict("The room is archived: it is read-only.")
         if message.state == "deleted":
-            return message
+            return found
         was_counted = message.state == "visible" and message.idea_id is not None
         message.state = "deleted"
         await db.flush()
@@ -171,4 +155,4 @@ async def delete_message(resources: Resources, actor: User, message_id: int) -> 
         if not own:
             await audit.record(db, actor.id, audit.MESSAGE_DELETED, room_id=message.room_id, target_kind="message",
                         target_id=message.id)
-    return message
+    return found

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
-from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.inputs import Input, bool_field, choice_field, int_field, text_field
 from innovate.markdown import render
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
 from innovate.rooms.access import (
-    RoomAccess,
-    caller_membership,
+    IdeaInRoom,
+    idea_in_room,
     require_moderator,
     require_participant,
     room_access,
-    room_access_from,
 )
 from innovate.rooms.events import append_event
 from innovate.rooms.ideas.ranking import top_rank
@@ -27,26 +26,6 @@ from innovate.rooms.models import Idea, Membership, Message, Room, Vote
 from innovate.writes import state_changed, write
 
 MODERATOR_STATUSES = ("submitted", "under_review", "shortlisted", "selected", "rejected")
-
-
-# Built once: the idea, its room and the caller's membership, in one query.
-_IDEA_ROOM_MEMBERSHIP = (
-    select(Idea, Room, Membership).join(Room, Room.id == Idea.room_id)
-    .outerjoin(Membership, caller_membership()).where(Idea.id == bindparam("idea_id"))
-)
-
-
-async def idea_in_room(db: AsyncSession, actor: User | None, idea_id: int) -> tuple[RoomAccess, Idea]:
-    """The idea and the caller's standing in its room; 404 if either is not visible."""
-    found = (await db.execute(_IDEA_ROOM_MEMBERSHIP, {
-        "idea_id": idea_id, "user_id": actor.id if actor is not None else None})).first()
-    if found is None:
-        raise NotFound("No such idea.")
-    idea, room, membership = found
-    access = room_access_from(actor, room, membership)
-    if idea.state == "hidden" and not access.can_moderate and idea.author_id != actor.id:  # type: ignore[union-attr]
-        raise NotFound("No such idea.")
-    return access, idea
 
 
 def _title(data: Input) -> str:
@@ -58,6 +37,10 @@ def _body(data: Input) -> str:
 
 
 async def submit_idea(resources: Resources, actor: User, slug: str, data: Input) -> Idea:
+    return (await submit(resources, actor, slug, data)).idea
+
+
+async def submit(resources: Resources, actor: User, slug: str, data: Input) -> IdeaInRoom:
     title, body = _title(data), _body(data)
     anonymous = bool_field(data, "anonymous")
     async with write(resources) as (db, outbox):
@@ -73,12 +56,14 @@ async def submit_idea(resources: Resources, actor: User, slug: str, data: Input)
         db.add(idea)
         await db.flush()
         await append_event(db, outbox, access.room.id, kinds.IDEA_SUBMITTED, {"idea_id": idea.id}, actor_id=actor.id)
-    return idea
+    return IdeaInRoom(access, idea)
 
 
-async def edit_idea(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+async def edit_idea(resources: Resources, actor: User, idea_id: int, data: Input, *,
+                    in_room: str | None = None) -> IdeaInRoom:
     async with write(resources) as (db, outbox):
-        access, idea = await idea_in_room(db, actor, idea_id)
+        found = await idea_in_room(db, actor, idea_id, in_room=in_room)
+        access, idea = found.access, found.idea
         if idea.author_id != actor.id:
             raise Forbidden("Only the author may edit an idea.")
         require_participant(access)
@@ -88,26 +73,28 @@ async def edit_idea(resources: Resources, actor: User, idea_id: int, data: Input
         title = _title(data) if "title" in data else idea.title
         body = _body(data) if "body" in data else idea.body
         if (title, body) == (idea.title, idea.body):
-            return idea
+            return found
         ratelimits.check_content(resources.settings, access, body, mentions=False)
         idea.title, idea.body, idea.body_html, idea.edited_at = title, body, render(body), utcnow()
         await db.flush()
         await append_event(db, outbox, idea.room_id, kinds.IDEA_EDITED, {"idea_id": idea.id}, actor_id=actor.id)
-    return idea
+    return found
 
 
-async def set_idea_status(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+async def set_idea_status(resources: Resources, actor: User, idea_id: int, data: Input, *,
+                          in_room: str | None = None) -> IdeaInRoom:
     status = choice_field(data, "status", MODERATOR_STATUSES)
     reason = text_field(data, "reason", max_length=rules.REASON_MAX, required=False, multiline=True)
     async with write(resources) as (db, outbox):
-        access, idea = await idea_in_room(db, actor, idea_id)
+        found = await idea_in_room(db, actor, idea_id, in_room=in_room)
+        access, idea = found.access, found.idea
         require_moderator(access)
         if access.room.phase == "archived":
             raise Conflict("The room is archived: it is read-only.")
         if idea.status == "merged":
             raise Conflict("A merged idea keeps its status; change the idea it was merged into.")
         if idea.status == status and idea.status_reason == reason:
-            return idea
+            return found
         previous = idea.status
         idea.status, idea.status_reason = status, reason
         await db.flush()
@@ -115,10 +102,11 @@ async def set_idea_status(resources: Resources, actor: User, idea_id: int, data:
                            {"idea_id": idea.id, "from": previous, "status": status}, actor_id=actor.id)
         await audit.record(db, actor.id, audit.IDEA_STATUS_CHANGED, room_id=idea.room_id, target_kind="idea", target_id=idea.id,
                     reason=reason, data={"from": previous, "to": status})
-    return idea
+    return found
 
 
-async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Input) -> Idea:
+async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Input, *,
+                      in_room: str | None = None) -> IdeaInRoom:
     """Merge idea B (``idea_id``) into A (``into``): votes move (once per voter), the thread
     moves, B shows "merged into A". One transaction."""
     into_id = int_field(data, "into", minimum=1)
@@ -126,7 +114,8 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
     if into_id == idea_id:
         raise Invalid.field("into", "an idea cannot be merged into itself")
     async with write(resources) as (db, outbox):
-        access, source = await idea_in_room(db, actor, idea_id)
+        found = await idea_in_room(db, actor, idea_id, in_room=in_room)
+        access, source = found.access, found.idea
         require_moderator(access)
         room = access.room
         if room.phase == "archived":
@@ -153,7 +142,7 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
         await audit.record(db, actor.id, audit.IDEA_MERGED, room_id=room.id, target_kind="idea", target_id=source.id,
                     reason=reason, data={"into": target.id, "messages_moved": moved})
         state_changed(outbox, room.id, kinds.TALLY_CHANGED, target.id)
-    return source
+    return found
 
 
 async def _move_votes(db: AsyncSession, room: Room, source_id: int, target_id: int) -> None:

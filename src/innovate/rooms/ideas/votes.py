@@ -70,7 +70,8 @@ _VOTABLE = (
 )
 
 
-async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[RoomAccess, Idea, User | None]:
+async def _votable_idea(db: AsyncSession, actor: User, idea_id: int,
+                        in_room: str | None) -> tuple[RoomAccess, Idea, User | None]:
     found = (await db.execute(_VOTABLE, {"idea_id": idea_id, "user_id": actor.id})).first()
     if found is None:
         raise NotFound("No such idea.")
@@ -78,6 +79,8 @@ async def _votable_idea(db: AsyncSession, actor: User, idea_id: int) -> tuple[Ro
     access = room_access_from(actor, room, membership)
     if idea.state == "hidden" and not access.can_moderate:
         raise NotFound("No such idea.")
+    if in_room is not None and room.slug != in_room:
+        raise NotFound("No such idea.")  # the page's room is not the idea's
     require_participant(access)
     rules.check_can_vote(access)
     if idea.status == "merged":
@@ -166,9 +169,10 @@ async def apply_tally_delta(db: AsyncSession, room: Room, idea: Idea, old: int, 
         set_committed_value(idea, name, value)
 
 
-async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object) -> VoteResult:
+async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object, *,
+                    in_room: str | None = None) -> VoteResult:
     async with write(resources) as (db, outbox):
-        access, idea, author = await _votable_idea(db, actor, idea_id)
+        access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
         value = check_value(room, raw_value)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
@@ -193,9 +197,10 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
     return VoteResult(idea.id, value, budget_left, access, idea, author)
 
 
-async def retract_vote(resources: Resources, actor: User, idea_id: int) -> VoteResult:
+async def retract_vote(resources: Resources, actor: User, idea_id: int, *,
+                       in_room: str | None = None) -> VoteResult:
     async with write(resources) as (db, outbox):
-        access, idea, author = await _votable_idea(db, actor, idea_id)
+        access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership_id = access.membership.id  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
 """The insights pages: a room's dashboard, the site dashboard, the printable results report,
-and the interests people follow. Views stay thin: figures come from overview.py, writes
-from interests.py."""
+and the interests people follow. Figures come from overview.py and figures.py, writes from
+interests.py."""
 
 from __future__ import annotations
 
@@ -24,9 +24,8 @@ from innovate.insights.overview import (
     overview,
 )
 from innovate.markdown import render
-from innovate.resources import Resources
 from innovate.rooms.access import RoomAccess, require_moderator, room_access
-from innovate.rooms.routes import flash, page, room_view, see_other
+from innovate.web import flash, page, resources, see_other, view
 
 EXPORT_TITLES = {
     "ideas": "Ideas with tallies and status",
@@ -36,14 +35,10 @@ EXPORT_TITLES = {
 }
 
 
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources
-
-
 async def _moderated_room(request: Request) -> RoomAccess:
     """The room, for its moderators and admins: 404 if the caller cannot see it, 403 if
     they can but do not moderate it."""
-    async with _resources(request).db() as db:
+    async with resources(request).db() as db:
         access = await room_access(db, require_user(request), request.path_params["slug"])
     require_moderator(access)
     return access
@@ -59,10 +54,10 @@ def _common() -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS, "duration": duration}
 
 
-@room_view
+@view
 async def room_dashboard(request: Request) -> Response:
     access = await _moderated_room(request)
-    async with _resources(request).db() as db:
+    async with resources(request).db() as db:
         figures_ = await overview(db, access.room)
         tags = await all_tags(db)
     return page(request, "insights/dashboard.html", {
@@ -71,12 +66,12 @@ async def room_dashboard(request: Request) -> Response:
     })
 
 
-@room_view
+@view
 async def room_tags_submit(request: Request) -> Response:
     slug = request.path_params["slug"]
     data = await read_input(request)
     try:
-        tags = await set_room_tags(_resources(request), require_user(request), slug, data.get("tags", ""))
+        tags = await set_room_tags(resources(request), require_user(request), slug, data.get("tags", ""))
     except Invalid as exc:  # shown beside the form; refusals (403/404) get the error page
         flash(request, f"Tags not saved: {(exc.fields or {}).get('tags', exc.message)}")
     else:
@@ -84,7 +79,7 @@ async def room_tags_submit(request: Request) -> Response:
     return see_other(f"/rooms/{quote(slug)}/insights#interests")
 
 
-@room_view
+@view
 async def room_report(request: Request) -> Response:
     """The results report: the brief, the selected and shortlisted ideas with their authors
     (anonymous stays anonymous, also for the moderator printing it), tallies and notes, the
@@ -93,7 +88,7 @@ async def room_report(request: Request) -> Response:
     room = access.room
     if room.phase == "draft":
         raise NotFound("A draft challenge has no results yet.")
-    async with _resources(request).db() as db:
+    async with resources(request).db() as db:
         figures_ = await overview(db, room)
         chosen = await figures.ideas_with_status(db, room, REPORTED_STATUSES)
         timeline = await figures.phase_timeline(db, room)
@@ -105,10 +100,10 @@ async def room_report(request: Request) -> Response:
     })
 
 
-@room_view
+@view
 async def site_dashboard(request: Request) -> Response:
     require_admin(request)
-    async with _resources(request).db() as db:
+    async with resources(request).db() as db:
         figures_ = await overview(db, None)
         rooms = await figures.room_summaries(db)
         guest_total, guests = await figures.active_guests(db)
@@ -119,18 +114,18 @@ async def site_dashboard(request: Request) -> Response:
     })
 
 
-@room_view
+@view
 async def interests_page(request: Request) -> Response:
     user = require_user(request)
     if user.is_guest:
         raise NotFound("Guests take part in the rooms they were invited to.")
-    async with _resources(request).db() as db:
+    async with resources(request).db() as db:
         tags = await all_tags(db)
         mine = {t.id for t in await followed(db, user.id)}
     return page(request, "insights/interests.html", {"tags": tags, "mine": mine})
 
 
-@room_view
+@view
 async def interests_submit(request: Request) -> Response:
     user = require_user(request)
     if user.is_guest:
@@ -138,7 +133,7 @@ async def interests_submit(request: Request) -> Response:
     data = await read_input(request)
     chosen = data.get("tag", [])
     chosen = [chosen] if isinstance(chosen, str) else chosen
-    following = await set_interests(_resources(request), user, chosen)
+    following = await set_interests(resources(request), user, chosen)
     flash(request, f"You follow {len(following)} interest{'s' if len(following) != 1 else ''}.")
     return see_other("/me/interests")
 

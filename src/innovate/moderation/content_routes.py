@@ -1,0 +1,137 @@
+"""The moderator buttons on messages and ideas (hide, restore, pin, review held posts, lock an
+idea's thread), and reports: filing one, and resolving them from the queue.
+
+Each button is a plain form post (back to the page, with a flash message) that htmx turns
+into the part it changed, with the message in the page's ``#flash``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from innovate.accounts.guards import require_user
+from innovate.inputs import Input, read_input, text_field
+from innovate.moderation import reports
+from innovate.moderation.actions import IDEA_ACTIONS, MESSAGE_ACTIONS
+from innovate.moderation.pages import queue_context
+from innovate.rooms.discussion.pages import message_context
+from innovate.rooms.ideas.pages import idea_context
+from innovate.rooms.urls import idea_url, thread_url
+from innovate.web import Handler, back, flash_part, partial, render_to_string, reply, resources, view
+
+MESSAGE_DONE = {
+    "hide": "The message is hidden.",
+    "restore": "The message is visible again.",
+    "pin": "Pinned to the top of the room.",
+    "unpin": "Unpinned.",
+    "approve": "Approved: everyone sees the post now.",
+    "reject": "Declined: the author sees it was not approved, with your reason.",
+}
+IDEA_DONE = {
+    "hide": "The idea is hidden from members.",
+    "restore": "The idea is visible again.",
+    "lock": "The discussion of this idea is locked.",
+    "unlock": "The discussion of this idea is open again.",
+}
+
+
+def _message_button(name: str) -> Handler:
+    action, done = MESSAGE_ACTIONS[name], MESSAGE_DONE[name]
+
+    @view
+    async def handler(request: Request) -> Response:
+        user = require_user(request)
+        slug, message_id = request.path_params["slug"], request.path_params["message_id"]
+        data = await read_input(request)
+        found = await action(resources(request), user, message_id, data, in_room=slug)
+
+        async def parts() -> list[str]:
+            async with resources(request).db() as db:
+                # The button was in the queue (approve, reject) or on the message itself.
+                if data.get("part") == "held-queue":
+                    part = render_to_string(request, "moderation/_held_queue.html", await queue_context(db, user, slug))
+                else:
+                    part = render_to_string(request, "rooms/_message.html", await message_context(db, found))
+            return [part, flash_part(request, done)]
+
+        anchor = f"message-{message_id}"
+        return await reply(request, parts, back(request, thread_url(slug, found.message.idea_id, anchor), anchor),
+                           done=done)
+
+    handler.__name__ = f"{name}_message"
+    return handler
+
+
+def _idea_button(name: str) -> Handler:
+    action, done = IDEA_ACTIONS[name], IDEA_DONE[name]
+
+    @view
+    async def handler(request: Request) -> Response:
+        slug, idea_id = request.path_params["slug"], request.path_params["idea_id"]
+        found = await action(resources(request), require_user(request), idea_id, await read_input(request),
+                             in_room=slug)
+
+        async def parts() -> list[str]:
+            async with resources(request).db() as db:
+                context = await idea_context(db, found)
+            return [render_to_string(request, "moderation/_idea_tools.html", context),
+                    partial(f"#idea-detail-{idea_id}", "outerHTML",
+                            render_to_string(request, "rooms/_idea_detail.html", context)),
+                    flash_part(request, done)]
+
+        return await reply(request, parts, idea_url(slug, idea_id), done=done)
+
+    handler.__name__ = f"{name}_idea"
+    return handler
+
+
+# Reports ------------------------------------------------------------------------------------
+
+
+def report_input(data: Input) -> Input:
+    """The report form's reason (a choice) and optional details, as the service's ``reason``."""
+    choice = text_field(data, "reason", max_length=100) or ""
+    details = text_field(data, "details", max_length=900, required=False, multiline=True)
+    values = {k: data.get(k) for k in ("message_id", "idea_id") if data.get(k) not in (None, "")}
+    return {**values, "reason": f"{choice}: {details}" if details else choice}
+
+
+@view
+async def report_submit(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    values = report_input(await read_input(request))
+    kind = "message" if values.get("message_id") else "idea"
+    # A form cannot reach across rooms: the reported message or idea is one of this room's.
+    filed = await reports.file_report(resources(request), require_user(request), values, in_room=slug)
+    done = "Thank you: the moderators will look at it. The author is not told who reported it."
+    return await reply(request, lambda: render_to_string(request, "moderation/_reported.html", {
+        "kind": kind, "target_id": filed.report.target_id, "text": done}), back(request, f"/rooms/{slug}"), done=done)
+
+
+@view
+async def report_resolve(request: Request) -> Response:
+    user = require_user(request)
+    slug = request.path_params["slug"]
+    outcome = await reports.resolve(resources(request), user, request.path_params["report_id"],
+                                    await read_input(request))
+    done = {"hide": "Hidden, and the reports are resolved.", "dismiss": "Reports dismissed.",
+            "mute": "Hidden, the author is muted, and the reports are resolved."}[outcome["action"]]
+
+    async def parts() -> list[str]:
+        async with resources(request).db() as db:
+            queue = render_to_string(request, "moderation/_reports_queue.html", await queue_context(db, user, slug))
+        return [queue, flash_part(request, done)]
+
+    return await reply(request, parts, f"/rooms/{slug}/moderation#reports-queue", done=done)
+
+
+routes = [
+    *(Route(f"/rooms/{{slug}}/messages/{{message_id:id}}/{name}", _message_button(name), methods=["POST"])
+      for name in MESSAGE_ACTIONS),
+    *(Route(f"/rooms/{{slug}}/ideas/{{idea_id:id}}/{name}", _idea_button(name), methods=["POST"])
+      for name in IDEA_ACTIONS),
+    Route("/rooms/{slug}/reports", report_submit, methods=["POST"]),
+    Route("/rooms/{slug}/reports/{report_id:id}/resolve", report_resolve, methods=["POST"]),
+]

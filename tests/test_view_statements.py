@@ -1,0 +1,57 @@
+"""What one request costs in statements: a message edit checks the caller's access to the
+room once, and loads the message once (the service's answer is what the page shows)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.factories import join, make_message, make_room
+
+HX = {"HX-Request": "true"}
+# The caller's standing in a room comes from one join wherever it is loaded (rooms/access.py).
+ROOM_ACCESS = re.compile(r"JOIN memberships ON memberships\.room_id = rooms\.id AND memberships\.user_id =", re.I)
+MESSAGE_LOAD = re.compile(r"^SELECT .* FROM messages\b", re.I | re.S)
+
+
+@contextmanager
+def statements(resources: Any) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
+
+
+def _room_access(seen: list[str]) -> list[str]:
+    return [s for s in seen if ROOM_ACCESS.search(s)]
+
+
+def _message_loads(seen: list[str]) -> list[str]:
+    return [s for s in seen if MESSAGE_LOAD.match(s) and "messages.id =" in s]
+
+
+async def test_a_message_edit_checks_room_access_once(make_user, resources, sign_in) -> None:
+    moderator = await make_user("mod@example.com", name="Mo Derator", is_moderator=True)
+    author = await make_user("author@example.com", name="Ann Author")
+    room = await make_room(resources, moderator, slug="green", title="Green logistics")
+    await join(resources, room, author)
+    message = await make_message(resources, author, room, "Hello everyone")
+    http = await sign_in(author)
+    for name, headers in (("htmx", HX), ("plain", {})):
+        with statements(resources) as seen:
+            edited = await http.post(f"/rooms/green/messages/{message.id}/edit", data={"body": f"Hello, {name}"},
+                                     headers=headers)
+        assert edited.status_code == (200 if headers else 303)
+        listing = "\n".join(seen)
+        assert len(_room_access(seen)) == 1, f"{name}: the room's access was checked more than once:\n{listing}"
+        assert len(_message_loads(seen)) == 1, f"{name}: the message was loaded more than once:\n{listing}"
