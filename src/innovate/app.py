@@ -188,7 +188,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
 
 def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
-    from innovate.auth.invite_views import routes as invite_routes
+    from innovate.auth.invite_routes import routes as invite_routes
     from innovate.auth.signin import routes as signin_routes
     from innovate.insights import api as insights_api
     from innovate.insights import routes as insights_pages

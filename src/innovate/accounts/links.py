@@ -1,4 +1,4 @@
-"""One-time links: the first-run setup link and set-password links.
+"""One-time links: the first-run setup link and set-password links, and what redeeming them does.
 
 A link is spent by one conditional UPDATE (``used_at IS NULL AND expires_at > now``), so
 two clicks racing each other cannot both succeed.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.hashing import new_token, token_hash
-from innovate.accounts.models import OneTimeLink
+from innovate.accounts.local import add_local_user, check_password, set_local_password
+from innovate.accounts.models import OneTimeLink, User
 from innovate.db import utcnow
+from innovate.errors import Conflict, NotFound
 from innovate.resources import Resources
 
 SETUP = "setup"
@@ -59,3 +61,25 @@ async def spend_link(db: AsyncSession, purpose: str, token: str) -> OneTimeLink 
     if row is None:
         return None
     return OneTimeLink(id=row.id, user_id=row.user_id, purpose=purpose, token_hash="", expires_at=now)
+
+
+async def set_up_first_admin(resources: Resources, token: str, *, email: str, name: str, password: str) -> User:
+    """The first administrator, with the setup link spent in the same transaction."""
+    async with resources.db.begin() as db:
+        if await spend_link(db, SETUP, token) is None:
+            raise NotFound("This setup link has already been used or has expired.")
+        if (await db.execute(select(func.count()).select_from(User))).scalar_one() > 0:
+            raise Conflict("Innovate is already set up; sign in instead.")
+        return await add_local_user(db, email, password, name=name, is_admin=True, is_moderator=True)
+
+
+async def set_password_with_link(resources: Resources, token: str, password: str) -> User:
+    """A new password for the link's user; the link is spent first, so it works once."""
+    check_password(password)
+    async with resources.db.begin() as db:
+        link = await spend_link(db, SET_PASSWORD, token)
+        user = await db.get(User, link.user_id) if link is not None and link.user_id is not None else None
+        if user is None:
+            raise NotFound("This link has already been used or has expired.")
+    await set_local_password(resources, user.id, password)
+    return user

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
@@ -26,29 +26,20 @@ from innovate.auth.oidc import SignInFailed, is_employee, sign_in_providers
 from innovate.auth.views import safe_next
 from innovate.errors import AppError, NotSignedIn
 from innovate.inputs import read_input
-from innovate.resources import Resources
+from innovate.web import resources, see_other, template
 
 PENDING_KEY = "_signin"
 
 
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources
-
-
-def render(request: Request, name: str, context: dict[str, Any], status: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
-
-
 def failure_page(request: Request, title: str, message: str, status: int,
                  headers: dict[str, str] | None = None) -> Response:
-    return render(request, "auth/failed.html", {"title": title, "message": message}, status=status, headers=headers)
+    return template(request, "auth/failed.html", {"title": title, "message": message}, status=status, headers=headers)
 
 
 async def start_sign_in(request: Request, provider: str, *, next_url: str = "/", invite: str | None = None,
                         link_user: int | None = None) -> Response:
     """Send the browser to ``provider``; the callback picks the context up from the session."""
-    providers = sign_in_providers(_resources(request))
+    providers = sign_in_providers(resources(request))
     providers.config(provider)  # 404 for an unknown provider
     try:
         url, state = await providers.authorization_url(request, provider)
@@ -56,7 +47,7 @@ async def start_sign_in(request: Request, provider: str, *, next_url: str = "/",
         return failure_page(request, "Sign-in is not available", exc.message, exc.status)
     request.session[PENDING_KEY] = {"provider": provider, "state": state, "next": next_url,
                                     "invite": invite, "link": link_user}
-    return RedirectResponse(url, status_code=303)
+    return see_other(url)
 
 
 async def provider_login(request: Request) -> Response:
@@ -78,9 +69,9 @@ def _pending(request: Request, provider: str) -> dict[str, Any]:
 
 
 async def provider_callback(request: Request) -> Response:
-    resources = _resources(request)
+    res = resources(request)
     name = request.path_params["provider"]
-    providers = sign_in_providers(resources)
+    providers = sign_in_providers(res)
     provider = providers.config(name)
     pending = _pending(request, name)
     try:
@@ -92,15 +83,15 @@ async def provider_callback(request: Request) -> Response:
         if pending.get("link") is not None:
             return await _finish_link(request, pending, identity, employee)
         if pending.get("invite"):
-            redemption = await redeem_invite(resources, str(pending["invite"]), Joiner(identity=identity, employee=employee))
+            redemption = await redeem_invite(res, str(pending["invite"]), Joiner(identity=identity, employee=employee))
             await rotate_session(request.scope, redemption.user)
-            return RedirectResponse(f"/rooms/{redemption.room_slug}", status_code=303)
-        user = await sign_in_identity(resources, identity, employee=employee)
+            return see_other(f"/rooms/{redemption.room_slug}")
+        user = await sign_in_identity(res, identity, employee=employee)
     except AppError as exc:
         title = "This link is not valid any more" if exc.code == "invite_not_valid" else "You cannot sign in here"
         return failure_page(request, title, exc.message, exc.status, exc.headers)
     await rotate_session(request.scope, user)
-    return RedirectResponse(safe_next(pending.get("next")), status_code=303)
+    return see_other(safe_next(pending.get("next")))
 
 
 async def _finish_link(request: Request, pending: dict[str, Any], identity: Any, employee: bool) -> Response:
@@ -111,8 +102,8 @@ async def _finish_link(request: Request, pending: dict[str, Any], identity: Any,
     if user.kind == "employee" and not employee:
         return failure_page(request, "This sign-in cannot be linked",
                             "An employee account can only be linked to sign-ins that count as company accounts.", 403)
-    await link_identity(_resources(request), user, identity)
-    return RedirectResponse("/account?done=linked", status_code=303)
+    await link_identity(resources(request), user, identity)
+    return see_other("/account?done=linked")
 
 
 # The account page --------------------------------------------------------------------------
@@ -127,11 +118,11 @@ def _session_user(request: Request) -> Any:
 
 async def account_page(request: Request) -> Response:
     if request.scope.get("user") is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+        return see_other("/login?next=/account")
     user = _session_user(request)
-    resources = _resources(request)
-    providers = sign_in_providers(resources)
-    identities = await list_identities(resources, user)
+    res = resources(request)
+    providers = sign_in_providers(res)
+    identities = await list_identities(res, user)
     issuers = {p.issuer: p for p in providers.configs.values() if p.issuer}
     rows = [
         {"id": i.id, "label": "E-mail and password" if i.issuer == "local" else
@@ -144,7 +135,7 @@ async def account_page(request: Request) -> Response:
     done = request.query_params.get("done")
     notice = {"linked": "The sign-in was linked to your account.",
               "unlinked": "The sign-in was removed from your account."}.get(done or "")
-    return render(request, "auth/account.html", {"identities": rows, "linkable": linkable, "notice": notice,
+    return template(request, "auth/account.html", {"identities": rows, "linkable": linkable, "notice": notice,
                                                  "can_unlink": len(rows) > 1})
 
 
@@ -155,8 +146,8 @@ async def link_start(request: Request) -> Response:
 
 async def unlink(request: Request) -> Response:
     user = _session_user(request)
-    await unlink_identity(_resources(request), user, int(request.path_params["identity_id"]))
-    return RedirectResponse("/account?done=unlinked", status_code=303)
+    await unlink_identity(resources(request), user, request.path_params["identity_id"])
+    return see_other("/account?done=unlinked")
 
 
 routes = [
@@ -164,5 +155,5 @@ routes = [
     Route("/auth/{provider}/callback", provider_callback, methods=["GET"]),
     Route("/account", account_page, methods=["GET"]),
     Route("/account/identities/{provider}/link", link_start, methods=["POST"]),
-    Route("/account/identities/{identity_id:int}/unlink", unlink, methods=["POST"]),
+    Route("/account/identities/{identity_id:id}/unlink", unlink, methods=["POST"]),
 ]

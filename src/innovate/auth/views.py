@@ -5,24 +5,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts import links
 from innovate.accounts.guards import require_user
-from innovate.accounts.local import add_local_user, authenticate, set_local_password
+from innovate.accounts.local import authenticate
 from innovate.accounts.models import User
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.tokens import create_token, list_tokens, revoke_token, token_json
 from innovate.errors import AppError, Conflict, Invalid, NotFound
 from innovate.inputs import JSON, read_input, text_field
-from innovate.resources import Resources
-
-
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources
+from innovate.web import resources, see_other, template
 
 
 def safe_next(value: str | None) -> str:
@@ -44,16 +39,11 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def _render(request: Request, name: str, context: dict[str, Any], status: int = 200,
-            headers: dict[str, str] | None = None) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
-
-
 async def login_page(request: Request) -> Response:
     if request.scope.get("user") is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    providers = request.app.state.resources.extras.get("login_providers", [])
-    return _render(request, "login.html", {"next": safe_next(request.query_params.get("next")), "error": None,
+        return see_other(safe_next(request.query_params.get("next")))
+    providers = resources(request).extras.get("login_providers", [])
+    return template(request, "login.html", {"next": safe_next(request.query_params.get("next")), "error": None,
                                            "email": "", "providers": providers})
 
 
@@ -62,35 +52,34 @@ async def login_submit(request: Request) -> Response:
     email = data.get("email") if isinstance(data.get("email"), str) else ""
     password = data.get("password") if isinstance(data.get("password"), str) else ""
     next_url = safe_next(data.get("next") if isinstance(data.get("next"), str) else None)
-    providers = request.app.state.resources.extras.get("login_providers", [])
+    providers = resources(request).extras.get("login_providers", [])
     context = {"next": next_url, "email": email[:320], "providers": providers}
     try:
-        user = await authenticate(_resources(request), email[:320], password[:1024],
+        user = await authenticate(resources(request), email[:320], password[:1024],
                                   request.client.host if request.client else None)
     except AppError as exc:
-        return _render(request, "login.html", {**context, "error": exc.message}, status=exc.status, headers=exc.headers)
+        return template(request, "login.html", {**context, "error": exc.message}, status=exc.status, headers=exc.headers)
     if user is None:
         # One message for unknown account and wrong password: no account enumeration.
-        return _render(request, "login.html", {**context, "error": "That e-mail and password do not match."}, status=400)
+        return template(request, "login.html", {**context, "error": "That e-mail and password do not match."}, status=400)
     await rotate_session(request.scope, user)
-    return RedirectResponse(next_url, status_code=303)
+    return see_other(next_url)
 
 
 async def logout(request: Request) -> Response:
     await rotate_session(request.scope, None)
-    return RedirectResponse("/login", status_code=303)
+    return see_other("/login")
 
 
 async def setup_page(request: Request) -> Response:
     token = request.path_params["token"]
-    if await links.peek_link(_resources(request), links.SETUP, token) is None:
+    if await links.peek_link(resources(request), links.SETUP, token) is None:
         raise NotFound("This setup link has already been used or has expired.")
-    return _render(request, "setup.html", {"token": token, "error": None, "values": {}})
+    return template(request, "setup.html", {"token": token, "error": None, "values": {}})
 
 
 async def setup_submit(request: Request) -> Response:
     """Create the first admin; the link is spent in the same transaction."""
-    resources = _resources(request)
     token = request.path_params["token"]
     data = await read_input(request)
     values = {k: data.get(k) for k in ("email", "name")}
@@ -98,44 +87,33 @@ async def setup_submit(request: Request) -> Response:
         password = text_field(data, "password", max_length=1024, multiline=False) or ""
         if password != data.get("password_confirm"):
             raise Invalid.field("password_confirm", "does not match the password")
-        async with resources.db.begin() as db:
-            if await links.spend_link(db, links.SETUP, token) is None:
-                raise NotFound("This setup link has already been used or has expired.")
-            if (await db.execute(select(func.count()).select_from(User))).scalar_one() > 0:
-                raise Conflict("Innovate is already set up; sign in instead.")
-            user = await add_local_user(db, str(data.get("email", "")), password,
-                                        name=str(data.get("name", "")), is_admin=True, is_moderator=True)
+        user = await links.set_up_first_admin(resources(request), token, email=str(data.get("email", "")),
+                                              name=str(data.get("name", "")), password=password)
     except (Invalid, Conflict) as exc:
-        return _render(request, "setup.html", {"token": token, "error": exc.message, "values": values}, status=exc.status)
+        return template(request, "setup.html", {"token": token, "error": exc.message, "values": values}, status=exc.status)
     await rotate_session(request.scope, user)
-    return RedirectResponse("/", status_code=303)
+    return see_other("/")
 
 
 async def set_password_page(request: Request) -> Response:
     token = request.path_params["token"]
-    if await links.peek_link(_resources(request), links.SET_PASSWORD, token) is None:
+    if await links.peek_link(resources(request), links.SET_PASSWORD, token) is None:
         raise NotFound("This link has already been used or has expired.")
-    return _render(request, "set_password.html", {"token": token, "error": None})
+    return template(request, "set_password.html", {"token": token, "error": None})
 
 
 async def set_password_submit(request: Request) -> Response:
-    resources = _resources(request)
     token = request.path_params["token"]
     data = await read_input(request)
     try:
         password = text_field(data, "password", max_length=1024) or ""
         if password != data.get("password_confirm"):
             raise Invalid.field("password_confirm", "does not match the password")
-        async with resources.db.begin() as db:
-            link = await links.spend_link(db, links.SET_PASSWORD, token)
-            if link is None or link.user_id is None:
-                raise NotFound("This link has already been used or has expired.")
-            user = await db.get(User, link.user_id)
-        await set_local_password(resources, link.user_id, password)
+        user = await links.set_password_with_link(resources(request), token, password)
     except Invalid as exc:
-        return _render(request, "set_password.html", {"token": token, "error": exc.message}, status=exc.status)
+        return template(request, "set_password.html", {"token": token, "error": exc.message}, status=exc.status)
     await rotate_session(request.scope, user)
-    return RedirectResponse("/", status_code=303)
+    return see_other("/")
 
 
 async def api_me(request: Request) -> Response:
@@ -145,20 +123,16 @@ async def api_me(request: Request) -> Response:
 async def api_tokens(request: Request) -> Response:
     user = require_user(request)
     if request.method == "GET":
-        return JSON({"items": [token_json(t) for t in await list_tokens(_resources(request), user)]})
+        return JSON({"items": [token_json(t) for t in await list_tokens(resources(request), user)]})
     data = await read_input(request)
     name = text_field(data, "name", max_length=100, required=False, default="") or ""
-    row, token = await create_token(_resources(request), user, name)
+    row, token = await create_token(resources(request), user, name)
     return JSON({**token_json(row), "token": token}, status_code=201)
 
 
 async def api_token_revoke(request: Request) -> Response:
     user = require_user(request)
-    try:
-        token_id = int(request.path_params["token_id"])
-    except ValueError:
-        raise NotFound("No such active token.") from None
-    await revoke_token(_resources(request), user, token_id)
+    await revoke_token(resources(request), user, request.path_params["token_id"])
     return Response(status_code=204)
 
 
@@ -172,5 +146,5 @@ routes = [
     Route("/set-password/{token}", set_password_submit, methods=["POST"]),
     Route("/api/v1/me", api_me, methods=["GET"]),
     Route("/api/v1/tokens", api_tokens, methods=["GET", "POST"]),
-    Route("/api/v1/tokens/{token_id}", api_token_revoke, methods=["DELETE"]),
+    Route("/api/v1/tokens/{token_id:id}", api_token_revoke, methods=["DELETE"]),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts.hashing import token_hash
@@ -35,31 +35,22 @@ from innovate.auth.invites import (
     valid_token_shape,
 )
 from innovate.auth.oidc import sign_in_providers
-from innovate.auth.signin import failure_page, render, start_sign_in
+from innovate.auth.signin import failure_page, start_sign_in
 from innovate.errors import AppError, Invalid, NotFound
 from innovate.inputs import JSON, Input, bool_field, int_field, read_input, text_field
-from innovate.resources import Resources
-
-
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
+from innovate.web import is_htmx, resources, see_other, template
 
 # Joining --------------------------------------------------------------------------------------
 
 
 def _invalid_page(request: Request) -> Response:
-    return render(request, "invites/invalid.html", {}, status=InviteNotValid.status)
+    return template(request, "invites/invalid.html", {}, status=InviteNotValid.status)
 
 
 async def _throttle(request: Request) -> None:
-    settings = _resources(request).settings
+    settings = resources(request).settings
     ip = request.client.host if request.client else "unknown"
-    await hit_committed(_resources(request), f"join:ip:{ip}", limit=settings.invite_attempts_per_ip,
+    await hit_committed(resources(request), f"join:ip:{ip}", limit=settings.invite_attempts_per_ip,
                         window_seconds=settings.invite_attempt_window_seconds,
                         message="Too many invite-link attempts from your network; wait a few minutes and try again.")
 
@@ -70,13 +61,13 @@ def _digest(request: Request) -> str | None:
 
 
 def _join_context(request: Request, preview: Any, **extra: Any) -> dict[str, Any]:
-    resources = _resources(request)
-    providers = sign_in_providers(resources).public_list()
+    res = resources(request)
+    providers = sign_in_providers(res).public_list()
     return {
         "token": request.path_params["token"],
         "invite": preview,
         "providers": providers,
-        "allow_local": resources.settings.allow_local_guests and not preview.restricted,
+        "allow_local": res.settings.allow_local_guests and not preview.restricted,
         "error": None,
         "values": {},
         **extra,
@@ -89,14 +80,14 @@ async def join_page(request: Request) -> Response:
     except AppError as exc:
         return failure_page(request, "Slow down", exc.message, exc.status, exc.headers)
     digest = _digest(request)
-    preview = await peek_invite_hash(_resources(request), digest) if digest else None
+    preview = await peek_invite_hash(resources(request), digest) if digest else None
     if preview is None:
         return _invalid_page(request)
-    return render(request, "invites/join.html", _join_context(request, preview))
+    return template(request, "invites/join.html", _join_context(request, preview))
 
 
 async def join_submit(request: Request) -> Response:
-    resources = _resources(request)
+    res = resources(request)
     try:
         await _throttle(request)
     except AppError as exc:
@@ -108,9 +99,9 @@ async def join_submit(request: Request) -> Response:
     user = request.scope.get("user")
     try:
         if user is not None:
-            redemption = await redeem_invite(resources, digest, Joiner(user=user))
-            return RedirectResponse(f"/rooms/{redemption.room_slug}", status_code=303)
-        preview = await peek_invite_hash(resources, digest)
+            redemption = await redeem_invite(res, digest, Joiner(user=user))
+            return see_other(f"/rooms/{redemption.room_slug}")
+        preview = await peek_invite_hash(res, digest)
         if preview is None:
             return _invalid_page(request)
         provider = data.get("provider")
@@ -122,12 +113,12 @@ async def join_submit(request: Request) -> Response:
         return _invalid_page(request)
     except AppError as exc:
         return failure_page(request, "You cannot join with this link", exc.message, exc.status, exc.headers)
-    return RedirectResponse(request.url.path, status_code=303)
+    return see_other(request.url.path)
 
 
 async def _join_as_local_guest(request: Request, digest: str, preview: Any, data: Input) -> Response:
-    resources = _resources(request)
-    if not resources.settings.allow_local_guests:
+    res = resources(request)
+    if not res.settings.allow_local_guests:
         raise NotFound("Local guest accounts are not enabled here.")
     values = {"name": data.get("name") if isinstance(data.get("name"), str) else "",
               "email": data.get("email") if isinstance(data.get("email"), str) else ""}
@@ -137,7 +128,7 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
         password = data.get("password") if isinstance(data.get("password"), str) else ""
         if password != data.get("password_confirm"):
             raise Invalid.field("password_confirm", "does not match the password")
-        redemption = await redeem_invite(resources, digest, Joiner(local=LocalGuest(name=name, email=email,
+        redemption = await redeem_invite(res, digest, Joiner(local=LocalGuest(name=name, email=email,
                                                                                      password=password[:1024])))
     except InviteNotValid:
         raise
@@ -145,9 +136,9 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
         if exc.code in ("invite_restricted", "removed", "account_disabled"):
             raise
         context = _join_context(request, preview, error=exc.message, values=values)
-        return render(request, "invites/join.html", context, status=exc.status)
+        return template(request, "invites/join.html", context, status=exc.status)
     await rotate_session(request.scope, redemption.user)
-    return RedirectResponse(f"/rooms/{redemption.room_slug}", status_code=303)
+    return see_other(f"/rooms/{redemption.room_slug}")
 
 
 # Creating, listing, revoking -------------------------------------------------------------------
@@ -166,30 +157,26 @@ def _invite_request(data: Input) -> InviteRequest:
     )
 
 
-def _invite_id(request: Request) -> int:
-    return int(request.path_params["invite_id"])
-
-
 async def api_invites(request: Request) -> Response:
-    resources = _resources(request)
+    res = resources(request)
     slug = request.path_params["slug"]
     user = request.scope.get("user")
     if request.method == "GET":
-        return JSON({"items": [listing_json(item) for item in await list_invites(resources, user, slug)]})
+        return JSON({"items": [listing_json(item) for item in await list_invites(res, user, slug)]})
     data = await read_input(request)
-    invite, url = await create_invite(resources, user, slug, _invite_request(data))
+    invite, url = await create_invite(res, user, slug, _invite_request(data))
     return JSON({**invite_json(invite), "url": url}, status_code=201, headers={"Cache-Control": "no-store"})
 
 
 async def api_invite_revoke(request: Request) -> Response:
-    await revoke_invite(_resources(request), request.scope.get("user"), request.path_params["slug"], _invite_id(request))
+    await revoke_invite(resources(request), request.scope.get("user"), request.path_params["slug"], request.path_params["invite_id"])
     return Response(status_code=204)
 
 
 async def _panel(request: Request, *, status: int = 200, new_url: str | None = None, error: str | None = None,
                  values: dict[str, Any] | None = None, sent_to: str | None = None) -> Response:
     slug = request.path_params["slug"]
-    listings = await list_invites(_resources(request), request.scope.get("user"), slug)
+    listings = await list_invites(resources(request), request.scope.get("user"), slug)
     context = {
         "room_slug": slug,
         "invites": listings,
@@ -200,14 +187,14 @@ async def _panel(request: Request, *, status: int = 200, new_url: str | None = N
         "defaults": {"max_uses": DEFAULT_MAX_USES, "expires_in_hours": DEFAULT_EXPIRY_HOURS,
                      "max_expiry_hours": MAX_EXPIRY_HOURS, "max_max_uses": MAX_MAX_USES},
     }
-    template = "invites/_panel.html" if _is_htmx(request) else "invites/page.html"
+    name = "invites/_panel.html" if is_htmx(request) else "invites/page.html"
     headers = {"Cache-Control": "no-store"} if new_url else None
-    return render(request, template, context, status=status, headers=headers)
+    return template(request, name, context, status=status, headers=headers)
 
 
 async def invites_page(request: Request) -> Response:
     if request.scope.get("user") is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return see_other(f"/login?next={request.url.path}")
     return await _panel(request)
 
 
@@ -216,7 +203,7 @@ async def invites_create(request: Request) -> Response:
     values = {k: data.get(k) for k in ("max_uses", "expires_in_hours", "email", "domain", "note", "send")
               if isinstance(data.get(k), str)}
     try:
-        invite, url = await create_invite(_resources(request), request.scope.get("user"), request.path_params["slug"],
+        invite, url = await create_invite(resources(request), request.scope.get("user"), request.path_params["slug"],
                                            _invite_request(data))
     except AppError as exc:
         if exc.status in (401, 403, 404):
@@ -228,10 +215,10 @@ async def invites_create(request: Request) -> Response:
 
 
 async def invites_revoke(request: Request) -> Response:
-    await revoke_invite(_resources(request), request.scope.get("user"), request.path_params["slug"], _invite_id(request))
-    if _is_htmx(request):
+    await revoke_invite(resources(request), request.scope.get("user"), request.path_params["slug"], request.path_params["invite_id"])
+    if is_htmx(request):
         return await _panel(request)
-    return RedirectResponse(f"/rooms/{request.path_params['slug']}/invites", status_code=303)
+    return see_other(f"/rooms/{request.path_params['slug']}/invites")
 
 
 routes = [
@@ -239,7 +226,7 @@ routes = [
     Route("/join/{token}", join_submit, methods=["POST"]),
     Route("/rooms/{slug}/invites", invites_page, methods=["GET"]),
     Route("/rooms/{slug}/invites", invites_create, methods=["POST"]),
-    Route("/rooms/{slug}/invites/{invite_id:int}/revoke", invites_revoke, methods=["POST"]),
+    Route("/rooms/{slug}/invites/{invite_id:id}/revoke", invites_revoke, methods=["POST"]),
     Route("/api/v1/rooms/{slug}/invites", api_invites, methods=["GET", "POST"]),
-    Route("/api/v1/rooms/{slug}/invites/{invite_id:int}", api_invite_revoke, methods=["DELETE"]),
+    Route("/api/v1/rooms/{slug}/invites/{invite_id:id}", api_invite_revoke, methods=["DELETE"]),
 ]
