@@ -7,6 +7,7 @@ tests red, not the fan-out silently slow (falling back to ASGI ``send``) or brok
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -58,12 +59,12 @@ async def test_a_live_socket_under_innovate_serves_settings_takes_the_fast_path(
 
 
 async def test_another_asgi_server_falls_back_to_asgi_send() -> None:
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         await asyncio.sleep(3600)
         return {}
 

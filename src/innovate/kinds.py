@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 
 class Loads(Enum):
@@ -98,9 +99,16 @@ class Kind:
         return self.name
 
 
-_MESSAGE = {"loads": Loads.MESSAGE, "about": (About.AUTHOR,)}
-_IDEA = {"loads": Loads.IDEA, "about": (About.AUTHOR,)}
-_MEMBER = {"loads": Loads.MEMBER, "about": (About.MEMBER,), "recheck": Recheck.SUBJECT}
+def _message(name: str, **more: Any) -> Kind:
+    return Kind(name, loads=Loads.MESSAGE, about=(About.AUTHOR,), **more)
+
+
+def _idea(name: str, **more: Any) -> Kind:
+    return Kind(name, loads=Loads.IDEA, about=(About.AUTHOR,), **more)
+
+
+def _member(name: str, **more: Any) -> Kind:
+    return Kind(name, loads=Loads.MEMBER, about=(About.MEMBER,), recheck=Recheck.SUBJECT, **more)
 
 # A visible message tells, in this order: whom it @mentions, whom it answers, the author of
 # the idea it discusses, and who took part in that idea's thread before.
@@ -111,26 +119,26 @@ _DISCUSSION = (
     Notify("thread_comment", Recipients.THREAD, Category.IDEAS),
 )
 
-MESSAGE_POSTED = Kind("message.posted", **_MESSAGE, html="live/message_posted.html", notify=_DISCUSSION)
-MESSAGE_EDITED = Kind("message.edited", **_MESSAGE, html="live/message_changed.html")
-MESSAGE_DELETED = Kind("message.deleted", **_MESSAGE, html="live/message_changed.html", retracts=True)
-MESSAGE_HIDDEN = Kind("message.hidden", **_MESSAGE, html="live/message_changed.html", retracts=True)
-MESSAGE_RESTORED = Kind("message.restored", **_MESSAGE, html="live/message_back.html")
-MESSAGE_APPROVED = Kind("message.approved", **_MESSAGE, html="live/message_back.html",
+MESSAGE_POSTED = _message("message.posted", html="live/message_posted.html", notify=_DISCUSSION)
+MESSAGE_EDITED = _message("message.edited", html="live/message_changed.html")
+MESSAGE_DELETED = _message("message.deleted", html="live/message_changed.html", retracts=True)
+MESSAGE_HIDDEN = _message("message.hidden", html="live/message_changed.html", retracts=True)
+MESSAGE_RESTORED = _message("message.restored", html="live/message_back.html")
+MESSAGE_APPROVED = _message("message.approved", html="live/message_back.html",
                         notify=(Notify("post_approved", Recipients.POST_AUTHOR, Category.MENTIONS), *_DISCUSSION))
-MESSAGE_REJECTED = Kind("message.rejected", **_MESSAGE, html="live/message_changed.html",
+MESSAGE_REJECTED = _message("message.rejected", html="live/message_changed.html",
                         notify=(Notify("post_declined", Recipients.POST_AUTHOR, Category.MENTIONS),))
-MESSAGE_PINNED = Kind("message.pinned", **_MESSAGE, html="live/message_pinned.html")
+MESSAGE_PINNED = _message("message.pinned", html="live/message_pinned.html")
 
-IDEA_SUBMITTED = Kind("idea.submitted", **_IDEA, html="live/idea_submitted.html")
-IDEA_EDITED = Kind("idea.edited", **_IDEA, html="live/idea_changed.html")
-IDEA_STATUS_CHANGED = Kind("idea.status_changed", **_IDEA, html="live/idea_changed.html",
+IDEA_SUBMITTED = _idea("idea.submitted", html="live/idea_submitted.html")
+IDEA_EDITED = _idea("idea.edited", html="live/idea_changed.html")
+IDEA_STATUS_CHANGED = _idea("idea.status_changed", html="live/idea_changed.html",
                            notify=(Notify("idea_status", Recipients.IDEA_AUTHOR, Category.IDEAS),))
-IDEA_MERGED = Kind("idea.merged", **_IDEA, html="live/idea_changed.html",
+IDEA_MERGED = _idea("idea.merged", html="live/idea_changed.html",
                    notify=(Notify("idea_merged", Recipients.IDEA_AUTHOR, Category.IDEAS),))
-IDEA_HIDDEN = Kind("idea.hidden", **_IDEA, html="live/idea_changed.html", retracts=True)
-IDEA_RESTORED = Kind("idea.restored", **_IDEA, html="live/idea_changed.html")
-IDEA_LOCKED = Kind("idea.locked", **_IDEA, html="live/idea_changed.html")
+IDEA_HIDDEN = _idea("idea.hidden", html="live/idea_changed.html", retracts=True)
+IDEA_RESTORED = _idea("idea.restored", html="live/idea_changed.html")
+IDEA_LOCKED = _idea("idea.locked", html="live/idea_changed.html")
 
 ROOM_UPDATED = Kind("room.updated", loads=Loads.ROOM, recheck=Recheck.ROOM, html="live/room_changed.html")
 ROOM_PHASE_CHANGED = Kind("room.phase_changed", loads=Loads.ROOM, recheck=Recheck.ROOM,
@@ -138,13 +146,13 @@ ROOM_PHASE_CHANGED = Kind("room.phase_changed", loads=Loads.ROOM, recheck=Rechec
                           notify=(Notify("phase", Recipients.ROOM_MEMBERS, Category.PHASES),))
 ROOM_LOCKED = Kind("room.locked", loads=Loads.ROOM, html="live/room_changed.html")
 
-MEMBER_JOINED = Kind("member.joined", **_MEMBER, html="live/member_joined.html",
+MEMBER_JOINED = _member("member.joined", html="live/member_joined.html",
                      notify=(Notify("added_to_room", Recipients.ADDED_MEMBER, Category.INVITATIONS),))
-MEMBER_LEFT = Kind("member.left", **_MEMBER, html="live/member_gone.html")
-MEMBER_REMOVED = Kind("member.removed", **_MEMBER, html="live/member_gone.html")
-MEMBER_MUTED = Kind("member.muted", **_MEMBER, html="live/member_changed.html")
-MEMBER_UNMUTED = Kind("member.unmuted", **_MEMBER, html="live/member_changed.html")
-MEMBER_UPDATED = Kind("member.updated", **_MEMBER, html="live/member_changed.html",
+MEMBER_LEFT = _member("member.left", html="live/member_gone.html")
+MEMBER_REMOVED = _member("member.removed", html="live/member_gone.html")
+MEMBER_MUTED = _member("member.muted", html="live/member_changed.html")
+MEMBER_UNMUTED = _member("member.unmuted", html="live/member_changed.html")
+MEMBER_UPDATED = _member("member.updated", html="live/member_changed.html",
                       notify=(Notify("made_moderator", Recipients.PROMOTED_MEMBER, Category.INVITATIONS),))
 
 REPORT_CREATED = Kind("report.created", loads=Loads.REPORT, html="live/report.html")

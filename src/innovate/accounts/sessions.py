@@ -65,9 +65,9 @@ async def load_session_user(resources: Resources, cookie_value: str | None) -> t
     row, user = found
     if row.revoked_at is not None or row.expires_at <= now:
         return None, None
-    if user is not None and not user.is_active:
-        user = None
-    return row, user
+    # A deactivated user's session still identifies itself (sign-out, the session row) but
+    # signs nobody in.
+    return row, user if user is not None and user.is_active else None
 
 
 async def load_token_user(resources: Resources, token: str) -> User | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.models import AccessToken, User
@@ -36,11 +39,11 @@ async def list_tokens(resources: Resources, user: User) -> list[AccessToken]:
 async def revoke_token(resources: Resources, user: User, token_id: int) -> None:
     """Revoke one of the user's tokens; the live sockets opened with it close at once."""
     async with write(resources) as (db, outbox):
-        result = await db.execute(
+        result = cast(CursorResult[Any], await db.execute(
             update(AccessToken)
             .where(AccessToken.id == token_id, AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        )
+        ))
         if result.rowcount == 0:
             raise NotFound("No such active token.")
         access_changed(outbox, user_id=user.id)

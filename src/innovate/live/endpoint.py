@@ -31,7 +31,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from starlette.responses import PlainTextResponse
@@ -250,7 +249,7 @@ async def read(hub: Hub, conn: Connection, receive: Receive, max_bytes: int) -> 
     """Read the client's frames until the socket ends, enforcing the limits."""
     loop = asyncio.get_running_loop()
     while True:
-        message: dict[str, Any] = await receive()
+        message = await receive()
         if message["type"] == "websocket.disconnect":
             return
         if conn.closed:

@@ -141,10 +141,11 @@ class RoomBatch:
         if any(not privileged for _, privileged in views):
             self.frames[False] = frames_for(refs, room, events, Viewer(user_id=0, moderator=False))
         self.kinds = [kinds.kind_named(event.kind) for event in events]
-        self.subjects = [_about(event, kind, frame) for event, kind, frame in zip(events, self.kinds, self.frames[True])]
+        self.subjects = [_about(event, kind, frame)
+                         for event, kind, frame in zip(events, self.kinds, self.frames[True], strict=True)]
         self.recheck_all = any(k is not None and k.recheck is kinds.Recheck.ROOM for k in self.kinds)
         self.recheck_users: set[int] = set()
-        for event, kind in zip(events, self.kinds):
+        for event, kind in zip(events, self.kinds, strict=True):
             user_id = (event.data or {}).get("user_id")
             if kind is not None and kind.recheck is kinds.Recheck.SUBJECT and isinstance(user_id, int):
                 self.recheck_users.add(user_id)
@@ -161,7 +162,7 @@ class RoomBatch:
             return None
         viewer = Viewer(user_id=0, moderator=privileged)
         encoded = [self.encoder.message(fmt, frame, viewer) if audience_allows(event, viewer) else None
-                   for event, frame in zip(self.events, frames)]
+                   for event, frame in zip(self.events, frames, strict=True)]
         self._shared[view] = encoded
         return encoded
 

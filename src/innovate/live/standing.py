@@ -52,29 +52,29 @@ async def current_standings(db: AsyncSession, conns: Sequence[Subscriber]) -> li
 
     live_sessions: set[int] = set()
     for chunk in _chunks(session_ids):
-        rows = await db.execute(select(Session.id).where(
+        sessions = await db.execute(select(Session.id).where(
             Session.id.in_(chunk), Session.revoked_at.is_(None), Session.expires_at > now))
-        live_sessions.update(rows.scalars())
+        live_sessions.update(sessions.scalars())
     live_tokens: set[str] = set()
-    for chunk in _chunks(token_hashes):
-        rows = await db.execute(select(AccessToken.token_hash).where(
-            AccessToken.token_hash.in_(chunk), AccessToken.revoked_at.is_(None),
+    for hashes in _chunks(token_hashes):
+        tokens = await db.execute(select(AccessToken.token_hash).where(
+            AccessToken.token_hash.in_(hashes), AccessToken.revoked_at.is_(None),
             or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now)))
-        live_tokens.update(rows.scalars())
+        live_tokens.update(tokens.scalars())
     users: dict[int, User] = {}
     for chunk in _chunks(user_ids):
-        for user in (await db.execute(select(User).where(User.id.in_(chunk)))).scalars():
-            users[user.id] = user
+        for found_user in (await db.execute(select(User).where(User.id.in_(chunk)))).scalars():
+            users[found_user.id] = found_user
     rooms: dict[int, Room] = {}
     for chunk in _chunks(room_ids):
-        for room in (await db.execute(select(Room).where(Room.id.in_(chunk)))).scalars():
-            rooms[room.id] = room
+        for found_room in (await db.execute(select(Room).where(Room.id.in_(chunk)))).scalars():
+            rooms[found_room.id] = found_room
     memberships: dict[tuple[int, int], Membership] = {}
     for chunk in _chunks(user_ids):
-        rows = await db.execute(select(Membership).where(
+        found = await db.execute(select(Membership).where(
             Membership.user_id.in_(chunk), Membership.room_id.in_(room_ids)))
-        for m in rows.scalars():
-            memberships[(m.room_id, m.user_id)] = m
+        for membership in found.scalars():
+            memberships[(membership.room_id, membership.user_id)] = membership
 
     result: list[Standing | None] = []
     for conn in conns:

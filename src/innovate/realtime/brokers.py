@@ -236,6 +236,7 @@ class NetworkBroker(abc.ABC):
             for _ in range(count):
                 self._outbox.popleft()
 
+    @abc.abstractmethod
     async def _keepalive(self) -> None:
         """Prove the connection is still there when nothing was sent for a while."""
 
@@ -279,8 +280,8 @@ class PostgresBroker(NetworkBroker):
             lost.set()
             self._wake.set()
 
-        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-            self._received(payload)
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
+            self._received(payload if isinstance(payload, (str, bytes)) else str(payload))
 
         try:
             conn.add_termination_listener(on_lost)
@@ -366,7 +367,7 @@ class RedisBroker(NetworkBroker):
         finally:
             self._client = None
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(pubsub.aclose(), 2)
+                await asyncio.wait_for(pubsub.aclose(), 2)  # type: ignore[no-untyped-call]
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.aclose(), 2)
 

@@ -22,16 +22,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from innovate.realtime import fastpath
 
 log = logging.getLogger("innovate.live")
 
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
+ASGISend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 # Close codes (API.md "The live stream").
 POLICY = 1008          # access gone, bad Origin, rate limit
@@ -167,9 +167,10 @@ class Connection:
             self.backlog = deque((frame,))
             self.drainer = asyncio.get_running_loop().create_task(self._drain(None))
             return
-        coro = self.send(frame.asgi)
+        # ASGI servers' send is a coroutine function: stepped by hand here, awaited nowhere else.
+        coro = cast(Coroutine[Any, Any, None], self.send(frame.asgi))
         try:
-            waiting_on = coro.send(None)  # type: ignore[attr-defined]
+            waiting_on = coro.send(None)
         except StopIteration:
             return  # written: the common case
         except Exception:
@@ -192,7 +193,7 @@ class Connection:
             except Exception:
                 self._lost()
                 return
-        for seq, frame in zip(seqs, frames):
+        for seq, frame in zip(seqs, frames, strict=True):
             self.push(seq, frame)
 
     async def _drain(self, first: Awaitable[None] | None) -> None:
@@ -251,9 +252,9 @@ class Connection:
             # It waits for the transport at the writable gate, before writing anything.
             drainer.cancel()
         self._closed()
-        coro = self.send({"type": "websocket.close", "code": code, "reason": reason})
+        coro = cast(Coroutine[Any, Any, None], self.send({"type": "websocket.close", "code": code, "reason": reason}))
         try:
-            waiting_on = coro.send(None)  # type: ignore[attr-defined]
+            waiting_on = coro.send(None)
         except StopIteration:
             return
         except Exception:

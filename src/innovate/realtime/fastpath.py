@@ -31,12 +31,12 @@ protocol with the calls here, then update the pins above. Where the protocol is 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from websockets.protocol import OPEN
 
-ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
+ASGIReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 # The protocol's attributes this module reads (the test checks them on a live socket).
 PROTOCOL_ATTRIBUTES = ("close_sent", "disconnected", "writable", "transport", "conn")

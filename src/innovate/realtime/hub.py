@@ -113,19 +113,22 @@ class Hub:
     def attach(self, conn: Connection, head: int) -> None:
         """Follow ``conn``'s room from now on. Called before the replay is read, so nothing
         committed after this point can miss the socket (it buffers until ``go_live``)."""
-        channel = self.channels.get(conn.room_id)
+        room_id = conn.room_id
+        if room_id is None:
+            raise ValueError("a socket in no room is attached with attach_user")
+        channel = self.channels.get(room_id)
         new_channel = channel is None
         if channel is None:
-            channel = self.channels[conn.room_id] = Channel(self, conn.room_id, conn.slug, head)
+            channel = self.channels[room_id] = Channel(self, room_id, conn.slug, head)
         first = channel.add(conn)
         self.by_user.setdefault(conn.user_id, set()).add(conn)
         self.names[conn.user_id] = {"id": conn.user_id, "name": conn.user_name, "kind": conn.user_kind}
         conn.on_closed = self.detach
         metrics.WS_CONNECTIONS.inc()
         if new_channel:
-            self._publish_soon(self._presence(conn.room_id, ask=True))
+            self._publish_soon(self._presence(room_id, ask=True))
         if first:
-            self._publish_soon(self._presence(conn.room_id, here=[conn.user_id]))
+            self._publish_soon(self._presence(room_id, here=[conn.user_id]))
 
     def attach_user(self, conn: Connection) -> None:
         """Follow a socket of the user's own, in no room: it gets the frames addressed to the
@@ -137,7 +140,7 @@ class Hub:
 
     def go_live(self, conn: Connection, sent_seq: int) -> None:
         conn.go_live(sent_seq)
-        channel = self.channels.get(conn.room_id)
+        channel = self.channels.get(conn.room_id) if conn.room_id is not None else None
         if channel is None:
             return
         if channel.presence_message is not None:
@@ -147,11 +150,12 @@ class Hub:
 
     def detach(self, conn: Connection) -> None:
         """Forget ``conn`` (idempotent)."""
-        if conn.room_id is None:
+        room_id = conn.room_id
+        if room_id is None:
             if self._forget(conn):
                 metrics.WS_CONNECTIONS.dec()
             return
-        channel = self.channels.get(conn.room_id)
+        channel = self.channels.get(room_id)
         if channel is None:
             return
         was_here, last = channel.remove(conn)
@@ -160,10 +164,10 @@ class Hub:
         metrics.WS_CONNECTIONS.dec()
         self._forget(conn)
         if last and not self.closed:
-            self._publish_soon(self._presence(conn.room_id, gone=[conn.user_id]))
+            self._publish_soon(self._presence(room_id, gone=[conn.user_id]))
         if channel.empty:
             channel.close()
-            del self.channels[conn.room_id]
+            del self.channels[room_id]
 
     def _forget(self, conn: Connection) -> bool:
         """Drop ``conn`` from its user's sockets; whether it was there."""
@@ -245,8 +249,10 @@ class Hub:
 
     def _on_user(self, message: dict[str, Any]) -> None:
         user_id, frame = message.get("user_id"), message.get("frame")
-        conns = self.by_user.get(user_id) if isinstance(user_id, int) else None
-        if not conns or not isinstance(frame, dict):
+        if not isinstance(user_id, int) or not isinstance(frame, dict):
+            return
+        conns = self.by_user.get(user_id)
+        if not conns:
             return
         encoded = self.feed.to_user(user_id, frame)
         if encoded is None:
@@ -347,7 +353,7 @@ class Hub:
                 await asyncio.sleep(1.0)
                 self._recheck_wake.set()
                 continue
-            for conn, standing in zip(conns, found):
+            for conn, standing in zip(conns, found, strict=True):
                 self._apply(conn, standing, batch[conn])
 
     def _apply(self, conn: Connection, standing: Standing | None, code: int) -> None:
@@ -356,7 +362,7 @@ class Hub:
         if standing is None:
             conn.cut(code, "access revoked")
             return
-        channel = self.channels.get(conn.room_id)
+        channel = self.channels.get(conn.room_id) if conn.room_id is not None else None
         if channel is None:
             return
         changed = False

@@ -169,8 +169,8 @@ class References:
             if self.room_id is not None and self.member_events:  # only member.* frames show them
                 rows = await db.execute(select(Membership).where(
                     Membership.room_id == self.room_id, Membership.user_id.in_(self.user_ids)))
-                for m in rows.scalars():
-                    self.members[m.user_id] = m
+                for membership in rows.scalars():
+                    self.members[membership.user_id] = membership
 
     def data_for(self, event: Event, room: Room, viewer: Viewer) -> dict[str, Any]:
         data = dict(event.data or {})
