@@ -264,12 +264,6 @@ class PostgresBroker(NetworkBroker):
         self.dsn = asyncpg_dsn(database_url)
         self._conn: Any = None
 
-    @property
-    def backend_pid(self) -> int | None:
-        """The server process id of the listening connection (tests terminate it)."""
-        conn = self._conn
-        return conn.get_server_pid() if conn is not None and not conn.is_closed() else None
-
     async def _session(self) -> None:
         import asyncpg
 
