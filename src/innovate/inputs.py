@@ -18,6 +18,10 @@ from innovate.errors import BadRequest, Invalid
 
 Input = dict[str, Any]
 
+# Row ids are 32-bit integers in PostgreSQL; nine digits always fit, so an id that could not
+# be one is refused here (a 4xx naming the field) instead of by the database (a 500).
+ID_DIGITS = 9
+
 
 async def read_input(request: Request) -> Input:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -96,6 +100,11 @@ def int_field(data: Input, name: str, *, minimum: int | None = None, maximum: in
     if maximum is not None and raw > maximum:
         raise Invalid.field(name, f"must be at most {maximum}")
     return raw
+
+
+def id_field(data: Input, name: str, *, required: bool = True) -> int | None:
+    """The id of a row (a message, an idea...) the input points at."""
+    return int_field(data, name, minimum=1, maximum=10**ID_DIGITS - 1, required=required)
 
 
 def bool_field(data: Input, name: str, *, default: bool = False) -> bool:

@@ -38,7 +38,7 @@ from starlette.routing import Match, Route
 from starlette.templating import Jinja2Templates
 
 from innovate.errors import AppError, Invalid, NotFound, NotSignedIn
-from innovate.inputs import Input
+from innovate.inputs import ID_DIGITS, Input
 from innovate.resources import Resources
 from innovate.security import csrf_token
 from innovate.settings import TEMPLATES_DIR
@@ -329,13 +329,9 @@ def _flash_error(request: Request, exc: AppError) -> Response:
 
 # Ids ----------------------------------------------------------------------------------------
 
-# Ids are 32-bit integers in PostgreSQL; nine digits always fit, so a longer id never
-# reaches the database (where it would be an error, not a "not found").
-ID_DIGITS = 9
-
-
 class IdConvertor(Convertor[int]):
-    """``{name:id}`` in a route: a row id. Anything else in its place matches no route (404)."""
+    """``{name:id}`` in a route: a row id (at most ``ID_DIGITS`` digits, so it fits the
+    database's integer columns). Anything else in its place matches no route (404)."""
 
     regex = f"[0-9]{{1,{ID_DIGITS}}}"
 

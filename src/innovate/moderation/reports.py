@@ -26,7 +26,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
-from innovate.inputs import Input, choice_field, int_field
+from innovate.inputs import Input, choice_field, id_field, int_field
 from innovate.moderation import service as moderation
 from innovate.resources import Resources
 from innovate.rooms.access import RoomAccess, idea_in_room, message_in_room, require_moderator, room_access_by_id
@@ -74,8 +74,8 @@ async def _target(db: AsyncSession, actor: User, kind: str, target_id: int,
 
 
 def _which(data: Input) -> tuple[str, int]:
-    message_id = int_field(data, "message_id", minimum=1, required=False)
-    idea_id = int_field(data, "idea_id", minimum=1, required=False)
+    message_id = id_field(data, "message_id", required=False)
+    idea_id = id_field(data, "idea_id", required=False)
     if (message_id is None) == (idea_id is None):
         raise Invalid.field("message_id", "give either message_id or idea_id")
     return ("message", message_id) if message_id is not None else ("idea", idea_id)  # type: ignore[return-value]

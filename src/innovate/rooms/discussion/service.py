@@ -15,7 +15,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
-from innovate.inputs import Input, int_field, text_field
+from innovate.inputs import Input, id_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
@@ -76,8 +76,8 @@ async def post_message(resources: Resources, actor: User, slug: str, data: Input
 
 async def post(resources: Resources, actor: User, slug: str, data: Input) -> MessageInRoom:
     body = text_field(data, "body", max_length=rules.MESSAGE_MAX, multiline=True) or ""
-    idea_id = int_field(data, "idea_id", minimum=1, required=False)
-    reply_to = int_field(data, "reply_to", minimum=1, required=False)
+    idea_id = id_field(data, "idea_id", required=False)
+    reply_to = id_field(data, "reply_to", required=False)
     async with write(resources) as (db, outbox):
         access = await room_access(db, actor, slug)
         require_participant(access)

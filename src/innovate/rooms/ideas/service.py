@@ -9,7 +9,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
-from innovate.inputs import Input, bool_field, choice_field, int_field, text_field
+from innovate.inputs import Input, bool_field, choice_field, id_field, text_field
 from innovate.markdown import render
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
@@ -109,7 +109,7 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
                       in_room: str | None = None) -> IdeaInRoom:
     """Merge idea B (``idea_id``) into A (``into``): votes move (once per voter), the thread
     moves, B shows "merged into A". One transaction."""
-    into_id = int_field(data, "into", minimum=1)
+    into_id = id_field(data, "into")
     reason = text_field(data, "reason", max_length=rules.REASON_MAX, required=False, multiline=True)
     if into_id == idea_id:
         raise Invalid.field("into", "an idea cannot be merged into itself")
