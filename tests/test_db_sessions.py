@@ -14,15 +14,22 @@ from innovate.realtime.brokers import asyncpg_dsn
 from innovate.resources import Resources
 
 
+async def driver_of(db: Any) -> Any:
+    """The asyncpg connection under a session's connection."""
+    driver = (await (await db.connection()).get_raw_connection()).driver_connection
+    assert driver is not None
+    return driver
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_a_lookup_on_postgres_runs_without_begin_and_rollback(resources: Resources) -> None:
     async with resources.db.lookup() as db:
         assert (await db.execute(text("SELECT 1"))).scalar_one() == 1
-        driver = (await (await db.connection()).get_raw_connection()).driver_connection
+        driver = await driver_of(db)
         assert not driver.is_in_transaction()  # autocommit: the statement was its own transaction
     async with resources.db() as db:
         await db.execute(text("SELECT 1"))
-        driver = (await (await db.connection()).get_raw_connection()).driver_connection
+        driver = await driver_of(db)
         assert driver.is_in_transaction()  # an ordinary read session keeps one snapshot
 
 
@@ -37,7 +44,7 @@ async def test_writes_still_commit_after_lookups_shared_the_pool(resources: Reso
         async with resources.db.begin() as db:
             await db.execute(text("CREATE TEMP TABLE IF NOT EXISTS lookup_probe (n int) ON COMMIT PRESERVE ROWS"))
             await db.execute(text("INSERT INTO lookup_probe VALUES (1)"))
-            driver = (await (await db.connection()).get_raw_connection()).driver_connection
+            driver = await driver_of(db)
             assert driver.is_in_transaction()
             raise RuntimeError("roll back")
 

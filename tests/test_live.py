@@ -446,6 +446,7 @@ async def _invite_guest(live: LiveServer, room_id: int, guest: Any) -> None:
 
     async with write(live.resources) as (db, outbox):
         room = await db.get(Room, room_id)
+        assert room is not None
         await add_member(db, outbox, room, guest)
 
 

@@ -20,6 +20,7 @@ from innovate.db import utcnow
 from innovate.mail.models import OutboxMail
 from innovate.mail.unsubscribe import make_token
 from innovate.notifications.models import Notification, NotificationSettings
+from innovate.notifications.service import SettingsChange, save_settings
 from innovate.resources import Resources
 from tests.factories import join, make_idea, make_message, make_room
 from tests.mail_support import FAST_MAIL, Sink, free_port, parts, sink, wait_until
@@ -217,11 +218,15 @@ async def test_a_digest_for_activity_in_two_rooms_and_none_without(
     room_c = await make_room(resources, world.mod_b, title="Quiet corner")
     await join(resources, room_c, quiet)
     before = utcnow() - timedelta(hours=1)
+    # Through the service, as a settings page saves them: the running sender may be creating
+    # everyone's settings row (to schedule digests) at the same moment.
     for person in (world.ada, quiet):
+        await save_settings(resources, person, SettingsChange(
+            choices={"mentions": "off", "ideas": "off", "phases": "daily", "invitations": "off"},
+            time_zone="Europe/Berlin"))
         async with resources.db.begin() as db:
-            db.add(NotificationSettings(user_id=person.id, mentions="off", ideas="off", phases="daily",
-                                        invitations="off", time_zone="Europe/Berlin", last_digest_at=before,
-                                        next_digest_at=utcnow() + timedelta(hours=1), updated_at=utcnow()))
+            await db.execute(update(NotificationSettings).where(NotificationSettings.user_id == person.id)
+                             .values(last_digest_at=before, next_digest_at=utcnow() + timedelta(hours=1)))
     await make_idea(resources, world.bob, world.a, title="Electric vans")
     await make_idea(resources, world.bob, world.b, title="Night deliveries")
     async with resources.db.begin() as db:

@@ -218,12 +218,13 @@ async def test_every_frame_of_a_real_timeline_renders(make_user, resources) -> N
             tally = await tally_frame(db, access.room, [first.id], viewer)
         kinds = [f["kind"] for f in frames]
         assert {"member.joined", "idea.submitted", "message.posted", "room.phase_changed", "member.left"} <= set(kinds)
+        assert tally is not None
         for item in [*frames, tally]:
             html = render_event_html(TEMPLATES, item, viewer)
             assert html, item["kind"]
             assert "<script>alert" not in html
             parts(html)
         posted = [render_event_html(TEMPLATES, f, viewer) for f in frames if f["kind"] == "message.posted"]
-        assert any("#thread-idea-%d" % first.id in html for html in posted)
+        assert any(f"#thread-idea-{first.id}" in html for html in posted)
         assert any('"#thread-room"' in html for html in posted)
 

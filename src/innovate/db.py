@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,7 +23,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.sql.dml import Insert
 
 from innovate.sqlite_driver import inline_url
 
@@ -224,9 +224,17 @@ def _dialect_module(name: str) -> ModuleType:
     return postgresql if name == "postgresql" else sqlite
 
 
-def insert_for(session: AsyncSession, table: Any) -> Insert:
+def insert_for(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ``on_conflict_do_*`` on the session's backend."""
-    return _dialect_module(dialect_name(session)).insert(table)
+    if dialect_name(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (``execute`` types its answer as a plain
+    ``Result``; for these statements it is a ``CursorResult``, which has the count)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def is_postgres(session: AsyncSession) -> bool:

@@ -79,6 +79,13 @@ def text_field(data: Input, name: str, *, max_length: int, required: bool = True
     return stripped
 
 
+def text_or_empty(data: Input, name: str) -> str:
+    """The raw text of a field that is checked elsewhere (a password, a sign-in address), or
+    "" when it is missing or not text."""
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
 def int_field(data: Input, name: str, *, minimum: int | None = None, maximum: int | None = None,
               required: bool = True, default: int | None = None) -> int | None:
     raw = data.get(name)

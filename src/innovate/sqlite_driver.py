@@ -140,7 +140,7 @@ class _Module:
     @staticmethod
     def connect(*args: Any, **kwargs: Any) -> Connection:
         kwargs.update(factory=Connection, timeout=0, check_same_thread=False)
-        return sqlite3.connect(*args, **kwargs)  # type: ignore[no-any-return]
+        return sqlite3.connect(*args, **kwargs)
 
 
 class SQLiteDialect_inline(SQLiteDialect_pysqlite):  # noqa: N801 - SQLAlchemy's naming

@@ -37,7 +37,7 @@ from innovate.auth.invites import (
 from innovate.auth.oidc import sign_in_providers
 from innovate.auth.signin import failure_page, start_sign_in
 from innovate.errors import AppError, Invalid, NotFound
-from innovate.inputs import JSON, Input, bool_field, int_field, read_input, text_field
+from innovate.inputs import JSON, Input, bool_field, int_field, read_input, text_field, text_or_empty
 from innovate.web import is_htmx, resources, see_other, template
 
 # Joining --------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
     try:
         name = text_field(data, "name", max_length=120) or ""
         email = text_field(data, "email", max_length=320) or ""
-        password = data.get("password") if isinstance(data.get("password"), str) else ""
+        password = text_or_empty(data, "password")
         if password != data.get("password_confirm"):
             raise Invalid.field("password_confirm", "does not match the password")
         redemption = await redeem_invite(res, digest, Joiner(local=LocalGuest(name=name, email=email,

@@ -16,7 +16,7 @@ from innovate.accounts.models import User
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.tokens import create_token, list_tokens, revoke_token, token_json
 from innovate.errors import AppError, Conflict, Invalid, NotFound
-from innovate.inputs import JSON, read_input, text_field
+from innovate.inputs import JSON, read_input, text_field, text_or_empty
 from innovate.web import resources, see_other, template
 
 
@@ -49,8 +49,8 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     data = await read_input(request)
-    email = data.get("email") if isinstance(data.get("email"), str) else ""
-    password = data.get("password") if isinstance(data.get("password"), str) else ""
+    email = text_or_empty(data, "email")
+    password = text_or_empty(data, "password")
     next_url = safe_next(data.get("next") if isinstance(data.get("next"), str) else None)
     providers = resources(request).extras.get("login_providers", [])
     context = {"next": next_url, "email": email[:320], "providers": providers}

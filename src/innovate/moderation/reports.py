@@ -178,7 +178,8 @@ async def _attach_targets(db: AsyncSession, access: RoomAccess, items: list[dict
     messages = {m.id: m for m in (await db.execute(
         select(Message).where(Message.id.in_(message_ids)))).scalars()} if message_ids else {}
     ideas = {i.id: i for i in (await db.execute(select(Idea).where(Idea.id.in_(idea_ids)))).scalars()} if idea_ids else {}
-    author_ids = {t.author_id for t in [*messages.values(), *ideas.values()] if t.author_id}
+    targets: list[Message | Idea] = [*messages.values(), *ideas.values()]
+    author_ids = {t.author_id for t in targets if t.author_id}
     authors = {u.id: u for u in (await db.execute(select(User).where(User.id.in_(author_ids)))).scalars()}
     muted = dict((await db.execute(select(Membership.user_id, Membership.muted_until).where(
         Membership.room_id == access.room.id, Membership.user_id.in_(author_ids)))).all()) if author_ids else {}
@@ -251,8 +252,10 @@ async def resolve(resources: Resources, actor: User, report_id: int, data: Input
 
 
 async def _locked_target(db: AsyncSession, kind: str, target_id: int) -> Message | Idea | None:
-    model = Message if kind == "message" else Idea
-    return (await db.execute(select(model).where(model.id == target_id).with_for_update()
+    if kind == "message":
+        return (await db.execute(select(Message).where(Message.id == target_id).with_for_update()
+                                 .execution_options(populate_existing=True))).scalar_one_or_none()
+    return (await db.execute(select(Idea).where(Idea.id == target_id).with_for_update()
                              .execution_options(populate_existing=True))).scalar_one_or_none()
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.audit import AuditEntry
-from innovate.db import utcnow
+from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import Input, choice_field, datetime_field, int_field, text_field
 from innovate.resources import Resources
@@ -141,7 +141,7 @@ async def _switch(db: AsyncSession, outbox: Outbox, row: Message | Idea, switch:
     table = switch.table
     result = await db.execute(update(table).where(table.id == row.id, table.state == switch.before)
                               .values({"state": switch.after, switch.reason_column: kept_reason}))
-    if result.rowcount == 0:
+    if affected(result) == 0:
         raise Conflict(f"The {switch.noun} changed meanwhile; reload and try again.")
     row.state = switch.after
     setattr(row, switch.reason_column, kept_reason)
@@ -214,7 +214,7 @@ async def pin_message(resources: Resources, actor: User, message_id: int, pinned
             raise Conflict(f"A {message.state} message cannot be pinned.")
         result = await db.execute(update(Message).where(Message.id == message.id, Message.pinned.is_(not pinned))
                                   .values(pinned=pinned))
-        if result.rowcount == 0:
+        if affected(result) == 0:
             return found
         message.pinned = pinned
         if pinned:
@@ -244,7 +244,7 @@ async def approve_message(resources: Resources, actor: User, message_id: int, *,
             raise Conflict(f"This message is {message.state}, not awaiting review.")
         result = await db.execute(update(Message).where(Message.id == message.id, Message.state == "held")
                                   .values(state="visible", state_reason=None))
-        if result.rowcount == 0:
+        if affected(result) == 0:
             raise Conflict("Another moderator reviewed this message meanwhile.")
         message.state, message.state_reason = "visible", None
         await _count_in_thread(db, message, +1)
@@ -271,7 +271,7 @@ async def reject_message(resources: Resources, actor: User, message_id: int, dat
             raise Conflict(f"This message is {message.state}, not awaiting review.")
         result = await db.execute(update(Message).where(Message.id == message.id, Message.state == "held")
                                   .values(state="rejected", state_reason=reason))
-        if result.rowcount == 0:
+        if affected(result) == 0:
             raise Conflict("Another moderator reviewed this message meanwhile.")
         message.state, message.state_reason = "rejected", reason
         audience = f"user:{message.author_id}" if message.author_id is not None else "moderators"
@@ -347,7 +347,7 @@ async def lock_idea(resources: Resources, actor: User, idea_id: int, locked: boo
         check_writable(access.room)
         result = await db.execute(update(Idea).where(Idea.id == idea.id, Idea.locked.is_(not locked))
                                   .values(locked=locked))
-        if result.rowcount == 0:
+        if affected(result) == 0:
             return found
         idea.locked = locked
         await append_event(db, outbox, idea.room_id, kinds.IDEA_LOCKED, {"idea_id": idea.id, "locked": locked},

@@ -350,7 +350,6 @@ async def save_settings(resources: Resources, user: User, change: SettingsChange
                         only_unset_zone: bool = False) -> preferences.Preferences:
     """Store the person's choices (and time zone); the next digest is due at their next
     local morning. ``only_unset_zone``: the browser's guess, which never overrides a choice."""
-    from innovate.notifications.models import NotificationSettings
 
     settings = resources.settings
     async with resources.db.begin() as db:
@@ -374,7 +373,6 @@ async def save_settings(resources: Resources, user: User, change: SettingsChange
 async def switch_off(resources: Resources, user_id: int, category: str) -> list[str]:
     """An unsubscribe link was used: that category (for a digest's link, every category that
     went to the digest) is off from now on. The categories switched off."""
-    from innovate.notifications.models import NotificationSettings
 
     async with resources.db.begin() as db:
         if await db.get(User, user_id) is None:

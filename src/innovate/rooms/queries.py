@@ -37,9 +37,9 @@ def viewer_for(access: RoomAccess) -> Viewer:
 def check_limit(raw: str | None, default: int = 30) -> int:
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:  # type: ignore[union-attr]
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise Invalid.field("limit", f"expected a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)  # type: ignore[arg-type]
+    return int(raw)
 
 
 async def list_rooms(db: AsyncSession, user: User, *, query: str = "", phase: str | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.db import utcnow
+from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.inputs import (
     Input,
@@ -79,7 +80,7 @@ def _schedule(data: Input, current: Room | None) -> dict[str, datetime | None]:
     values = {name: (datetime_field(data, name) if name in data else getattr(current, name, None))
               for name in SCHEDULE_FIELDS}
     times = [(name, values[name]) for name in SCHEDULE_FIELDS if values[name] is not None]
-    for (first, a), (second, b) in zip(times, times[1:]):
+    for (first, a), (second, b) in pairwise(times):
         if a >= b:  # type: ignore[operator]
             raise Invalid.field(second, f"must be after {first}")
     return values
@@ -197,7 +198,7 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
     result = await db.execute(
         update(Room).where(Room.id == room.id, Room.phase == previous).values(phase=target, updated_at=utcnow())
     )
-    if result.rowcount == 0:
+    if affected(result) == 0:
         raise Conflict("The phase changed meanwhile; reload and try again.")
     room.phase = target
     await append_event(db, outbox, room.id, kinds.ROOM_PHASE_CHANGED, {"from": previous, "to": target}, actor_id=actor_id)
@@ -269,13 +270,14 @@ async def join_room(resources: Resources, actor: User, slug: str) -> RoomAccess:
 async def leave_room(resources: Resources, actor: User, slug: str) -> None:
     async with write(resources) as (db, outbox):
         access = await room_access(db, actor, slug)
-        if not access.is_member:
+        membership = access.membership
+        if membership is None or not access.is_member:
             raise Conflict("You are not a member of this room.")
         result = await db.execute(
             update(Membership)
-            .where(Membership.id == access.membership.id, Membership.state == "active")  # type: ignore[union-attr]
+            .where(Membership.id == membership.id, Membership.state == "active")
             .values(state="left", left_at=utcnow())
         )
-        if result.rowcount:
+        if affected(result):
             await append_event(db, outbox, access.room.id, kinds.MEMBER_LEFT, {"user_id": actor.id}, actor_id=actor.id)
             access_changed(outbox, room_id=access.room.id, user_id=actor.id)

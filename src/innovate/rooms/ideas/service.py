@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
 from innovate.accounts.models import User
-from innovate.db import utcnow
+from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.inputs import Input, bool_field, choice_field, id_field, text_field
 from innovate.markdown import render
@@ -128,9 +128,8 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
         if target.status == "merged":
             raise Invalid.field("into", "that idea was itself merged; merge into the idea it points to")
         await _move_votes(db, room, source.id, target.id)
-        moved = (await db.execute(
-            update(Message).where(Message.idea_id == source.id).values(idea_id=target.id)
-        )).rowcount
+        moved = affected(await db.execute(
+            update(Message).where(Message.idea_id == source.id).values(idea_id=target.id)))
         await db.execute(update(Idea).where(Idea.id == target.id)
                          .values(messages_count=Idea.messages_count + moved))
         await db.execute(update(Idea).where(Idea.id == source.id).values(

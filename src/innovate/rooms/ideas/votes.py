@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, delete, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -93,7 +93,7 @@ async def _votable_idea(db: AsyncSession, actor: User, idea_id: int,
 # The vote path runs these for every vote: Core statements on the tables, built once with
 # bind parameters, so no ORM bookkeeping (bulk-update evaluation, a flush of the idea at
 # commit) is paid per vote.
-_ideas, _votes, _memberships = Idea.__table__, Vote.__table__, Membership.__table__
+_ideas, _votes, _memberships = (cast(Table, model.__table__) for model in (Idea, Vote, Membership))
 
 # A member's votes in a room serialize on their membership row, locked until commit.
 _LOCK_MEMBERSHIP = (
@@ -165,7 +165,7 @@ async def apply_tally_delta(db: AsyncSession, room: Room, idea: Idea, old: int, 
         "idea_id": idea.id, "d_up": new_up - old_up, "d_down": new_down - old_down, "d_score": new - old,
         "d_voters": int(bool(new)) - int(bool(old)),
     })).one()
-    for name, value in zip(_TALLY_FIELDS, row):
+    for name, value in zip(_TALLY_FIELDS, row, strict=True):
         set_committed_value(idea, name, value)
 
 
