@@ -171,7 +171,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(AuthMiddleware),
             Middleware(RequestGuardMiddleware, public_origin=settings.public_origin,
-                       max_body_bytes=settings.max_body_bytes),
+                       max_body_bytes=settings.max_body_bytes, upload_max_bytes=settings.upload_max_bytes),
             Middleware(BellMiddleware),
         ],
         exception_handlers={
@@ -194,6 +194,7 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.insights import routes as insights_pages
     from innovate.live.endpoint import routes as live_routes
     from innovate.mail.routes import routes as mail_routes
+    from innovate.media.routes import routes as media_routes
     from innovate.moderation import api as moderation_api
     from innovate.moderation import audit_routes, content_routes, member_routes
     from innovate.moderation import routes as moderation_pages
@@ -211,7 +212,7 @@ def _feature_routes() -> list[BaseRoute]:
             *people_api_routes, *room_pages.routes, *idea_pages.routes, *discussion_pages.routes, *live_routes,
             *moderation_api.routes, *moderation_pages.routes, *content_routes.routes, *member_routes.routes,
             *audit_routes.routes, *insights_api.routes, *insights_pages.routes,
-            *notification_api_routes, *notification_page_routes, *mail_routes]
+            *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes]
 
 
 def app_from_env() -> Starlette:

@@ -14,6 +14,7 @@ from innovate.auth.models import Invite, InviteRedemption
 from innovate.db import Base
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.mail.models import OutboxMail
+from innovate.media.models import Media, MediaRendition
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 
@@ -27,6 +28,8 @@ __all__ = [
     "Invite",
     "InviteRedemption",
     "LoginFailure",
+    "Media",
+    "MediaRendition",
     "Membership",
     "Message",
     "Notification",

@@ -23,6 +23,8 @@ CSRF_FIELD = "csrf_token"
 # Paths whose writes are authorised by a signed capability in the URL, not by a session: the
 # mail's one-click unsubscribe (RFC 8058), which the mail provider posts without a cookie.
 CAPABILITY_PATHS = ("/mail/unsubscribe/",)
+# What a multipart form may add to its file: the other fields, boundaries and part headers.
+UPLOAD_FORM_BYTES = 65_536
 
 
 def csrf_token(scope: Scope) -> str:
@@ -105,25 +107,28 @@ class RequestGuardMiddleware:
     which need no CSRF token) and ``scope["session"]``.
     """
 
-    def __init__(self, app: ASGIApp, *, public_origin: str, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, public_origin: str, max_body_bytes: int, upload_max_bytes: int = 0) -> None:
         self.app = app
         self.public_origin = public_origin
         self.max_body_bytes = max_body_bytes
+        # A form with a file (a picture) may carry the file plus the form around it.
+        self.upload_body_bytes = max(max_body_bytes, upload_max_bytes + UPLOAD_FORM_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        limit = self.max_body_bytes
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            limit = self.upload_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._refuse(scope, receive, send, 413, "too_large",
-                               f"The request body is larger than {self.max_body_bytes} bytes.")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, 413, "too_large", f"The request body is larger than {limit} bytes.")
             return
-        body = await _read_body(receive, self.max_body_bytes)
+        body = await _read_body(receive, limit)
         if body is None:
-            await self._refuse(scope, receive, send, 413, "too_large",
-                               f"The request body is larger than {self.max_body_bytes} bytes.")
+            await self._refuse(scope, receive, send, 413, "too_large", f"The request body is larger than {limit} bytes.")
             return
         replay = _replay(body, receive)
         if scope.get("auth") != "token" and not scope["path"].startswith(CAPABILITY_PATHS):

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    upload_max_bytes: int = Field(default=8_388_608, ge=1024, description="Largest picture file one upload may carry.")
     ws_max_frame_bytes: int = Field(default=16_384, ge=256)
     ws_queue_size: int = Field(default=256, ge=8)
     ws_replay_limit: int = Field(default=1000, ge=10)
