@@ -20,8 +20,10 @@ from innovate.insights.interests import (
 )
 from innovate.resources import Resources
 from innovate.rooms import service
-from innovate.rooms.models import Event
+from innovate.rooms.access import can_see_room, visible_room_ids
+from innovate.rooms.models import Event, Membership, Room
 from tests.factories import join, make_room
+from tests.moderation_support import add_guest
 
 
 async def room_events(resources: Resources, room_id: int, kind: str) -> list[dict[str, Any]]:
@@ -69,7 +71,7 @@ async def test_followers_and_challenges_for_you(resources: Resources, make_user:
     async with resources.db() as db:
         from innovate.insights.interests import all_tags
 
-        (tag,) = await all_tags(db)
+        (tag,) = await all_tags(db, hanna)
         assert (tag.rooms, tag.followers) == (3, 0)
     for person in (alice, dan):
         await set_interests(resources, person, [tag.id])
@@ -134,3 +136,46 @@ async def test_interest_pages_and_api(resources: Resources, make_user: Any, sign
     assert "Tags not saved" in (await moderator.get(f"/rooms/{room.slug}/insights")).text
     async with resources.db() as db:
         assert [t.label for t in await room_tags(db, room.id)] == ["Air quality", "Mobility"]
+
+
+async def test_tags_count_only_the_rooms_the_caller_may_see(resources: Resources, make_user: Any,
+                                                            sign_in: Any) -> None:
+    hanna = await make_user(name="Hanna", is_moderator=True)
+    admin = await make_user(name="Ada", is_admin=True)
+    dan, eve = await make_user(name="Dan"), await make_user(name="Eve")
+    guest = await make_user(name="Gina", kind="guest")
+    public = await make_room(resources, hanna, title="Open to all")
+    secret = await make_room(resources, hanna, title="Invite only", visibility="invite-only")
+    await set_room_tags(resources, hanna, public.slug, ["Logistics"])
+    await set_room_tags(resources, hanna, secret.slug, ["Logistics", "Acquisition plans"])
+    await add_guest(resources, secret, eve)  # invite-only rooms take members through invites
+    await add_guest(resources, secret, guest)
+    expected = {hanna: {"Logistics": 2, "Acquisition plans": 1}, admin: {"Logistics": 2, "Acquisition plans": 1},
+                eve: {"Logistics": 2, "Acquisition plans": 1}, dan: {"Logistics": 1}}
+    for person, counts in expected.items():
+        http = await sign_in(person)
+        answer = await http.get("/api/v1/tags")
+        assert answer.status_code == 200
+        assert {t["label"]: t["rooms"] for t in answer.json()["items"]} == counts, person.name
+    assert (await (await sign_in(guest)).get("/api/v1/tags")).status_code == 403
+
+    # The SQL behind the counts says what can_see_room says, for every role and phase.
+    draft = await make_room(resources, hanna, title="Draft", phase="draft")
+    leaving = await make_room(resources, hanna, title="Guests leave at close", guests_until="closed")
+    await add_guest(resources, leaving, guest)
+    await service.change_phase(resources, hanna, leaving.slug, "voting")
+    await service.change_phase(resources, hanna, leaving.slug, "closed")
+    archived = await make_room(resources, hanna, title="Archived")
+    await add_guest(resources, archived, guest)
+    for step in ("voting", "closed", "archived"):
+        await service.change_phase(resources, hanna, archived.slug, step)
+    rooms = [public, secret, draft, leaving, archived]
+    async with resources.db() as db:
+        for person in (hanna, admin, dan, eve, guest):
+            visible = set((await db.execute(visible_room_ids(person))).scalars())
+            for room in rooms:
+                membership = (await db.execute(select(Membership).where(
+                    Membership.room_id == room.id, Membership.user_id == person.id))).scalar_one_or_none()
+                fresh = await db.get(Room, room.id)
+                assert fresh is not None
+                assert (room.id in visible) == can_see_room(fresh, person, membership), (person.name, room.title)

@@ -31,6 +31,19 @@ def normalise_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+class AddressTaken(Conflict):
+    """The address already has an account (what an operator is told; a stranger never is)."""
+
+
+def check_guest_address(address: str, employee_domains: list[str]) -> None:
+    """A self-made guest account may not carry the company's address: that is an employee's,
+    who signs in the company's way (a guest account would pass for them)."""
+    domain = normalise_email(address).rpartition("@")[2]
+    if any(domain == d or domain.endswith("." + d) for d in employee_domains):
+        raise Invalid.field("email", f"{domain} is this company's domain: employees sign in with their "
+                                     "company account, not a guest account")
+
+
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise Invalid.field("password", f"use at least {MIN_PASSWORD} characters")
@@ -78,7 +91,7 @@ async def add_local_user(
         ))
         await db.flush()
     except IntegrityError:
-        raise Conflict(f"An account for {address} already exists.", fields={"email": "already registered"}) from None
+        raise AddressTaken(f"An account for {address} already exists.", fields={"email": "already registered"}) from None
     return user
 
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit
 from innovate.accounts.hashing import new_token, token_hash
-from innovate.accounts.local import EMAIL_RE, add_local_user
+from innovate.accounts.local import EMAIL_RE, AddressTaken, add_local_user, check_guest_address
 from innovate.accounts.models import User
 from innovate.accounts.throttles import hit
 from innovate.auth.identities import (
@@ -35,6 +35,7 @@ from innovate.auth.models import Invite, InviteRedemption
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import insert_for, utcnow
 from innovate.errors import AppError, Forbidden, Invalid, NotFound
+from innovate.mail.accounts import queue_address_in_use_mail
 from innovate.mail.invites import InviteMail, invite_mails, queue_invite_mail
 from innovate.mail.worker import wake
 from innovate.resources import Resources
@@ -80,6 +81,19 @@ class RemovedFromRoom(AppError):
 
     def __init__(self) -> None:
         super().__init__("A moderator removed you from this room; ask them if you should come back.")
+
+
+class GuestAccountRefused(AppError):
+    """A local guest account that cannot be made with that address, for whatever reason the
+    stranger must not learn (it has an account already): the same words either way."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self) -> None:
+        why = ("We could not make a guest account with this address. If you already have an account here, "
+               "sign in with it first, then open this link again.")
+        super().__init__(why, fields={"email": why})
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -397,8 +411,12 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
     """Spend one use of the link and make the joiner a member of its room, all or nothing.
 
     A person who is already an active member spends nothing. Someone a moderator removed
-    does not come back through a link.
+    does not come back through a link. A local guest account is never made with an address
+    of the company's domains, and an address that has an account gets the neutral
+    :class:`GuestAccountRefused` (its owner is told by mail).
     """
+    if joiner.local is not None:
+        check_guest_address(joiner.local.email, resources.settings.employee_domain_list)
     try:
         async with write(resources) as (db, outbox):
             user, emails = await _resolve_user(db, joiner)
@@ -430,7 +448,24 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
                         data={"user_id": user.id, "kind": user.kind})
     except _AlreadyIn as done:
         return Redemption(user=done.user, room_slug=done.room.slug, joined=False)
+    except AddressTaken:
+        await _tell_owner(resources, digest, joiner.local.email if joiner.local else "")
+        raise GuestAccountRefused() from None
     return Redemption(user=user, room_slug=room.slug, joined=True)
+
+
+async def _tell_owner(resources: Resources, digest: str, address: str) -> None:
+    """Mail the owner of ``address`` that someone tried to make an account with it."""
+    queued = False
+    async with resources.db.begin() as db:
+        owner = (await db.execute(select(User).where(func.lower(User.email) == address.lower()))).scalar_one_or_none()
+        room_title = (await db.execute(select(Room.title).join(Invite, Invite.room_id == Room.id)
+                                       .where(Invite.token_hash == digest))).scalar_one_or_none()
+        if owner is not None and owner.email and owner.is_active and room_title is not None:
+            queued = await queue_address_in_use_mail(db, resources.settings, to=owner.email, name=owner.name,
+                                                     room_title=room_title)
+    if queued:
+        wake(resources)
 
 
 async def _why_not(db: AsyncSession, digest: str) -> AppError:

@@ -60,7 +60,7 @@ async def tags_collection(request: Request) -> Response:
     if user.is_guest:
         raise Forbidden("Interests are for employees.")
     async with resources(request).db() as db:
-        return JSON({"items": [t.json() for t in await all_tags(db)]})
+        return JSON({"items": [t.json() for t in await all_tags(db, user)]})
 
 
 async def room_tags(request: Request) -> Response:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, exists, func, select
+from sqlalchemy import and_, delete, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
@@ -22,7 +22,7 @@ from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.resources import Resources
-from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.access import RoomAccess, require_moderator, room_access, visible_room_ids
 from innovate.rooms.events import append_event
 from innovate.rooms.models import Membership, Room
 from innovate.rooms.queries import list_rooms
@@ -161,11 +161,16 @@ async def followed(db: AsyncSession, user_id: int) -> list[TagInfo]:
     return [TagInfo(*row) for row in rows]
 
 
-async def all_tags(db: AsyncSession) -> list[TagInfo]:
-    """Every tag with how many rooms carry it and how many people follow it."""
-    rooms = select(func.count()).where(RoomTag.tag_id == Tag.id).correlate(Tag).scalar_subquery()
+async def all_tags(db: AsyncSession, user: User) -> list[TagInfo]:
+    """The tags of the rooms ``user`` may see (and those they follow), with how many of those
+    rooms carry each and how many people follow it: an invite-only room's tags are its own."""
+    visible = visible_room_ids(user)
+    rooms = (select(func.count()).where(RoomTag.tag_id == Tag.id, RoomTag.room_id.in_(visible))
+             .correlate(Tag).scalar_subquery())
     followers = select(func.count()).where(UserInterest.tag_id == Tag.id).correlate(Tag).scalar_subquery()
-    rows = (await db.execute(select(Tag.id, Tag.slug, Tag.label, rooms, followers).order_by(Tag.label))).all()
+    mine = exists().where(UserInterest.tag_id == Tag.id, UserInterest.user_id == user.id)
+    rows = (await db.execute(select(Tag.id, Tag.slug, Tag.label, rooms, followers)
+                             .where(or_(rooms > 0, mine)).order_by(Tag.label))).all()
     return [TagInfo(*row) for row in rows]
 
 

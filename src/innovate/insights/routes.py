@@ -59,7 +59,7 @@ async def room_dashboard(request: Request) -> Response:
     access = await _moderated_room(request)
     async with resources(request).db() as db:
         figures_ = await overview(db, access.room)
-        tags = await all_tags(db)
+        tags = await all_tags(db, access.user)
     return page(request, "insights/dashboard.html", {
         **_common(), "room": access.room, "o": figures_, "exports": _exports(access.room.slug),
         "known_tags": tags, "tag_values": ", ".join(t.label for t in figures_.tags),
@@ -120,7 +120,7 @@ async def interests_page(request: Request) -> Response:
     if user.is_guest:
         raise NotFound("Guests take part in the rooms they were invited to.")
     async with resources(request).db() as db:
-        tags = await all_tags(db)
+        tags = await all_tags(db, user)
         mine = {t.id for t in await followed(db, user.id)}
     return page(request, "insights/interests.html", {"tags": tags, "mine": mine})
 

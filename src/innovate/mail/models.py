@@ -24,7 +24,7 @@ class OutboxMail(Base):
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     to_address: Mapped[str] = mapped_column(String(320))
-    purpose: Mapped[str] = mapped_column(String(16))          # notifications | digest | invite | test
+    purpose: Mapped[str] = mapped_column(String(16))          # notifications | digest | invite | account | test
     category: Mapped[str | None] = mapped_column(String(16))  # what its unsubscribe link switches off
     subject: Mapped[str] = mapped_column(String(300))
     # The bodies live only until the mail is sent or given up (an invitation's carries its link).
