@@ -66,6 +66,13 @@ class NotFound(AppError):
         super().__init__(message, **kwargs)
 
 
+class Gone(AppError):
+    """A public page that was taken down (unpublished): not coming back at this address."""
+
+    status = 410
+    code = "gone"
+
+
 class Conflict(AppError):
     status = 409
     code = "conflict"

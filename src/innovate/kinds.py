@@ -155,6 +155,11 @@ MEMBER_UNMUTED = _member("member.unmuted", html="live/member_changed.html")
 MEMBER_UPDATED = _member("member.updated", html="live/member_changed.html",
                       notify=(Notify("made_moderator", Recipients.PROMOTED_MEMBER, Category.INVITATIONS),))
 
+# Only the idea's author sees it (audience ``user:N``): the moderator would like to name them
+# on the public results page. Their answer is not an event: it changes the public page only.
+PUBLICATION_CONSENT_REQUESTED = _idea("publication.consent_requested",
+                                      notify=(Notify("publication_consent", Recipients.IDEA_AUTHOR, Category.IDEAS),))
+
 REPORT_CREATED = Kind("report.created", loads=Loads.REPORT, html="live/report.html")
 REPORT_RESOLVED = Kind("report.resolved", html="live/report.html")
 

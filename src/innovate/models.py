@@ -17,6 +17,17 @@ from innovate.mail.models import OutboxMail
 from innovate.media.models import Media, MediaRendition
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
+from innovate.showcase.models import (
+    Position,
+    PositionInterest,
+    Publication,
+    PublicationItem,
+    Referral,
+    Story,
+    StoryWriter,
+    TalentConsent,
+    TalentNote,
+)
 
 __all__ = [
     "AccessToken",
@@ -36,12 +47,21 @@ __all__ = [
     "NotificationSettings",
     "OneTimeLink",
     "OutboxMail",
+    "Position",
+    "PositionInterest",
+    "Publication",
+    "PublicationItem",
     "RateCounter",
+    "Referral",
     "Report",
     "Room",
     "RoomTag",
     "Session",
+    "Story",
+    "StoryWriter",
     "Tag",
+    "TalentConsent",
+    "TalentNote",
     "User",
     "UserInterest",
     "Vote",

@@ -80,6 +80,8 @@ def subject(kind: str, count: int, title: str, actor: str | None, data: dict[str
         if phase == "closed":
             return f"'{title}' has closed: see the results"
         return f"'{title}' is now {phase}"
+    if kind == "publication_consent":
+        return f"May we name you as the author of '{title}' on the public results?"
     if kind == "added_to_room":
         return f"{who} added you to '{title}'"
     if kind == "made_moderator":

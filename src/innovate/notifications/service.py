@@ -53,6 +53,8 @@ def _place(room: Room, s: Subject, notify: Notify) -> tuple[str, str, str, str]:
     """(thread key, title, page path, anchor) of what a notification points at."""
     base = f"/rooms/{room.slug}"
     name = notify.name
+    if name == "publication_consent" and s.idea is not None:  # answered on the author's own page
+        return f"{name}:idea:{s.idea.id}", s.idea.title, "/me/publications", f"item-idea-{s.idea.id}"
     if s.message is not None and name not in ("post_approved", "post_declined"):
         where = f"idea:{s.idea.id}" if s.idea is not None else f"room:{room.id}"
         path = f"{base}/ideas/{s.idea.id}" if s.idea is not None else base
