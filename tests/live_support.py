@@ -208,19 +208,6 @@ async def frames_before(ws: ClientConnection, seq: int, timeout: float = WAIT) -
     return frames[:-1]
 
 
-async def quiet_frames(ws: ClientConnection, seconds: float = 0.5) -> list[dict[str, Any]]:
-    """Whatever arrives within ``seconds`` (to show that something does NOT arrive, where no
-    marker can follow it: prefer :func:`post_marker` and :func:`frames_before`)."""
-    frames: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                frames.append(decode(await ws.recv()))
-    except TimeoutError:
-        pass
-    return frames
-
-
 def stored(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f for f in frames if f.get("seq") is not None]
 
