@@ -45,6 +45,7 @@ from innovate.errors import AppError
 from innovate.live.feed import RoomFeed
 from innovate.live.standing import standing_for
 from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, Outgoing
+from innovate.realtime.fastpath import denial_sent
 from innovate.realtime.feed import FORMATS, Standing
 from innovate.realtime.hub import Hub
 from innovate.resources import Resources
@@ -64,6 +65,16 @@ class Refused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+async def refuse(websocket: WebSocket, receive: Receive, refused: Refused) -> None:
+    """Answer the handshake with the HTTP status and its reason, before ``accept()``. Pages
+    open sockets for people who have not joined (yet), so a refusal is logged at INFO."""
+    user = websocket.scope.get("user")
+    log.info("live socket refused (%d) on %s for %s: %s", refused.status, websocket.url.path,
+             f"user {user.id}" if user is not None else "no one signed in", refused.message)
+    await websocket.send_denial_response(PlainTextResponse(refused.message, status_code=refused.status))
+    denial_sent(receive)
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,7 @@ class LiveEndpoint:
                 raise Refused(503, "The live service is not running.")
             admission = await admit(websocket, resources)
         except Refused as refused:
-            await websocket.send_denial_response(PlainTextResponse(refused.message, status_code=refused.status))
+            await refuse(websocket, receive, refused)
             return
         await websocket.accept()
         # The socket keeps this frame and the scope for its life: let go of the objects the
@@ -283,7 +294,7 @@ class UserEndpoint:
                 raise Refused(503, "The live service is not running.")
             who = caller(websocket, resources)
         except Refused as refused:
-            await websocket.send_denial_response(PlainTextResponse(refused.message, status_code=refused.status))
+            await refuse(websocket, receive, refused)
             return
         await websocket.accept()
         settings = resources.settings

@@ -39,7 +39,8 @@ from websockets.protocol import OPEN
 ASGIReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 # The protocol's attributes this module reads (the test checks them on a live socket).
-PROTOCOL_ATTRIBUTES = ("close_sent", "disconnected", "writable", "transport", "conn")
+PROTOCOL_ATTRIBUTES = ("close_sent", "disconnected", "writable", "transport", "conn", "handshake_complete",
+                       "initial_response")
 CONNECTION_ATTRIBUTES = ("state", "extensions", "writes", "expect_continuation_frame", "send_text", "data_to_send")
 
 
@@ -120,3 +121,14 @@ def abort_transport(receive: ASGIReceive) -> bool:
     with contextlib.suppress(Exception):
         abort()
     return True
+
+
+def denial_sent(receive: ASGIReceive) -> None:
+    """After a handshake was answered with a denial response (ASGI's
+    ``websocket.http.response``): mark it answered. uvicorn's websockets-sansio protocol does
+    not, so every refused socket made it log "ASGI callable returned without completing
+    handshake" at ERROR once the app returned (its wsproto protocol marks it, as the
+    upstream fix does: Kludex/uvicorn#3138). A refusal is expected traffic, not an error."""
+    protocol = direct_protocol(receive)
+    if protocol is not None and protocol.initial_response is not None:
+        protocol.handshake_complete = True

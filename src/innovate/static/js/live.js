@@ -31,6 +31,7 @@
   var lastHeard = 0;           // when the socket last delivered a frame
   var lastTyping = 0;
   var typing = {};             // thread key -> {user id -> {name, until}}
+  var present = null;          // the last presence frame's data: who is here now
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -73,7 +74,8 @@
       room.dataset.lastSeq = String(lastSeq);
     }
     if (frame.kind === "presence") showPresence(frame.data || {});
-    else if (frame.kind === "typing") showTyping(frame.data || {});
+    else if (frame.content && present) showPresence(present);  // rows drawn anew start "offline"
+    if (frame.kind === "typing") showTyping(frame.data || {});
     else if (frame.kind === "standing") applyStanding(frame.data || {});
   }
 
@@ -157,7 +159,10 @@
 
   // Presence -------------------------------------------------------------------------------
 
+  // Presence is sent when it changes, not with every frame; a member row a frame redraws
+  // (a mute, a role) comes from the server marked offline, so the page marks it again.
   function showPresence(data) {
+    present = data;
     var here = {};
     (data.users || []).forEach(function (user) { here[user.id] = user; });
     $all("[id^='presence-'][data-presence]").forEach(function (dot) {

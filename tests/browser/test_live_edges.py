@@ -1,0 +1,76 @@
+"""The live room page at its edges in Chromium: presence that survives a mute, live updates
+that the Content-Security-Policy has nothing to say about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.async_api import ConsoleMessage, Page, expect
+
+from tests.browser.conftest import People, Site, in_room, not_reloaded, post
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
+
+
+def console_problems(page: Page) -> list[str]:
+    """Every console error and warning of ``page`` from now on (CSP reports included)."""
+    problems: list[str] = []
+
+    def seen(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"{message.type}: {message.text}")
+
+    page.on("console", seen)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    return problems
+
+
+async def test_presence_stays_right_through_a_mute_and_live_updates_break_no_policy(
+        site: Site, people: People) -> None:
+    room = await site.open_room("presence-mute")
+    slug = room["slug"]
+    moderator = await people.signed_in("moderator")
+    employee = await people.signed_in("employee")
+    problems = {"moderator": console_problems(moderator), "employee": console_problems(employee)}
+    await in_room(moderator, slug)
+    await in_room(employee, slug)
+    emil = await site.member_id(slug, "Emil Employee")
+    mo = await site.member_id(slug, "Mo Moderator")
+    await expect(moderator.locator(f"#presence-{emil}")).to_have_attribute("data-presence", "online")
+    await expect(employee.locator(f"#presence-{mo}")).to_have_attribute("data-presence", "online")
+
+    # Live updates of every sort: a post, an idea, a vote, a mute and its lifting.
+    await post(moderator, "Welcome, everyone")
+    async with site.api("moderator") as mod:
+        idea = (await mod.post(f"/rooms/{slug}/ideas", json={"title": "Reusable pallets",
+                                                              "body": "Pallets that come back."})).json()
+    await expect(employee.locator(f"#idea-{idea['id']}")).to_have_count(1)
+    async with site.api("employee") as emp:
+        assert (await emp.put(f"/ideas/{idea['id']}/vote", json={"value": 1})).status_code == 200
+    await expect(moderator.locator(f"#tally-{idea['id']} .t-score")).to_have_text("1")
+
+    until = datetime.now(UTC) + timedelta(hours=1)
+    async with site.api("moderator") as mod:
+        answer = await mod.patch(f"/rooms/{slug}/members/{emil}", json={"muted_until": until.isoformat()})
+        assert answer.status_code == 200, answer.text
+    muted_row = moderator.locator(f"#member-{emil} .badge.muted")
+    await expect(muted_row).to_have_count(1)
+    await expect(employee.locator(f"#member-{emil} .badge.muted")).to_have_count(1)
+    # The member row was drawn anew; the person in it has not gone anywhere.
+    for page in (moderator, employee):
+        await expect(page.locator(f"#presence-{emil}")).to_have_attribute("data-presence", "online")
+        await expect(page.locator(f"#presence-{mo}")).to_have_attribute("data-presence", "online")
+
+    async with site.api("moderator") as mod:
+        answer = await mod.patch(f"/rooms/{slug}/members/{emil}", json={"muted_until": None})
+        assert answer.status_code == 200, answer.text
+    await expect(muted_row).to_have_count(0)
+    for page in (moderator, employee):
+        await expect(page.locator(f"#presence-{emil}")).to_have_attribute("data-presence", "online")
+    await post(employee, "Back to it")
+    await expect(moderator.locator("#thread-room li.message", has_text="Back to it")).to_have_count(1)
+
+    for page in (moderator, employee):
+        await not_reloaded(page)
+    assert problems == {"moderator": [], "employee": []}
