@@ -207,6 +207,7 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.rooms.discussion import routes as discussion_pages
     from innovate.rooms.ideas import api as ideas_api
     from innovate.rooms.ideas import routes as idea_pages
+    from innovate.rooms.reviews import api as reviews_api
     from innovate.showcase import api as showcase_api
     from innovate.showcase import pages as showcase_pages
     from innovate.showcase import routes as showcase_routes
@@ -216,7 +217,7 @@ def _feature_routes() -> list[BaseRoute]:
             *moderation_api.routes, *moderation_pages.routes, *content_routes.routes, *member_routes.routes,
             *audit_routes.routes, *insights_api.routes, *insights_pages.routes,
             *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes,
-            *showcase_api.routes, *showcase_pages.routes, *showcase_routes.routes]
+            *showcase_api.routes, *showcase_pages.routes, *showcase_routes.routes, *reviews_api.routes]
 
 
 def app_from_env() -> Starlette:

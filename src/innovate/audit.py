@@ -55,6 +55,16 @@ IDENTITY_UNLINKED = "identity.unlinked"
 USER_CREATED = "user.created"
 USER_DEACTIVATED = "user.deactivated"
 USER_REACTIVATED = "user.reactivated"
+REVIEW_CRITERIA_CHANGED = "review.criteria_changed"
+REVIEW_SETTINGS_CHANGED = "review.settings_changed"
+REVIEWER_ADDED = "review.reviewer_added"
+REVIEWER_REMOVED = "review.reviewer_removed"
+REVIEW_ASSIGNED = "review.assigned"
+REVIEW_SUBMITTED = "review.submitted"
+REVIEW_RELEASED = "review.released"
+REVIEW_COMMENTS_HIDDEN = "review.comments_hidden"
+REVIEW_COMMENTS_RESTORED = "review.comments_restored"
+REVIEW_COMMENTS_APPROVED = "review.comments_approved"
 
 # Entries written before the vocabulary was one keep their stored names; reading and
 # filtering treat them as the current ones (the trail itself is never rewritten).

@@ -59,6 +59,8 @@ class Recipients(Enum):
     ROOM_MEMBERS = "room_members"        # every member, when voting opens or the room closes
     ADDED_MEMBER = "added_member"        # the member someone else added to the room
     PROMOTED_MEMBER = "promoted_member"  # the member made a moderator
+    REVIEWER = "reviewer"                # the reviewer an assignment or a reminder is for (data.user_id)
+    REVIEWED_AUTHORS = "reviewed_authors"  # authors of ideas with a submitted review
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,19 @@ PUBLICATION_CONSENT_REQUESTED = _idea("publication.consent_requested",
 
 REPORT_CREATED = Kind("report.created", loads=Loads.REPORT, html="live/report.html")
 REPORT_RESOLVED = Kind("report.resolved", html="live/report.html")
+
+# Reviews. Assignments and submissions go to the reviewer and the moderators (audience
+# "user:<reviewer>"): the reviewer's queue and the moderators' progress follow them live.
+REVIEW_ASSIGNED = Kind("review.assigned", html="live/review_progress.html",
+                       notify=(Notify("review_assigned", Recipients.REVIEWER, Category.INVITATIONS),))
+REVIEW_UNASSIGNED = Kind("review.unassigned", html="live/review_progress.html")
+REVIEW_SUBMITTED = Kind("review.submitted", html="live/review_progress.html")
+REVIEW_MODERATED = Kind("review.moderated", html="live/review_progress.html")
+REVIEW_RELEASED = Kind("review.released", html="live/review_progress.html",
+                       notify=(Notify("review_results", Recipients.REVIEWED_AUTHORS, Category.IDEAS),))
+# The scheduler's reminder two days before the deadline, one per reviewer with ideas left.
+REVIEW_REMINDER = Kind("review.reminder",
+                       notify=(Notify("review_due", Recipients.REVIEWER, Category.INVITATIONS),))
 
 # State, not history: coalesced signals, sent as the current values.
 TALLY_CHANGED = Kind("tally.changed", stored=False, html="live/tally_changed.html")

@@ -17,6 +17,7 @@ from innovate.mail.models import OutboxMail
 from innovate.media.models import Media, MediaRendition
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
+from innovate.rooms.reviews.models import Assignment, Criterion, Review, Reviewer, ReviewSettings
 from innovate.showcase.models import (
     Position,
     PositionInterest,
@@ -31,8 +32,10 @@ from innovate.showcase.models import (
 
 __all__ = [
     "AccessToken",
+    "Assignment",
     "AuditEntry",
     "Base",
+    "Criterion",
     "Event",
     "Identity",
     "Idea",
@@ -54,6 +57,9 @@ __all__ = [
     "RateCounter",
     "Referral",
     "Report",
+    "Review",
+    "ReviewSettings",
+    "Reviewer",
     "Room",
     "RoomTag",
     "Session",

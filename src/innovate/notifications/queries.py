@@ -86,6 +86,16 @@ def subject(kind: str, count: int, title: str, actor: str | None, data: dict[str
         return f"{who} added you to '{title}'"
     if kind == "made_moderator":
         return f"{who} made you a moderator of '{title}'"
+    if kind in ("review_assigned", "review_due"):
+        pending = data.get("pending")
+        ideas = "1 idea" if pending == 1 else f"{pending} ideas"
+        deadline = data.get("deadline")
+        by = f" by {datetime.fromisoformat(deadline):%A %d %B}" if isinstance(deadline, str) else ""
+        if kind == "review_due":
+            return f"Reminder: you still have {ideas} to review in '{title}'{by}"
+        return f"You have {ideas} to review in '{title}'{by}"
+    if kind == "review_results":
+        return f"The experts' reviews of your ideas in '{title}' are out"
     if kind == "access_ending":
         ends = data.get("ends_at")
         when = datetime.fromisoformat(ends).strftime("%Y-%m-%d %H:%M UTC") if isinstance(ends, str) else "soon"

@@ -22,6 +22,7 @@ from innovate.markdown import MENTION
 from innovate.rooms.access import guest_access_over
 from innovate.rooms.discussion.service import handle_of
 from innovate.rooms.models import Idea, Membership, Message, Room
+from innovate.rooms.reviews.queries import authors_of_reviewed
 from innovate.writes import Appended
 
 # Phase changes worth a notification: voting opens, the room closes (results are out).
@@ -132,6 +133,15 @@ async def promoted_member(db: AsyncSession, s: Subject) -> set[int] | None:
     return {user_id} if isinstance(user_id, int) and s.data.get("role") == "moderator" else set()
 
 
+async def reviewer(db: AsyncSession, s: Subject) -> set[int] | None:
+    user_id = s.data.get("user_id")
+    return {user_id} if isinstance(user_id, int) else set()
+
+
+async def reviewed_authors(db: AsyncSession, s: Subject) -> set[int] | None:
+    return await authors_of_reviewed(db, s.room.id)
+
+
 RULES: dict[Recipients, Rule] = {
     Recipients.MENTIONED: mentioned,
     Recipients.REPLIED_TO: replied_to,
@@ -141,6 +151,8 @@ RULES: dict[Recipients, Rule] = {
     Recipients.ROOM_MEMBERS: room_members,
     Recipients.ADDED_MEMBER: added_member,
     Recipients.PROMOTED_MEMBER: promoted_member,
+    Recipients.REVIEWER: reviewer,
+    Recipients.REVIEWED_AUTHORS: reviewed_authors,
 }
 
 

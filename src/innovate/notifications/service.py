@@ -66,6 +66,8 @@ def _place(room: Room, s: Subject, notify: Notify) -> tuple[str, str, str, str]:
         return f"{name}:message:{s.message.id}", title, path, f"message-{s.message.id}"
     if s.idea is not None:
         return f"{name}:idea:{s.idea.id}", s.idea.title, f"{base}/ideas/{s.idea.id}", ""
+    if name in ("review_assigned", "review_due"):
+        return f"{name}:room:{room.id}", room.title, f"{base}/reviews/queue", ""
     return f"{name}:room:{room.id}", room.title, base, ""
 
 
@@ -77,6 +79,8 @@ def _data(s: Subject, notify: Notify) -> dict[str, Any]:
         return {"into_title": s.into.title if s.into else None}
     if notify.name == "post_declined":
         return {"reason": s.message.state_reason if s.message else None}
+    if notify.name in ("review_assigned", "review_due"):
+        return {"pending": s.data.get("pending"), "deadline": s.data.get("deadline")}
     if notify.name == "phase":
         return {"phase": s.data.get("to"), "closes_at": s.room.closes_at.isoformat() if s.room.closes_at else None}
     return {}

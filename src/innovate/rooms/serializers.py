@@ -73,7 +73,7 @@ def room_json(room: Room, membership: Membership | None, *, moderator: bool) -> 
 
 
 def idea_json(idea: Idea, room: Room, author: User | None, viewer: Viewer, *, my_vote: int | None = None,
-              merged_into_title: str | None = None) -> dict[str, Any]:
+              merged_into_title: str | None = None, review: dict[str, Any] | None = None) -> dict[str, Any]:
     hidden = idea.state == "hidden"
     show_author = not idea.anonymous or viewer.moderator
     data: dict[str, Any] = {
@@ -98,6 +98,8 @@ def idea_json(idea: Idea, room: Room, author: User | None, viewer: Viewer, *, my
     }
     if merged_into_title is not None:
         data["merged_into_title"] = merged_into_title
+    if review is not None:  # the experts' results, where the viewer may see them (rooms/reviews)
+        data["review"] = review
     if hidden:
         data["hidden_reason"] = idea.hidden_reason if viewer.moderator or idea.author_id == viewer.user_id else None
         if not viewer.moderator:

@@ -16,9 +16,10 @@ from innovate.rooms.access import RoomAccess
 from innovate.rooms.ideas.ranking import decode_cursor, encode_cursor, trending_rank
 from innovate.rooms.models import Idea, Vote
 from innovate.rooms.queries import Page, viewer_for
+from innovate.rooms.reviews import queries as reviews
 from innovate.rooms.serializers import idea_json, tallies_visible
 
-IDEA_SORTS = ("top", "new", "trending", "discussed")
+IDEA_SORTS = ("top", "new", "trending", "discussed", "expert")
 
 
 async def list_ideas(db: AsyncSession, access: RoomAccess, *, sort: str = "top", cursor: str | None = None,
@@ -33,8 +34,12 @@ async def list_ideas(db: AsyncSession, access: RoomAccess, *, sort: str = "top",
         stmt = stmt.where(or_(Idea.state == "visible", Idea.author_id == viewer.user_id))
     if status:
         stmt = stmt.where(Idea.status == status)
+    if sort == "expert" and not await reviews.results_visible_to(db, access):
+        sort = "new"  # the experts' order would reveal results not released yet
     if sort == "trending":
         return await _trending(db, access, stmt, cursor, limit)
+    if sort == "expert":
+        return await _expert(db, access, stmt, cursor, limit)
     key_column = {"top": Idea.rank_top, "new": Idea.id, "discussed": Idea.messages_count}[sort]
     after = decode_cursor(cursor, ("k", "id"))
     if after is not None:
@@ -67,6 +72,20 @@ async def _trending(db: AsyncSession, access: RoomAccess, stmt: Any, cursor: str
     return Page(items, next_cursor)
 
 
+async def _expert(db: AsyncSession, access: RoomAccess, stmt: Any, cursor: str | None, limit: int) -> Page:
+    # Best expert score first; ideas nobody has reviewed yet come last, newest first.
+    after = decode_cursor(cursor, ("k", "id"))
+    means = await reviews.expert_order(db, access.room.id)
+    ranked = sorted(((means.get(i.id, -1.0), i.id, i) for i in (await db.execute(stmt)).scalars()),
+                    key=lambda r: (r[0], r[1]), reverse=True)
+    if after is not None:
+        ranked = [r for r in ranked if (r[0], r[1]) < (after["k"], after["id"])]
+    page = ranked[:limit]
+    items = await ideas_json(db, access, [r[2] for r in page])
+    next_cursor = encode_cursor({"k": page[-1][0], "id": page[-1][1]}) if len(ranked) > limit else None
+    return Page(items, next_cursor)
+
+
 async def ideas_json(db: AsyncSession, access: RoomAccess, ideas: list[Idea]) -> list[dict[str, Any]]:
     if not ideas:
         return []
@@ -78,9 +97,10 @@ async def ideas_json(db: AsyncSession, access: RoomAccess, ideas: list[Idea]) ->
         select(Vote.idea_id, Vote.value).where(Vote.user_id == viewer.user_id, Vote.idea_id.in_(ids)))).all())
     merged_ids = {i.merged_into_id for i in ideas if i.merged_into_id}
     titles = dict((await db.execute(select(Idea.id, Idea.title).where(Idea.id.in_(merged_ids)))).all()) if merged_ids else {}
+    results = await reviews.visible_summaries(db, access, ids)
     return [
         idea_json(i, access.room, authors.get(i.author_id or 0), viewer, my_vote=votes.get(i.id),
-                  merged_into_title=titles.get(i.merged_into_id or 0))
+                  merged_into_title=titles.get(i.merged_into_id or 0), review=results.get(i.id))
         for i in ideas
     ]
 

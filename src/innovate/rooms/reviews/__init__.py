@@ -1,0 +1,1 @@
+"""Expert evaluation: criteria, reviewers, assignments, scorecards and their results."""
