@@ -217,7 +217,7 @@ def _feature_routes() -> list[BaseRoute]:
             *moderation_api.routes, *moderation_pages.routes, *content_routes.routes, *member_routes.routes,
             *audit_routes.routes, *insights_api.routes, *insights_pages.routes,
             *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes,
-            *showcase_api.routes, *showcase_pages.routes, *showcase_routes.routes, *reviews_api.routes]
+            *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes]
 
 
 def app_from_env() -> Starlette:

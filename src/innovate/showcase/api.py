@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.accounts.guards import require_user
+from innovate.accounts.guards import current_user, require_user
 from innovate.errors import Invalid
 from innovate.inputs import JSON, read_input
-from innovate.showcase import publishing
+from innovate.media import store
+from innovate.showcase import publishing, stories
+from innovate.showcase.models import Story
 from innovate.web import resources
 
 
@@ -54,7 +56,53 @@ async def my_consent(request: Request) -> Response:
     return JSON(_request_json(answered, resources(request).settings.public_url))
 
 
+async def _stories_json(request: Request, found: list[Story]) -> list[dict[str, object]]:
+    res = resources(request)
+    async with res.db() as db:
+        covers = await store.load_many(db, [s.cover_key for s in found if s.cover_key])
+    return [stories.story_json(s, covers, res.settings.public_url) for s in found]
+
+
+async def story_list(request: Request) -> Response:
+    """Writers and admins: every story, drafts too; anyone else: the published ones."""
+    res = resources(request)
+    if request.method == "POST":
+        created = await stories.create(res, require_user(request), await read_input(request))
+        return JSON((await _stories_json(request, [created]))[0], status_code=201)
+    user = current_user(request)
+    async with res.db() as db:
+        if user is not None and await stories.is_writer(db, user):
+            found = await stories.all_stories(db, user)
+        else:
+            found = await stories.published(db)
+    return JSON({"items": await _stories_json(request, found)})
+
+
+async def story_one(request: Request) -> Response:
+    changed = await stories.update(resources(request), require_user(request), request.path_params["slug"],
+                                   await read_input(request))
+    return JSON((await _stories_json(request, [changed]))[0])
+
+
+async def story_writers(request: Request) -> Response:
+    user = require_user(request)
+    async with resources(request).db() as db:
+        found = await stories.writers(db, user)
+    return JSON({"items": [{"id": w.id, "name": w.name} for w in found]})
+
+
+async def story_writer(request: Request) -> Response:
+    user = require_user(request)
+    person = request.path_params["user"]
+    await stories.name_writer(resources(request), user, person, writer=request.method == "PUT")
+    return Response(status_code=204)
+
+
 routes = [
+    Route("/api/v1/stories", story_list, methods=["GET", "POST"]),
+    Route("/api/v1/stories/{slug:str}", story_one, methods=["PATCH"]),
+    Route("/api/v1/admin/story-writers", story_writers, methods=["GET"]),
+    Route("/api/v1/admin/story-writers/{user:id}", story_writer, methods=["PUT", "DELETE"]),
     Route("/api/v1/rooms/{slug}/publication", publication, methods=["GET", "POST"]),
     Route("/api/v1/me/publication-consents", my_consents, methods=["GET"]),
     Route("/api/v1/me/publication-consents/{item:id}", my_consent, methods=["PUT"]),

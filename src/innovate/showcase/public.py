@@ -111,6 +111,44 @@ async def positions_sharing(db: AsyncSession, tags: list[str]) -> list[PublicPos
     return [p for p in await open_positions(db) if wanted & {tag_slug(t) for t in p.tags}]
 
 
-async def published_story_rows(db: AsyncSession) -> list[Story]:
-    return list((await db.execute(select(Story).where(Story.state == "published")
-                                  .order_by(Story.published_at.desc(), Story.id.desc()))).scalars())
+@dataclass(frozen=True)
+class PublicStory:
+    slug: str
+    title: str
+    summary: str
+    byline: str
+    body_html: str
+    cover: Picture | None
+    share: Picture | None
+    published_at: datetime
+    updated_at: datetime
+    tags: list[str]
+    positions: list[PublicPosition]
+
+
+async def _public_stories(db: AsyncSession, rows: list[Story], *, with_positions: bool) -> list[PublicStory]:
+    pictures_ = await store.load_many(db, [k for r in rows for k in (r.cover_key, r.share_key) if k])
+    found = []
+    for r in rows:
+        assert r.published_at is not None
+        found.append(PublicStory(
+            slug=r.slug, title=r.title, summary=r.summary, byline=r.byline, body_html=render(r.body),
+            cover=pictures_.get(r.cover_key or ""), share=pictures_.get(r.share_key or ""),
+            published_at=r.published_at, updated_at=max(r.updated_at, r.published_at), tags=list(r.tags),
+            positions=await positions_sharing(db, list(r.tags)) if with_positions else []))
+    return found
+
+
+async def stories(db: AsyncSession, limit: int = 100) -> list[PublicStory]:
+    """Published stories, newest first."""
+    rows = list((await db.execute(select(Story).where(Story.state == "published", Story.published_at.is_not(None))
+                                  .order_by(Story.published_at.desc(), Story.id.desc()).limit(limit))).scalars())
+    return await _public_stories(db, rows, with_positions=False)
+
+
+async def story(db: AsyncSession, slug: str) -> PublicStory:
+    row = (await db.execute(select(Story).where(Story.slug == slug, Story.state == "published",
+                                                Story.published_at.is_not(None)))).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such story.")
+    return (await _public_stories(db, [row], with_positions=True))[0]

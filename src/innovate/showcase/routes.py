@@ -12,7 +12,9 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.errors import AppError
 from innovate.inputs import bool_field, read_input
-from innovate.showcase import publishing
+from innovate.media import store
+from innovate.showcase import publishing, stories
+from innovate.showcase.models import Story
 from innovate.web import Form, flash, form_post, page, posted_forms, resources, see_other, view
 
 PUBLICATION_FIELDS = ("items", "summary", "outcome", "thanks", "published")
@@ -64,7 +66,74 @@ async def consent_submit(request: Request) -> Response:
     return see_other("/me/publications")
 
 
+# Stories: the writers' pages ----------------------------------------------------------------
+
+@view
+async def stories_manage(request: Request) -> Response:
+    async with resources(request).db() as db:
+        found = await stories.all_stories(db, require_user(request))
+    return page(request, "showcase/stories_manage.html", {"stories": found})
+
+
+async def _story_form(request: Request, story: Story | None, form: Form) -> Response:
+    cover = None
+    if story is not None and story.cover_key:
+        async with resources(request).db() as db:
+            cover = await store.load(db, story.cover_key)
+    return page(request, "showcase/story_form.html", {"story": story, "form": form, "cover": cover})
+
+
+@view
+async def story_new(request: Request) -> Response:
+    async with resources(request).db() as db:
+        await stories.require_writer(db, require_user(request))
+    return await _story_form(request, None, Form(values={"byline": ""}))
+
+
+@view
+async def story_create(request: Request) -> Response:
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        return await _story_form(request, None, form)
+
+    story = await form_post(data, stories.create(resources(request), require_user(request), data), stories.FIELDS,
+                            refused)
+    flash(request, "Published." if story.state == "published" else "Saved as a draft.")
+    return see_other(f"/stories/{quote(story.slug)}/edit")
+
+
+@view
+async def story_edit(request: Request) -> Response:
+    async with resources(request).db() as db:
+        story = await stories.for_writer(db, require_user(request), request.path_params["slug"])
+    form = Form(values={name: getattr(story, name) for name in ("title", "summary", "body", "byline", "slug")}
+                | {"tags": ", ".join(story.tags)})
+    return await _story_form(request, story, form)
+
+
+@view
+async def story_update(request: Request) -> Response:
+    data = await read_input(request)
+    slug = request.path_params["slug"]
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        async with resources(request).db() as db:
+            story = await stories.for_writer(db, require_user(request), slug)
+        return await _story_form(request, story, form)
+
+    story = await form_post(data, stories.update(resources(request), require_user(request), slug, data),
+                            stories.FIELDS, refused)
+    flash(request, "Published." if story.state == "published" else "Saved as a draft.")
+    return see_other(f"/stories/{quote(story.slug)}/edit")
+
+
 routes = [
+    Route("/stories/manage", stories_manage, methods=["GET"]),
+    Route("/stories/new", story_new, methods=["GET"]),
+    Route("/stories/new", story_create, methods=["POST"]),
+    Route("/stories/{slug}/edit", story_edit, methods=["GET"]),
+    Route("/stories/{slug}/edit", story_update, methods=["POST"]),
     Route("/rooms/{slug}/publication", publication_page, methods=["GET"]),
     Route("/rooms/{slug}/publication", publication_submit, methods=["POST"]),
     Route("/me/publications", consents_page, methods=["GET"]),
