@@ -100,7 +100,10 @@ ROLES = ("admin", "moderator", "member", "nonmember", "guest", "outsider")
 MATRIX = {
     "/": (200, 200, 200, 200, 200, 200),
     "/rooms": (200, 200, 200, 200, 404, 404),
-    "/rooms/new": (200, 200, 404, 404, 404, 404),
+    "/rooms/new": (200, 200, 303, 303, 404, 404),  # employees are offered a community instead
+    "/communities": (200, 200, 200, 200, 404, 404),
+    "/communities/new": (200, 200, 200, 200, 404, 404),
+    "/admin/communities": (200, 403, 403, 403, 403, 403),
     "/rooms/green": (200, 200, 200, 200, 200, 404),
     "/rooms/green/ideas/{idea}": (200, 200, 200, 200, 200, 404),
     "/rooms/green/settings": (200, 200, 403, 403, 403, 404),

@@ -190,6 +190,8 @@ def _feature_routes() -> list[BaseRoute]:
     """Routes of the feature packages (rooms, live, invites...), collected in one place."""
     from innovate.auth.invite_routes import routes as invite_routes
     from innovate.auth.signin import routes as signin_routes
+    from innovate.communities import api as communities_api
+    from innovate.communities import routes as community_pages
     from innovate.insights import api as insights_api
     from innovate.insights import routes as insights_pages
     from innovate.live.endpoint import routes as live_routes
@@ -217,7 +219,8 @@ def _feature_routes() -> list[BaseRoute]:
             *moderation_api.routes, *moderation_pages.routes, *content_routes.routes, *member_routes.routes,
             *audit_routes.routes, *insights_api.routes, *insights_pages.routes,
             *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes,
-            *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes]
+            *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes,
+            *communities_api.routes, *community_pages.routes]
 
 
 def app_from_env() -> Starlette:

@@ -65,6 +65,13 @@ REVIEW_RELEASED = "review.released"
 REVIEW_COMMENTS_HIDDEN = "review.comments_hidden"
 REVIEW_COMMENTS_RESTORED = "review.comments_restored"
 REVIEW_COMMENTS_APPROVED = "review.comments_approved"
+COMMUNITY_ORPHANED = "community.orphaned"
+COMMUNITY_HANDED_OVER = "community.handed_over"
+USER_CURATOR_CHANGED = "user.curator_changed"
+PERSONA_CREATED = "persona.created"
+PERSONA_UPDATED = "persona.updated"
+PULSE_SENT = "pulse.sent"
+PULSE_CLOSED = "pulse.closed"
 
 # Entries written before the vocabulary was one keep their stored names; reading and
 # filtering treat them as the current ones (the trail itself is never rewritten).

@@ -61,6 +61,7 @@ class Recipients(Enum):
     PROMOTED_MEMBER = "promoted_member"  # the member made a moderator
     REVIEWER = "reviewer"                # the reviewer an assignment or a reminder is for (data.user_id)
     REVIEWED_AUTHORS = "reviewed_authors"  # authors of ideas with a submitted review
+    ADMINS = "admins"                    # the site's administrators (members of the room or not)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,11 @@ MEMBER_UPDATED = _member("member.updated", html="live/member_changed.html",
 # on the public results page. Their answer is not an event: it changes the public page only.
 PUBLICATION_CONSENT_REQUESTED = _idea("publication.consent_requested",
                                       notify=(Notify("publication_consent", Recipients.IDEA_AUTHOR, Category.IDEAS),))
+
+# A community whose last owner left or was deactivated: the administrators are told, and
+# its moderators' view (admins see it) gets the flag.
+COMMUNITY_ORPHANED = Kind("community.orphaned", loads=Loads.ROOM, html="live/room_changed.html",
+                          notify=(Notify("community_orphaned", Recipients.ADMINS, Category.INVITATIONS),))
 
 REPORT_CREATED = Kind("report.created", loads=Loads.REPORT, html="live/report.html")
 REPORT_RESOLVED = Kind("report.resolved", html="live/report.html")

@@ -426,7 +426,8 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
             invite_id, room_id = spent
             room = await db.get(Room, room_id)
             assert room is not None  # the invite row references it
-            if user.is_guest and guest_access_over(room):
+            if user.is_guest and (guest_access_over(room) or room.kind == "community"
+                                  and not resources.settings.community_guests):
                 raise InviteNotValid()
             membership = (await db.execute(
                 select(Membership).where(Membership.room_id == room.id, Membership.user_id == user.id)

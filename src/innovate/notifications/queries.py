@@ -100,6 +100,10 @@ def subject(kind: str, count: int, title: str, actor: str | None, data: dict[str
         ends = data.get("ends_at")
         when = datetime.fromisoformat(ends).strftime("%Y-%m-%d %H:%M UTC") if isinstance(ends, str) else "soon"
         return f"Your guest access to '{title}' ends {when}"
+    if kind == "community_orphaned":
+        return f"The community '{title}' has no owner any more: hand it to someone or archive it"
+    if kind == "pulse":
+        return f"{who} asks: {title}" if data.get("question") else f"{who}: {title}"
     return title
 
 

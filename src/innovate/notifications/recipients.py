@@ -142,6 +142,10 @@ async def reviewed_authors(db: AsyncSession, s: Subject) -> set[int] | None:
     return await authors_of_reviewed(db, s.room.id)
 
 
+async def site_admins(db: AsyncSession, s: Subject) -> set[int] | None:
+    return set((await db.execute(select(User.id).where(User.is_admin.is_(True), User.is_active.is_(True)))).scalars())
+
+
 RULES: dict[Recipients, Rule] = {
     Recipients.MENTIONED: mentioned,
     Recipients.REPLIED_TO: replied_to,
@@ -153,6 +157,7 @@ RULES: dict[Recipients, Rule] = {
     Recipients.PROMOTED_MEMBER: promoted_member,
     Recipients.REVIEWER: reviewer,
     Recipients.REVIEWED_AUTHORS: reviewed_authors,
+    Recipients.ADMINS: site_admins,
 }
 
 

@@ -64,6 +64,8 @@ def _place(room: Room, s: Subject, notify: Notify) -> tuple[str, str, str, str]:
         path = f"{base}/ideas/{s.idea.id}" if s.idea is not None else base
         title = s.idea.title if s.idea is not None else room.title
         return f"{name}:message:{s.message.id}", title, path, f"message-{s.message.id}"
+    if name == "community_orphaned":
+        return f"{name}:room:{room.id}", room.title, "/admin/communities", f"community-{room.slug}"
     if s.idea is not None:
         return f"{name}:idea:{s.idea.id}", s.idea.title, f"{base}/ideas/{s.idea.id}", ""
     if name in ("review_assigned", "review_due"):
@@ -157,7 +159,10 @@ async def _notify(db: AsyncSession, settings: Settings, event: Appended, entries
     for entry in entries:
         own = told if entry.to is Recipients.POST_AUTHOR else told | ({author} if author is not None else set())
         candidates = await RULES[entry.to](db, s)
-        people = await eligible(db, s, None if candidates is None else candidates - own) - own
+        if entry.to is Recipients.ADMINS:  # administrators see every room, members of it or not
+            people = (candidates or set()) - own
+        else:
+            people = await eligible(db, s, None if candidates is None else candidates - own) - own
         if people:
             found.append((entry, people))
             told |= people

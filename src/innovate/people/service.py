@@ -10,6 +10,7 @@ from innovate.accounts.sessions import revoke_sessions_in
 from innovate.db import utcnow
 from innovate.errors import Forbidden, NotFound
 from innovate.resources import Resources
+from innovate.rooms.owners import flag_ownerless, owned_communities
 from innovate.writes import write
 
 
@@ -39,4 +40,6 @@ async def set_active(resources: Resources, actor: User, user_id: int, *, active:
                                target_kind="user", target_id=user_id, reason=reason, data={"kind": user.kind})
         if not active:
             await revoke_sessions_in(db, outbox, user_id)
+            if changed:
+                await flag_ownerless(db, outbox, await owned_communities(db, user_id))
     return user

@@ -33,7 +33,8 @@ async def rooms_collection(request: Request) -> Response:
     async with resources(request).db() as db:
         # Guests have no directory: they see only the rooms they were invited to.
         items = await list_rooms(db, user, query=params.get("q", ""), phase=params.get("phase") or None,
-                                 mine=user.is_guest or params.get("mine") in ("1", "true"))
+                                 mine=user.is_guest or params.get("mine") in ("1", "true"),
+                                 kind=params.get("kind") or "challenge")
     return JSON({"items": items})
 
 

@@ -17,11 +17,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from innovate.db import Base, utcnow
 
+# A challenge runs through phases; a community is a standing place to talk (always open,
+# until an administrator archives it), created by any employee without approval.
+ROOM_KINDS = ("challenge", "community")
 PHASES = ("draft", "open", "voting", "closed", "archived")
 VISIBILITIES = ("employees", "invite-only")
 VOTING_MODES = ("updown", "approve", "budget")
@@ -35,6 +39,7 @@ class Room(Base):
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="challenge", server_default="challenge", index=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     brief: Mapped[str] = mapped_column(Text, default="")
@@ -48,6 +53,13 @@ class Room(Base):
     votes_in_open: Mapped[bool] = mapped_column(Boolean, default=True)
     hide_tallies_until_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A community may go without its ideas board (challenges always have one).
+    ideas_board: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set when a community's last owner left or was deactivated: admins see it in their list
+    # until they hand it to a new owner or archive it.
+    orphaned_at: Mapped[datetime | None]
+    # The community a challenge grew out of ("Turn this into a challenge").
+    grown_from_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
     # Moderation rules.
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     guests_until: Mapped[str] = mapped_column(String(16), default="archived")  # "closed" | "archived"

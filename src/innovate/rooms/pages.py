@@ -15,7 +15,7 @@ from innovate.rooms.discussion.pages import thread_context
 from innovate.rooms.discussion.queries import pinned_json
 from innovate.rooms.ideas.pages import ideas_context
 from innovate.rooms.ideas.queries import signed_ideas
-from innovate.rooms.queries import active_member, joinable_rooms, list_members, list_rooms
+from innovate.rooms.queries import active_member, joinable_rooms, list_members, list_rooms, room_links
 from innovate.rooms.serializers import member_json
 
 SCHEDULE = ("opens_at", "voting_at", "closes_at", "archives_at")
@@ -28,6 +28,7 @@ async def room_page(db: AsyncSession, user: User | None, slug: str, *, sort: str
     context.update(await thread_context(db, access, None, before, reply_to))
     context["members"] = await list_members(db, access)
     context["pinned"] = await pinned_json(db, access)
+    context["links"] = await room_links(db, access.room)
     return context
 
 
@@ -50,7 +51,8 @@ async def member_card(db: AsyncSession, user: User, slug: str, member_id: int) -
 
 def settings_values(room: dict[str, Any]) -> dict[str, Any]:
     """The settings form's values, from the room as the API shows it."""
-    values: dict[str, Any] = {k: room.get(k) for k in ("title", "brief", "cover_url", "visibility")}
+    values: dict[str, Any] = {k: room.get(k) for k in ("title", "brief", "cover_url", "visibility", "kind",
+                                                       "ideas_board")}
     voting = room["voting"]
     values.update(voting_mode=voting["mode"], budget=voting.get("budget"), max_per_idea=voting.get("max_per_idea"),
                   votes_in_open=voting["votes_in_open"], hide_tallies_until_closed=voting["hide_tallies_until_closed"],

@@ -41,7 +41,8 @@ def phase_blocks(room: dict[str, Any], moderator: bool) -> dict[str, str | None]
     only what those checks read, so pages and live fragments never drift from the services.
     """
     stand_in = SimpleNamespace(
-        room=SimpleNamespace(phase=room["phase"], locked=room["locked"], votes_in_open=room["voting"]["votes_in_open"]),
+        room=SimpleNamespace(phase=room["phase"], locked=room["locked"], votes_in_open=room["voting"]["votes_in_open"],
+                             ideas_board=room.get("ideas_board", True)),
         can_moderate=moderator,
     )
     checks = {"post": rules.check_can_post, "submit": rules.check_can_submit_idea, "vote": rules.check_can_vote}
@@ -105,4 +106,6 @@ def remaining_text(delta: Any) -> str:
 
 
 def phase_moves(room: dict[str, Any]) -> list[tuple[str, str, str]]:
+    if room.get("kind") == "community":
+        return []  # no phases; administrators archive from their communities list
     return PHASE_MOVES.get(room["phase"], [])

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate.accounts.models import User
 from innovate.errors import Invalid
 from innovate.rooms.access import RoomAccess, can_see_room
-from innovate.rooms.models import PHASES, Membership, Room
+from innovate.rooms.models import PHASES, ROOM_KINDS, Membership, Room
 from innovate.rooms.serializers import Viewer, member_json, room_json
 
 MAX_LIMIT = 100
@@ -43,13 +43,18 @@ def check_limit(raw: str | None, default: int = 30) -> int:
 
 
 async def list_rooms(db: AsyncSession, user: User, *, query: str = "", phase: str | None = None,
-                     mine: bool = False) -> list[dict[str, Any]]:
-    """Rooms the user may see, newest first, with search and a phase filter."""
+                     mine: bool = False, kind: str | None = "challenge") -> list[dict[str, Any]]:
+    """Rooms of ``kind`` (None: both) the user may see, newest first, with search and a
+    phase filter."""
     if phase is not None and phase not in PHASES:
         raise Invalid.field("phase", f"expected one of {', '.join(PHASES)}")
+    if kind is not None and kind not in ROOM_KINDS:
+        raise Invalid.field("kind", f"expected one of {', '.join(ROOM_KINDS)}")
     stmt = (select(Room, Membership)
             .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == user.id))
             .order_by(Room.created_at.desc(), Room.id.desc()))
+    if kind is not None:
+        stmt = stmt.where(Room.kind == kind)
     if query:
         like = f"%{query.lower()[:100]}%"
         stmt = stmt.where(or_(func.lower(Room.title).like(like), func.lower(Room.slug).like(like)))
@@ -109,3 +114,18 @@ async def room_id_of(db: AsyncSession, slug: str) -> int | None:
     """The id of the room at ``slug``, whoever may see it (administrators' filters)."""
     found: int | None = (await db.execute(select(Room.id).where(Room.slug == slug))).scalar_one_or_none()
     return found
+
+
+async def room_links(db: AsyncSession, room: Room) -> dict[str, Any]:
+    """What a community and its challenges say of each other: the community a challenge grew
+    out of, and the challenges that grew out of a community (those open to everyone)."""
+    links: dict[str, Any] = {"grown_from": None, "grown_into": []}
+    if room.grown_from_id is not None:
+        parent = await db.get(Room, room.grown_from_id)
+        if parent is not None:
+            links["grown_from"] = {"slug": parent.slug, "title": parent.title}
+    if room.kind == "community":
+        rows = await db.execute(select(Room.slug, Room.title).where(
+            Room.grown_from_id == room.id, Room.phase != "draft").order_by(Room.created_at))
+        links["grown_into"] = [{"slug": slug, "title": title} for slug, title in rows.all()]
+    return links

@@ -15,6 +15,7 @@ from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden, NotFound
 from innovate.inputs import Input, read_input
 from innovate.rooms import pages
+from innovate.rooms.access import room_access
 from innovate.rooms.context import room_base, room_context
 from innovate.rooms.ideas.pages import idea_sort
 from innovate.rooms.models import PHASES
@@ -40,8 +41,9 @@ from innovate.web import (
 
 ROOM_FIELDS = ("slug", "title", "brief", "cover_url", "visibility", "voting_mode", "budget", "max_per_idea",
                "votes_in_open", "hide_tallies_until_closed", "allow_anonymous", "opens_at", "voting_at", "closes_at",
-               "archives_at", "phase")
+               "archives_at", "phase", "grown_from", "ideas_board")
 ROOM_FLAGS = ("votes_in_open", "hide_tallies_until_closed", "allow_anonymous")
+COMMUNITY_FLAGS = ("ideas_board",)
 LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 TZ_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 
@@ -76,11 +78,14 @@ def room_form_input(data: Input) -> Input:
     """Adapt the HTML form to the service's input: unticked boxes are explicit ``false``;
     datetime-local values get the browser's offset (sent by room.js), or UTC without it."""
     values = dict(data)
-    for flag in ROOM_FLAGS:
+    community = values.pop("kind", None) == "community"
+    for flag in ROOM_FLAGS + (COMMUNITY_FLAGS if community else ()):
         values[flag] = "true" if values.get(flag) in ("true", "on") else "false"
     offset = values.pop("tz_offset", "")
     suffix = offset if isinstance(offset, str) and TZ_OFFSET.match(offset) else "+00:00"
     for name in pages.SCHEDULE:
+        if community:
+            values.pop(name, None)
         raw = values.get(name)
         if isinstance(raw, str) and LOCAL_DATETIME.match(raw.strip()):
             values[name] = raw.strip() + suffix
@@ -90,9 +95,20 @@ def room_form_input(data: Input) -> Input:
 
 @view
 async def new_room_page(request: Request) -> Response:
-    _creator(request)
-    form = Form(values={"visibility": "employees", "voting_mode": "updown", "votes_in_open": "true", "phase": "draft"})
-    return page(request, "rooms/new.html", {"form": form})
+    """The new challenge form; ``?from=SLUG`` pre-fills it from a community the challenge grows
+    out of. Employees who may not create challenges are offered what they may: a community."""
+    user = require_user(request)
+    if not user.can_create_rooms and not user.is_guest:
+        return see_other("/communities/new")
+    user = _creator(request)
+    values = {"visibility": "employees", "voting_mode": "updown", "votes_in_open": "true", "phase": "draft"}
+    source = request.query_params.get("from")
+    if source:
+        async with resources(request).db() as db:
+            community = (await room_access(db, user, source)).room
+        if community.kind == "community":
+            values.update(title=community.title, brief=community.brief, grown_from=community.slug)
+    return page(request, "rooms/new.html", {"form": Form(values=values)})
 
 
 @view

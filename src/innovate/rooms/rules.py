@@ -35,6 +35,8 @@ def _not_locked(access: RoomAccess) -> None:
 
 def check_can_submit_idea(access: RoomAccess) -> None:
     _not_locked(access)
+    if not access.room.ideas_board:
+        raise Conflict("This community has no ideas board.")
     if access.room.phase != "open":
         raise Conflict(f"Ideas can be submitted while the room is open (it is {access.room.phase}).")
 

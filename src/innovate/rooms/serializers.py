@@ -41,6 +41,7 @@ def room_json(room: Room, membership: Membership | None, *, moderator: bool) -> 
     active = membership is not None and membership.state == "active"
     data: dict[str, Any] = {
         "id": room.id,
+        "kind": room.kind,
         "slug": room.slug,
         "title": room.title,
         "brief": room.brief,
@@ -50,6 +51,8 @@ def room_json(room: Room, membership: Membership | None, *, moderator: bool) -> 
         "visibility": room.visibility,
         "voting": voting,
         "locked": room.locked,
+        "ideas_board": room.ideas_board,
+        "grown_from_id": room.grown_from_id,
         "schedule": {
             "opens_at": _iso(room.opens_at),
             "voting_at": _iso(room.voting_at),
@@ -67,6 +70,8 @@ def room_json(room: Room, membership: Membership | None, *, moderator: bool) -> 
             "premoderation_first_n": room.premoderation_first_n,
             "auto_hide_reports": room.auto_hide_reports,
         }
+        if room.kind == "community":
+            data["orphaned_at"] = _iso(room.orphaned_at)
     if active and room.voting_mode == "budget":
         data["my_budget_left"] = max(0, (room.budget or 0) - membership.votes_spent)  # type: ignore[union-attr]
     return data

@@ -11,13 +11,13 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import affected, utcnow
-from innovate.errors import Conflict, Forbidden, Invalid
+from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import (
     Input,
     bool_field,
@@ -40,12 +40,14 @@ from innovate.rooms.memberships import add_member
 from innovate.rooms.models import (
     PHASES,
     PREMODERATION,
+    ROOM_KINDS,
     VISIBILITIES,
     VOTING_MODES,
     Membership,
     Room,
     Vote,
 )
+from innovate.rooms.owners import flag_ownerless
 from innovate.writes import access_changed, write
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
@@ -87,6 +89,10 @@ def _schedule(data: Input, current: Room | None) -> dict[str, datetime | None]:
 
 
 async def create_room(resources: Resources, actor: User, data: Input) -> Room:
+    """A challenge (moderators and admins) or, with ``kind: community``, a community: any
+    active employee, no approval, as its first owner (moderator)."""
+    if choice_field(data, "kind", ROOM_KINDS, default="challenge") == "community":
+        return await _create_community(resources, actor, data)
     if not actor.can_create_rooms:
         raise Forbidden("Only moderators and administrators may create challenge rooms.")
     values: dict[str, Any] = {
@@ -104,17 +110,69 @@ async def create_room(resources: Resources, actor: User, data: Input) -> Room:
         **_schedule(data, None),
     }
     phase = choice_field(data, "phase", ("draft", "open"), default="draft")
+    return await _insert_room(resources, actor, values, phase, grown_from=_grown_from_slug(data))
+
+
+def _grown_from_slug(data: Input) -> str | None:
+    slug = text_field(data, "grown_from", max_length=rules.SLUG_MAX, required=False)
+    return slug.lower() if slug else None
+
+
+async def _create_community(resources: Resources, actor: User, data: Input) -> Room:
+    if not actor.is_active or actor.is_guest:
+        raise Forbidden("Guests cannot create communities.")
+    for name in ("phase", *SCHEDULE_FIELDS):
+        if data.get(name) not in (None, ""):
+            raise Invalid.field(name, "a community has no phases")
+    values: dict[str, Any] = {
+        "kind": "community",
+        "slug": _slug(data),
+        "title": text_field(data, "title", max_length=rules.TITLE_MAX),
+        "brief": text_field(data, "brief", max_length=rules.BRIEF_MAX, required=False, default="", multiline=True),
+        "cover_url": _cover_url(data),
+        "visibility": choice_field(data, "visibility", VISIBILITIES, default="employees"),
+        "ideas_board": bool_field(data, "ideas_board", default=True),
+        "allow_anonymous": bool_field(data, "allow_anonymous"),
+        "votes_in_open": True,
+        "guests_until": "archived",
+    }
+    return await _insert_room(resources, actor, values, "open", limit=resources.settings.communities_per_employee)
+
+
+async def _insert_room(resources: Resources, actor: User, values: dict[str, Any], phase: str, *,
+                       limit: int | None = None, grown_from: str | None = None) -> Room:
     try:
         async with write(resources) as (db, outbox):
+            if limit is not None and not actor.is_admin:
+                # The actor's row lock serialises their creations: two at once cannot both pass.
+                await db.execute(select(User.id).where(User.id == actor.id).with_for_update())
+                owned = (await db.execute(select(func.count()).select_from(Room).where(
+                    Room.kind == "community", Room.created_by_id == actor.id, Room.phase != "archived"))).scalar_one()
+                if owned >= limit:
+                    raise Conflict(f"You already own {owned} communities, the most one person may start "
+                                   "here; archive one or ask an administrator.")
+            if grown_from is not None:
+                values["grown_from_id"] = await _community_id(db, actor, grown_from)
             room = Room(**values, phase=phase, created_by_id=actor.id)
             db.add(room)
             await db.flush()
             await add_member(db, outbox, room, actor, role="moderator")
             await audit.record(db, actor.id, audit.ROOM_CREATED, room_id=room.id, target_kind="room", target_id=room.id,
-                        data={"slug": room.slug, "phase": phase})
+                        data={"slug": room.slug, "phase": phase, "kind": room.kind})
     except IntegrityError:
         raise Conflict(f"The address /rooms/{values['slug']} is taken.", fields={"slug": "already taken"}) from None
     return room
+
+
+async def _community_id(db: Any, actor: User, slug: str) -> int:
+    """The community a new challenge grows out of: one the actor can see."""
+    try:
+        access = await room_access(db, actor, slug)
+    except NotFound:
+        raise Invalid.field("grown_from", "no such community") from None
+    if access.room.kind != "community":
+        raise Invalid.field("grown_from", "no such community")
+    return access.room.id
 
 
 def _cover_url(data: Input) -> str | None:
@@ -144,6 +202,10 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
         for flag in ("votes_in_open", "hide_tallies_until_closed", "allow_anonymous"):
             if flag in data:
                 changed[flag] = bool_field(data, flag)
+        if room.kind == "community":
+            _check_community_change(access, data)
+            if "ideas_board" in data:
+                changed["ideas_board"] = bool_field(data, "ideas_board")
         if "guests_until" in data:
             changed["guests_until"] = choice_field(data, "guests_until", ("closed", "archived"))
         if "premoderation" in data:
@@ -180,6 +242,18 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
     return access
 
 
+def _check_community_change(access: RoomAccess, data: Input) -> None:
+    """A community has no phases and no schedule: it is open until an administrator archives
+    it (or brings it back)."""
+    for name in SCHEDULE_FIELDS:
+        if data.get(name) not in (None, ""):
+            raise Invalid.field(name, "a community has no phases")
+    if "phase" in data and data["phase"] != access.room.phase:
+        target = choice_field(data, "phase", ("open", "archived"))
+        if not access.user.is_admin:
+            raise Forbidden(f"Only administrators may {'archive' if target == 'archived' else 'reopen'} a community.")
+
+
 async def _set_lock(db: Any, outbox: Any, access: RoomAccess, locked: bool, actor: User) -> None:
     room = access.room
     if room.locked == locked:
@@ -192,7 +266,8 @@ async def _set_lock(db: Any, outbox: Any, access: RoomAccess, locked: bool, acto
 
 
 async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: int | None) -> None:
-    rules.check_phase_move(room.phase, target)
+    if room.kind != "community":  # an administrator may bring an archived community back
+        rules.check_phase_move(room.phase, target)
     previous = room.phase
     # Conditional on the phase we read, so a scheduler in another process cannot apply twice.
     result = await db.execute(
@@ -201,9 +276,14 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
     if affected(result) == 0:
         raise Conflict("The phase changed meanwhile; reload and try again.")
     room.phase = target
+    if room.kind == "community" and target == "archived" and room.orphaned_at is not None:
+        room.orphaned_at = None  # archiving settles the flag
+        await db.flush()
     await append_event(db, outbox, room.id, kinds.ROOM_PHASE_CHANGED, {"from": previous, "to": target}, actor_id=actor_id)
     await audit.record(db, actor_id, audit.ROOM_PHASE_CHANGED, room_id=room.id, target_kind="room", target_id=room.id,
                 data={"from": previous, "to": target, "scheduled": actor_id is None})
+    if room.kind == "community" and target == "open":
+        await flag_ownerless(db, outbox, [room.id])  # brought back without an owner
     if target in ("closed", "archived"):
         # Guests may lose access now; open sockets re-check (see realtime/hub.py).
         access_changed(outbox, room_id=room.id)
@@ -281,3 +361,5 @@ async def leave_room(resources: Resources, actor: User, slug: str) -> None:
         if affected(result):
             await append_event(db, outbox, access.room.id, kinds.MEMBER_LEFT, {"user_id": actor.id}, actor_id=actor.id)
             access_changed(outbox, room_id=access.room.id, user_id=actor.id)
+            if membership.role == "moderator":
+                await flag_ownerless(db, outbox, [access.room.id])

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     invite_attempts_per_ip: int = Field(default=100, ge=1, description="Invite-link requests allowed per IP in each window.")
     invite_attempt_window_seconds: int = Field(default=900, ge=1)
     invites_per_moderator_per_day: int = Field(default=100, ge=1)
+    community_guests: bool = Field(default=False, description="Let community owners invite guests.")
+    communities_per_employee: int = Field(default=5, ge=0,
+                                          description="Communities one employee may own at once (not archived); admins have no limit.")
     # Spam and abuse limits, per member and room; guests get the stricter guest_* values and
     # room moderators none.
     posts_per_minute: int = Field(default=10, ge=1, description="Messages a member may post per minute.")
