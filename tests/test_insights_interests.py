@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from innovate.audit import AuditEntry
 from innovate.errors import Forbidden, Invalid
+from innovate.foryou.queries import for_you
 from innovate.insights.interests import (
-    challenges_for_you,
     followers_not_joined,
     parse_labels,
     room_tags,
@@ -59,7 +59,7 @@ async def test_room_tags_write_path(resources: Resources, make_user: Any) -> Non
         await set_room_tags(resources, alice, room.slug, ["Mine"])
 
 
-async def test_followers_and_challenges_for_you(resources: Resources, make_user: Any) -> None:
+async def test_followers_and_for_you(resources: Resources, make_user: Any) -> None:
     hanna = await make_user(name="Hanna", is_moderator=True)
     alice, dan, eve = await make_user(name="Alice"), await make_user(name="Dan"), await make_user(name="Eve")
     guest = await make_user(name="Gina", kind="guest")
@@ -85,11 +85,11 @@ async def test_followers_and_challenges_for_you(resources: Resources, make_user:
     async with resources.db() as db:
         assert await followers_not_joined(db, green) == 1  # Dan; Alice is in
         # Dan may join only the open employees' room; the invite-only and closed ones are not for him.
-        assert [r["title"] for r, can_join in await challenges_for_you(db, dan)] == ["Green"]
-        assert (await challenges_for_you(db, dan))[0][0]["matched_tags"] == ["Sustainability"]
-        assert await challenges_for_you(db, alice) == []  # already in it
-        assert await challenges_for_you(db, eve) == []  # follows nothing
-        assert await challenges_for_you(db, guest) == []
+        assert [e.item["title"] for e in await for_you(db, dan)] == ["Green"]
+        assert (await for_you(db, dan))[0].reasons == ["because you follow the tag Sustainability"]
+        assert await for_you(db, alice) == []  # already in it
+        assert await for_you(db, eve) == []  # follows nothing
+        assert await for_you(db, guest) == []
     await join(resources, green, dan)
     await service.leave_room(resources, alice, green.slug)
     async with resources.db() as db:
@@ -121,13 +121,13 @@ async def test_interest_pages_and_api(resources: Resources, make_user: Any, sign
     assert [t["label"] for t in (await employee.get("/api/v1/me/interests")).json()["items"]] == ["Mobility"]
     assert (await employee.put("/api/v1/me/interests", json={"tags": "x"})).status_code == 422
     home = await employee.get("/")
-    assert "Challenges for you" in home.text and "Cleaner air" in home.text
+    assert "For you" in home.text and "Cleaner air" in home.text
 
     outsider = await sign_in(guest)
     assert (await outsider.get("/me/interests")).status_code == 404
     assert (await outsider.get("/api/v1/me/interests")).status_code == 403
     assert (await outsider.put("/api/v1/me/interests", json={"tags": [mobility]})).status_code == 403
-    assert "Challenges for you" not in (await outsider.get("/")).text
+    assert "For you" not in (await outsider.get("/")).text
 
     assert (await employee.post(f"/rooms/{room.slug}/insights/tags", data={"tags": "Mine"})).status_code == 403
     assert (await employee.put(f"/api/v1/rooms/{room.slug}/tags", json={"tags": ["Mine"]})).status_code == 403

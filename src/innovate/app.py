@@ -192,6 +192,7 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.auth.signin import routes as signin_routes
     from innovate.communities import api as communities_api
     from innovate.communities import routes as community_pages
+    from innovate.foryou import api as foryou_api
     from innovate.insights import api as insights_api
     from innovate.insights import routes as insights_pages
     from innovate.live.endpoint import routes as live_routes
@@ -203,6 +204,8 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.notifications.api import routes as notification_api_routes
     from innovate.notifications.routes import routes as notification_page_routes
     from innovate.people.api import routes as people_api_routes
+    from innovate.personas import api as personas_api
+    from innovate.personas import routes as persona_pages
     from innovate.rooms import api as rooms_api
     from innovate.rooms import routes as room_pages
     from innovate.rooms.discussion import api as discussion_api
@@ -220,7 +223,8 @@ def _feature_routes() -> list[BaseRoute]:
             *audit_routes.routes, *insights_api.routes, *insights_pages.routes,
             *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes,
             *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes,
-            *communities_api.routes, *community_pages.routes]
+            *communities_api.routes, *community_pages.routes, *personas_api.routes, *persona_pages.routes,
+            *foryou_api.routes]
 
 
 def app_from_env() -> Starlette:

@@ -1,4 +1,5 @@
-"""The home page: the challenges you take part in and, for employees, open ones to join."""
+"""The home page: the challenges and communities you take part in and, for employees, what is
+for you (from the personas and interests you follow) and open challenges to join."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.insights.interests import challenges_for_you
+from innovate.foryou.queries import for_you
 from innovate.rooms.pages import directory
 from innovate.web import page, resources, see_other
 
@@ -20,9 +21,10 @@ async def home(request: Request) -> Response:
         # Guests see only the rooms they were invited to; employees also see what they may join.
         joinable = [] if user.is_guest else [(room, True) for room, can_join in await directory(db, user)
                                               if can_join and room["phase"] in ("open", "voting")]
-        # Insights: open challenges matching the interests an employee follows.
-        for_you = await challenges_for_you(db, user)
-    return page(request, "home.html", {"mine": mine, "joinable": joinable, "for_you": for_you})
+        communities = await directory(db, user, mine=True, kind="community")
+        entries = [] if user.is_guest else await for_you(db, user)
+    return page(request, "home.html", {"mine": mine, "joinable": joinable, "for_you": entries,
+                                       "communities": communities})
 
 
 routes = [Route("/", home)]

@@ -16,6 +16,7 @@ from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.mail.models import OutboxMail
 from innovate.media.models import Media, MediaRendition
 from innovate.notifications.models import Notification, NotificationSettings
+from innovate.personas.models import Curator, Persona, PersonaFollow, PersonaRoom, PersonaTag
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 from innovate.rooms.reviews.models import Assignment, Criterion, Review, Reviewer, ReviewSettings
 from innovate.showcase.models import (
@@ -31,6 +32,11 @@ from innovate.showcase.models import (
 )
 
 __all__ = [
+    "Curator",
+    "Persona",
+    "PersonaFollow",
+    "PersonaRoom",
+    "PersonaTag",
     "AccessToken",
     "Assignment",
     "AuditEntry",

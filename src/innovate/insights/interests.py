@@ -22,10 +22,9 @@ from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.resources import Resources
-from innovate.rooms.access import RoomAccess, require_moderator, room_access, visible_room_ids
+from innovate.rooms.access import require_moderator, room_access, visible_room_ids
 from innovate.rooms.events import append_event
 from innovate.rooms.models import Membership, Room
-from innovate.rooms.queries import list_rooms
 from innovate.writes import write
 
 MAX_TAGS_PER_ROOM = 8
@@ -33,7 +32,6 @@ MAX_INTERESTS = 50
 LABEL_MAX = 40
 SPACES = re.compile(r"\s+")
 NOT_SLUG = re.compile(r"[^\w]+", re.UNICODE)
-FOR_YOU_PHASES = ("open", "voting")
 
 
 @dataclass(frozen=True)
@@ -184,27 +182,3 @@ async def followers_not_joined(db: AsyncSession, room: Room) -> int:
             .join(User, User.id == UserInterest.user_id)
             .where(User.is_active.is_(True), User.kind == "employee", ~member))
     return int((await db.execute(stmt)).scalar_one())
-
-
-async def challenges_for_you(db: AsyncSession, user: User, *, limit: int = 6) -> list[tuple[dict[str, Any], bool]]:
-    """Open challenges the employee can join that carry a tag they follow, newest first,
-    each as (room JSON with ``matched_tags``, can_join) for the room cards."""
-    if user.is_guest:
-        return []
-    interests = select(UserInterest.tag_id).where(UserInterest.user_id == user.id)
-    matching = set((await db.execute(select(RoomTag.room_id).where(RoomTag.tag_id.in_(interests)))).scalars())
-    if not matching:
-        return []
-    rooms = [r for r in await list_rooms(db, user) if r["id"] in matching and r["phase"] in FOR_YOU_PHASES]
-    rows = (await db.execute(select(Room, Membership).outerjoin(
-        Membership, and_(Membership.room_id == Room.id, Membership.user_id == user.id))
-        .where(Room.id.in_([r["id"] for r in rooms])))).all()
-    joinable = {room.id for room, membership in rows if RoomAccess(room, user, membership).can_join}
-    mine = {t.id for t in await followed(db, user.id)}
-    tags = await tags_of_rooms(db, [r["id"] for r in rooms])
-    picked = []
-    for r in rooms:
-        if r["id"] not in joinable:
-            continue  # already in it (or not allowed in): "Your challenges" lists those
-        picked.append(({**r, "matched_tags": [t.label for t in tags[r["id"]] if t.id in mine]}, True))
-    return picked[:limit]

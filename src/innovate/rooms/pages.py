@@ -33,9 +33,9 @@ async def room_page(db: AsyncSession, user: User | None, slug: str, *, sort: str
 
 
 async def directory(db: AsyncSession, user: User, *, query: str = "", phase: str | None = None,
-                    mine: bool = False) -> list[tuple[dict[str, Any], bool]]:
+                    mine: bool = False, kind: str = "challenge") -> list[tuple[dict[str, Any], bool]]:
     """Rooms the user may see, each with whether a Join button belongs next to it."""
-    rooms = await list_rooms(db, user, query=query, phase=phase, mine=mine)
+    rooms = await list_rooms(db, user, query=query, phase=phase, mine=mine, kind=kind)
     joinable = await joinable_rooms(db, user, [r["id"] for r in rooms])
     return [(r, r["id"] in joinable) for r in rooms]
 
