@@ -73,9 +73,15 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
         resources.writes.end()
 
 
+# The item of a state signal about every item of the room (every idea's tally at once: the
+# reveal of a secret ballot).
+EVERY_ITEM = 0
+
+
 def state_changed(outbox: Outbox, room_id: int, kind: Kind, item_id: int, *, user_id: int | None = None) -> None:
     """Queue a state signal for after commit: the room's sockets get the current state of
-    ``item_id`` (a tally), or only ``user_id``'s sockets (their own vote), coalesced."""
+    ``item_id`` (a tally; :data:`EVERY_ITEM`: all of them), or only ``user_id``'s sockets
+    (their own vote), coalesced."""
     if kind.stored:
         raise ValueError(f"{kind.name} is history, not state: append it as an event")
     message: dict[str, Any] = {"room": room_id, "kind": "state", "name": kind.name, "item": item_id}

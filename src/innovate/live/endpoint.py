@@ -8,7 +8,8 @@ visible to them, or not an active member; moderators and admins may watch). A ma
 ``after`` or ``format`` gets 400.
 
 After ``accept()``: every stored event after ``after`` the caller may see, in order, then
-live ones; no seq twice and no gaps. The socket is registered with the hub *before* the
+the state no event holds (standing, presence, every tally, the caller's own votes, unread
+count: see docs/api.md), then live events; no seq twice and no gaps. The socket is registered with the hub *before* the
 replay is read, and live frames arriving meanwhile wait in the connection until the
 replay is out (repeats are dropped by seq). A caller more than
 ``INNOVATE_WS_REPLAY_LIMIT`` events behind is closed with 4000 ("too far behind: reload").
@@ -19,6 +20,9 @@ each at most ``INNOVATE_WS_MAX_FRAME_BYTES``): ``{"type": "ping"}`` (answered wi
 ``{"kind": "pong"}``) and ``{"type": "typing", "idea_id": N | null}``. A socket that sends
 nothing for ``INNOVATE_WS_IDLE_TIMEOUT_SECONDS`` is closed with 1001 (browsers' hx-ws
 reconnects); ``live.js`` pings well within that.
+
+A refused handshake is logged at INFO with its reason: pages open sockets for people who
+have not joined, so refusals are ordinary traffic.
 
 Close codes: 1001 idle, 1008 policy (access gone, rate limit), 1009 frame too large,
 1011 server error (reconnect), 1012 server restart, 1013 too slow to keep up (reconnect
@@ -187,6 +191,9 @@ async def serve(hub: Hub, feed: RoomFeed, resources: Resources, conn: Connection
     """A room socket's life: replay what it missed, go live, read until it ends."""
     settings = resources.settings
     after = conn.sent_seq
+    room_id = conn.room_id
+    if room_id is None:
+        raise ValueError("a socket in no room is served by UserEndpoint")
     hub.attach(conn, head)
 
     async def catch_up() -> None:
@@ -196,7 +203,9 @@ async def serve(hub: Hub, feed: RoomFeed, resources: Resources, conn: Connection
         sent = await replay(feed, resources, conn, after)
         if sent is not None and not conn.closed:
             hub.go_live(conn, sent)
-            for message in await feed.arrival(conn.user_id, conn.format):
+            # State, not history: what changed while the socket was away is sent as it is now.
+            state = await feed.room_state(room_id, conn.user_id, conn.privileged, conn.format)
+            for message in [*state, *await feed.arrival(conn.user_id, conn.format)]:
                 conn.push(None, message)
 
     await hold(hub, conn, receive, settings.ws_max_frame_bytes, catch_up)

@@ -36,10 +36,13 @@ from innovate.rooms.timeline import (
     References,
     audience_allows,
     frames_for,
+    idea_ids_of,
     load_references,
     my_vote_frames,
     tally_frame,
+    voted_ideas,
 )
+from innovate.writes import EVERY_ITEM
 
 log = logging.getLogger("innovate.live")
 
@@ -210,6 +213,8 @@ class RoomFeed:
             room = await db.get(Room, room_id)
             if room is None:
                 return None
+            if EVERY_ITEM in tally_ids:
+                tally_ids = await idea_ids_of(db, room_id)
             if tally_ids:
                 for privileged in sorted({privileged for _, privileged in views}):
                     viewer = Viewer(user_id=0, moderator=privileged)
@@ -239,6 +244,24 @@ class RoomFeed:
         async with self.db() as db:
             rows = await db.execute(select(Room.id, Room.last_seq).where(Room.id.in_(list(room_ids))))
             return {row.id: row.last_seq for row in rows}
+
+    async def room_state(self, room_id: int, user_id: int, privileged: bool, fmt: str) -> list[Outgoing]:
+        """What a room socket is sent after its replay, since no event log holds it: every
+        idea's tally as this viewer may see it (one ``tally.changed``), and the person's own
+        votes with the dots they have left (``vote.mine``). Votes cast while a page was away
+        are on it without a reload."""
+        viewer = Viewer(user_id=user_id, moderator=privileged)
+        async with self.db() as db:
+            room = await db.get(Room, room_id)
+            if room is None:
+                return []
+            tallies = await tally_frame(db, room, await idea_ids_of(db, room_id), viewer)
+            mine = await my_vote_frames(db, room, [(user_id, idea_id) for idea_id in await voted_ideas(db, room_id, user_id)])
+        at = now_iso()
+        frames = ([tallies] if tallies is not None else []) + list(mine.values())
+        for frame in frames:
+            frame["at"] = at
+        return [EncodedFrame(self.encoder, frame, viewer).message(fmt) for frame in frames]
 
     async def arrival(self, user_id: int, fmt: str) -> list[Outgoing]:
         """State a socket needs as it goes live, since no event log holds it: what changed

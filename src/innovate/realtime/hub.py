@@ -139,10 +139,13 @@ class Hub:
         conn.go_live(0)
 
     def go_live(self, conn: Connection, sent_seq: int) -> None:
+        """After the replay: live frames flow, and the socket is told its own standing and who
+        is here (state the replay does not hold)."""
         conn.go_live(sent_seq)
         channel = self.channels.get(conn.room_id) if conn.room_id is not None else None
         if channel is None:
             return
+        channel.send_standing(conn)
         if channel.presence_message is not None:
             conn.push(None, channel.presence_message)
         else:

@@ -48,7 +48,7 @@ from innovate.rooms.models import (
     Vote,
 )
 from innovate.rooms.owners import flag_ownerless
-from innovate.writes import access_changed, write
+from innovate.writes import EVERY_ITEM, access_changed, state_changed, write
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 RESERVED_SLUGS = {"new", "api", "live", "admin", "static"}
@@ -230,6 +230,8 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
             room.updated_at = utcnow()
             await db.flush()
             await append_event(db, outbox, room.id, kinds.ROOM_UPDATED, {"fields": sorted(changed)}, actor_id=actor.id)
+            if changed.get("hide_tallies_until_closed") is False:
+                _reveal_tallies(outbox, room)
             await audit.record(db, actor.id, audit.ROOM_UPDATED, room_id=room.id, target_kind="room", target_id=room.id,
                         data={"fields": sorted(changed)})
         if "locked" in data:
@@ -287,6 +289,14 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
     if target in ("closed", "archived"):
         # Guests may lose access now; open sockets re-check (see realtime/hub.py).
         access_changed(outbox, room_id=room.id)
+    if room.hide_tallies_until_closed and target == "closed":
+        _reveal_tallies(outbox, room)
+
+
+def _reveal_tallies(outbox: Any, room: Room) -> None:
+    """A secret ballot's results, the moment they may be seen: every open page gets every
+    tally at once (members' pages show "hidden" until then)."""
+    state_changed(outbox, room.id, kinds.TALLY_CHANGED, EVERY_ITEM)
 
 
 async def _end_guest_access_if_over(resources: Resources, room: Room) -> None:

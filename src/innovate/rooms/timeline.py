@@ -94,6 +94,17 @@ async def tally_frame(db: AsyncSession, room: Room, idea_ids: Iterable[int], vie
     return {"kind": "tally.changed", "room": room.slug, "data": {"tallies": tallies}}
 
 
+async def idea_ids_of(db: AsyncSession, room_id: int) -> set[int]:
+    """Every idea of the room (``tally_frame`` leaves out those the viewer may not see)."""
+    return set((await db.execute(select(Idea.id).where(Idea.room_id == room_id))).scalars())
+
+
+async def voted_ideas(db: AsyncSession, room_id: int, user_id: int) -> list[int]:
+    """The ideas of the room that ``user_id`` has a vote on now."""
+    rows = await db.execute(select(Vote.idea_id).where(Vote.room_id == room_id, Vote.user_id == user_id))
+    return sorted(rows.scalars())
+
+
 async def my_vote_frames(db: AsyncSession, room: Room, wanted: Iterable[tuple[int, int]]) -> dict[
         tuple[int, int], dict[str, Any]]:
     """The ``vote.mine`` frame for each (user, idea): that user's own vote on the idea now
