@@ -13,6 +13,7 @@ from innovate.rooms.discussion.pages import thread_context
 from innovate.rooms.ideas.queries import IDEA_SORTS, idea_detail, list_ideas, merge_targets
 from innovate.rooms.ideas.service import MODERATOR_STATUSES
 from innovate.rooms.queries import viewer_for
+from innovate.rooms.reviews.pages import expert_sort_offered, idea_results_context
 from innovate.rooms.serializers import tallies_visible
 
 IDEAS_PER_PAGE = 20
@@ -26,10 +27,11 @@ def idea_sort(raw: str | None) -> str:
 async def ideas_context(db: AsyncSession, access: RoomAccess, sort: str, cursor: str | None) -> dict[str, Any]:
     viewer = viewer_for(access)
     hidden = not tallies_visible(access.room, viewer)
-    effective = "new" if sort == "top" and hidden else sort
+    expert = await expert_sort_offered(db, access)
+    effective = "new" if (sort == "top" and hidden) or (sort == "expert" and not expert) else sort
     page = await list_ideas(db, access, sort=effective, cursor=cursor, limit=IDEAS_PER_PAGE)
     return {"ideas": page.items, "next_cursor": page.next_cursor, "sort": effective, "cursor": cursor,
-            "tallies_hidden": hidden}
+            "tallies_hidden": hidden, "expert_sort": expert}
 
 
 async def idea_context(db: AsyncSession, found: IdeaInRoom) -> dict[str, Any]:
@@ -47,6 +49,7 @@ async def idea_context(db: AsyncSession, found: IdeaInRoom) -> dict[str, Any]:
                      and idea.status != "merged" and idea.state == "visible"),
         "statuses": MODERATOR_STATUSES,
         "merge_targets": await merge_targets(db, idea) if moderator else [],
+        **await idea_results_context(db, found),
     })
     return context
 
