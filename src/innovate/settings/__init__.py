@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     company_name: str = Field(default="Innovate", min_length=1, max_length=80,
                               description="The company's name on public pages, feeds and share images.")
+    public_forms_per_hour: int = Field(default=20, ge=1, description="Posts of the public forms one IP address may send per hour.")
     upload_max_bytes: int = Field(default=8_388_608, ge=1024, description="Largest picture file one upload may carry.")
     ws_max_frame_bytes: int = Field(default=16_384, ge=256)
     ws_queue_size: int = Field(default=256, ge=8)

@@ -15,7 +15,7 @@ from innovate.accounts.guards import current_user, require_user
 from innovate.errors import Invalid
 from innovate.inputs import JSON, read_input
 from innovate.media import store
-from innovate.showcase import publishing, stories
+from innovate.showcase import positions, publishing, stories
 from innovate.showcase.models import Story
 from innovate.web import resources
 
@@ -98,7 +98,41 @@ async def story_writer(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def position_list(request: Request) -> Response:
+    user = require_user(request)
+    res = resources(request)
+    if request.method == "POST":
+        created = await positions.create(res, user, await read_input(request))
+        return JSON(positions.position_json(positions.Listed(created, {}, 0), res.settings.public_url, hr=True),
+                    status_code=201)
+    async with res.db() as db:
+        found = await positions.listing(db, user)
+    hr = positions.is_hr(user)
+    return JSON({"items": [positions.position_json(p, res.settings.public_url, hr=hr) for p in found]})
+
+
+async def position_one(request: Request) -> Response:
+    res = resources(request)
+    changed = await positions.update(res, require_user(request), request.path_params["id"], await read_input(request))
+    return JSON(positions.position_json(positions.Listed(changed, {}, 0), res.settings.public_url, hr=True))
+
+
+async def referrals(request: Request) -> Response:
+    user = require_user(request)
+    position_id = request.path_params["id"]
+    if request.method == "POST":
+        made = await positions.refer(resources(request), user, position_id, await read_input(request))
+        return JSON({"id": made.id, "state": made.state, "name": made.name}, status_code=201)
+    async with resources(request).db() as db:
+        found = await positions.for_hr(db, user, position_id)
+    return JSON({"referrals": [positions.referral_json(r, n) for r, n in found.referrals],
+                 "interested": [positions.interest_json(i) for i in found.interests]})
+
+
 routes = [
+    Route("/api/v1/positions", position_list, methods=["GET", "POST"]),
+    Route("/api/v1/positions/{id:id}", position_one, methods=["PATCH"]),
+    Route("/api/v1/positions/{id:id}/referrals", referrals, methods=["GET", "POST"]),
     Route("/api/v1/stories", story_list, methods=["GET", "POST"]),
     Route("/api/v1/stories/{slug:str}", story_one, methods=["PATCH"]),
     Route("/api/v1/admin/story-writers", story_writers, methods=["GET"]),

@@ -33,6 +33,18 @@ async def story_page(request: Request) -> Response:
     return cached.public_page(request, "showcase/story.html", {"s": found, "path": f"/stories/{found.slug}"})
 
 
+async def positions_page(request: Request) -> Response:
+    async with resources(request).db() as db:
+        found = await public.open_positions(db)
+    return cached.public_page(request, "showcase/positions.html", {"positions": found, "path": "/positions"})
+
+
+async def position_page(request: Request) -> Response:
+    async with resources(request).db() as db:
+        found = await public.open_position(db, request.path_params["key"])
+    return cached.public_page(request, "showcase/position.html", {"p": found, "path": f"/positions/{found.key}"})
+
+
 async def feed(request: Request) -> Response:
     """The stories as an Atom feed (RFC 4287), newest first."""
     async with resources(request).db() as db:
@@ -57,5 +69,7 @@ routes = [
     Route("/stories", stories_page, methods=["GET", "HEAD"]),
     Route("/stories/feed.atom", feed, methods=["GET", "HEAD"]),
     Route("/stories/{slug:str}", story_page, methods=["GET", "HEAD"]),
+    Route("/positions", positions_page, methods=["GET", "HEAD"]),
+    Route("/positions/{key:str}", position_page, methods=["GET", "HEAD"]),
     Route("/sitemap.xml", sitemap, methods=["GET", "HEAD"]),
 ]

@@ -103,6 +103,13 @@ async def open_positions(db: AsyncSession) -> list[PublicPosition]:
     return [PublicPosition(p.key, p.title, p.team, p.location, p.ats_url, list(p.tags)) for p in rows]
 
 
+async def open_position(db: AsyncSession, key: str) -> PublicPosition:
+    p = (await db.execute(select(Position).where(Position.key == key, Position.state == "open"))).scalar_one_or_none()
+    if p is None:
+        raise NotFound("This position is not open.")
+    return PublicPosition(p.key, p.title, p.team, p.location, p.ats_url, list(p.tags))
+
+
 async def positions_sharing(db: AsyncSession, tags: list[str]) -> list[PublicPosition]:
     """Open positions with at least one tag in common with ``tags``."""
     wanted = {tag_slug(t) for t in tags}

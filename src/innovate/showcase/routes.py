@@ -10,10 +10,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
-from innovate.errors import AppError
+from innovate.errors import AppError, NotFound
 from innovate.inputs import bool_field, read_input
 from innovate.media import store
-from innovate.showcase import publishing, stories
+from innovate.showcase import positions, public, publishing, stories, visitors
 from innovate.showcase.models import Story
 from innovate.web import Form, flash, form_post, page, posted_forms, resources, see_other, view
 
@@ -128,7 +128,152 @@ async def story_update(request: Request) -> Response:
     return see_other(f"/stories/{quote(story.slug)}/edit")
 
 
+# Positions: HR's pages, an employee's referral, the public forms ------------------------------
+
+POSITION_FIELDS = ("title", "team", "location", "ats_url", "tags", "state")
+REFERRAL_FIELDS = ("user_id", "email", "name", "note")
+INTEREST_FIELDS = ("name", "email", "note", visitors.HONEYPOT)
+
+
+@view
+async def positions_admin(request: Request) -> Response:
+    user = require_user(request)
+    positions.require_hr(user)
+    async with resources(request).db() as db:
+        found = await positions.listing(db, user)
+    return page(request, "showcase/positions_admin.html", {"positions": found, "form": Form()})
+
+
+@view
+async def position_create(request: Request) -> Response:
+    user = require_user(request)
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        async with resources(request).db() as db:
+            found = await positions.listing(db, user)
+        return page(request, "showcase/positions_admin.html", {"positions": found, "form": form})
+
+    created = await form_post(data, positions.create(resources(request), user, data), POSITION_FIELDS, refused)
+    flash(request, f"“{created.title}” is open.")
+    return see_other(f"/admin/positions/{created.id}")
+
+
+@view
+async def position_admin(request: Request) -> Response:
+    async with resources(request).db() as db:
+        found = await positions.for_hr(db, require_user(request), request.path_params["id"])
+    return page(request, "showcase/position_admin.html", {"f": found, "form": Form()})
+
+
+@view
+async def position_update(request: Request) -> Response:
+    user = require_user(request)
+    position_id = request.path_params["id"]
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        async with resources(request).db() as db:
+            found = await positions.for_hr(db, user, position_id)
+        return page(request, "showcase/position_admin.html", {"f": found, "form": form})
+
+    await form_post(data, positions.update(resources(request), user, position_id, data), POSITION_FIELDS, refused)
+    flash(request, "Saved.")
+    return see_other(f"/admin/positions/{position_id}")
+
+
+async def _refer_page(request: Request, form: Form) -> Response:
+    user = require_user(request)
+    async with resources(request).db() as db:
+        position = await public.open_position(db, request.path_params["key"])
+        guests = await positions.met_guests(db, user)
+    return page(request, "showcase/refer.html", {"p": position, "guests": guests, "form": form})
+
+
+@view
+async def refer_page(request: Request) -> Response:
+    if require_user(request).is_guest:
+        raise NotFound("Employees refer people to positions.")
+    return await _refer_page(request, Form())
+
+
+@view
+async def refer_submit(request: Request) -> Response:
+    user = require_user(request)
+    data = await read_input(request)
+    key = request.path_params["key"]
+    async with resources(request).db() as db:
+        position_id = await positions.open_id(db, key)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        return await _refer_page(request, form)
+
+    await form_post(data, positions.refer(resources(request), user, position_id, data), REFERRAL_FIELDS, refused)
+    flash(request, "Thank you: your referral is on its way.")
+    return see_other(f"/positions/{quote(key)}/refer")
+
+
+async def _interest_page(request: Request, form: Form, *, done: bool = False) -> Response:
+    async with resources(request).db() as db:
+        position = await public.open_position(db, request.path_params["key"])
+    return page(request, "showcase/interested.html", {"p": position, "form": form, "done": done})
+
+
+@view
+async def interest_page(request: Request) -> Response:
+    return await _interest_page(request, Form())
+
+
+@view
+async def interest_submit(request: Request) -> Response:
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        return await _interest_page(request, form)
+
+    await form_post(data, positions.interested(resources(request), request.path_params["key"], data,
+                                               visitors.client_ip(request)), INTEREST_FIELDS, refused)
+    return await _interest_page(request, Form(), done=True)
+
+
+async def _referral_page(request: Request, *, done: bool = False, form: Form | None = None) -> Response:
+    async with resources(request).db() as db:
+        found = await positions.referral_by_token(db, request.path_params["token"])
+    if found is None:
+        raise NotFound("This link is not valid.")
+    referral, position = found
+    return page(request, "showcase/not_interested.html", {"referral": referral, "position": position, "done": done,
+                                                          "form": form or Form()})
+
+
+@view
+async def referral_page(request: Request) -> Response:
+    return await _referral_page(request)
+
+
+@view
+async def referral_decline(request: Request) -> Response:
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        return await _referral_page(request, form=form)
+
+    await form_post(data, positions.not_interested(resources(request), request.path_params["token"], data,
+                                                   visitors.client_ip(request)), (visitors.HONEYPOT,), refused)
+    return await _referral_page(request, done=True)
+
+
 routes = [
+    Route("/admin/positions", positions_admin, methods=["GET"]),
+    Route("/admin/positions", position_create, methods=["POST"]),
+    Route("/admin/positions/{id:id}", position_admin, methods=["GET"]),
+    Route("/admin/positions/{id:id}", position_update, methods=["POST"]),
+    Route("/positions/{key:str}/refer", refer_page, methods=["GET"]),
+    Route("/positions/{key:str}/refer", refer_submit, methods=["POST"]),
+    Route("/positions/{key:str}/interested", interest_page, methods=["GET"]),
+    Route("/positions/{key:str}/interested", interest_submit, methods=["POST"]),
+    Route("/referrals/{token:str}", referral_page, methods=["GET"]),
+    Route("/referrals/{token:str}", referral_decline, methods=["POST"]),
     Route("/stories/manage", stories_manage, methods=["GET"]),
     Route("/stories/new", story_new, methods=["GET"]),
     Route("/stories/new", story_create, methods=["POST"]),
