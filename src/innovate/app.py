@@ -214,6 +214,7 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.rooms.ideas import routes as idea_pages
     from innovate.rooms.reviews import api as reviews_api
     from innovate.rooms.reviews import routes as review_pages
+    from innovate.search import routes as search_routes
     from innovate.showcase import api as showcase_api
     from innovate.showcase import pages as showcase_pages
     from innovate.showcase import routes as showcase_routes
@@ -225,7 +226,7 @@ def _feature_routes() -> list[BaseRoute]:
             *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes,
             *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes,
             *communities_api.routes, *community_pages.routes, *personas_api.routes, *persona_pages.routes,
-            *foryou_api.routes, *review_pages.routes]
+            *foryou_api.routes, *review_pages.routes, *search_routes.routes]
 
 
 def app_from_env() -> Starlette:

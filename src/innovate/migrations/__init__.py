@@ -11,9 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# Search structures built by raw SQL in migration 0002 (FTS5 shadow tables, a trigram
-# index); they are not part of the ORM metadata, so schema comparisons skip them.
-SEARCH_OBJECTS = ("ideas_fts", "ix_ideas_title_trgm")
+# Search structures built by raw SQL in migrations 0002 and 0011 (FTS5 shadow tables,
+# trigram and full-text expression indexes); they are not part of the ORM metadata, so
+# schema comparisons skip them.
+SEARCH_OBJECTS = ("ideas_fts", "ix_ideas_title_trgm", "messages_fts", "ix_ideas_text", "ix_messages_text")
 
 # env.py, script.py.mako and versions/ ship inside the package, next to this file.
 SCRIPTS = Path(__file__).resolve().parent

@@ -99,6 +99,17 @@ def visible_room_ids(user: User) -> Select[int]:
     ))
 
 
+def moderated_room_ids(user: User) -> Select[int]:
+    """The ids of the rooms ``user`` moderates (every room, for an administrator), as SQL:
+    :attr:`RoomAccess.can_moderate` for queries across rooms."""
+    if not user.is_active:
+        return select(Room.id).where(false())
+    if user.is_admin:
+        return select(Room.id)
+    return select(Membership.room_id).where(Membership.user_id == user.id, Membership.state == "active",
+                                            Membership.role == "moderator")
+
+
 def caller_membership() -> Any:
     """The join condition for the caller's membership (``:user_id``) in ``Room``: for
     statements that load a room's thing, its room and the caller's standing in one query."""
