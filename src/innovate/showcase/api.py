@@ -12,11 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts.guards import current_user, require_user
-from innovate.errors import Invalid
+from innovate.errors import Forbidden, Invalid
 from innovate.inputs import JSON, read_input
 from innovate.media import store
-from innovate.showcase import positions, publishing, stories
-from innovate.showcase.models import Story
+from innovate.showcase import positions, publishing, stories, talent
+from innovate.showcase.models import Story, TalentConsent
 from innovate.web import resources
 
 
@@ -129,7 +129,50 @@ async def referrals(request: Request) -> Response:
                  "interested": [positions.interest_json(i) for i in found.interests]})
 
 
+def _consent_json(consent: TalentConsent | None, company: str) -> dict[str, object]:
+    return {"open": consent is not None, "version": consent.text_version if consent else None,
+            "consented_at": consent.consented_at.isoformat() if consent else None,
+            "current_version": talent.CONSENT_VERSION, "text": talent.consent_text(company)}
+
+
+async def my_talent_consent(request: Request) -> Response:
+    user = require_user(request)
+    res = resources(request)
+    if request.method == "PUT":
+        consent = await talent.set_consent(res, user, await read_input(request))
+    else:
+        if not user.is_guest:
+            raise Forbidden("The talent pool is for guest experts.")
+        async with res.db() as db:
+            consent = await talent.consent_of(db, user)
+    return JSON(_consent_json(consent, res.settings.company_name))
+
+
+async def talent_pool(request: Request) -> Response:
+    user = require_user(request)
+    async with resources(request).db() as db:
+        members = await talent.pool(db, user)
+    return JSON({"items": [m.json() for m in members]})
+
+
+async def talent_csv(request: Request) -> Response:
+    body = await talent.export_csv(resources(request), require_user(request))
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="talent-pool.csv"',
+                             "Cache-Control": "no-store"})
+
+
+async def talent_note(request: Request) -> Response:
+    note = await talent.save_note(resources(request), require_user(request), request.path_params["user"],
+                                  await read_input(request))
+    return JSON({"user_id": request.path_params["user"], "note": note})
+
+
 routes = [
+    Route("/api/v1/me/talent-consent", my_talent_consent, methods=["GET", "PUT"]),
+    Route("/api/v1/admin/talent", talent_pool, methods=["GET"]),
+    Route("/api/v1/admin/talent.csv", talent_csv, methods=["GET"]),
+    Route("/api/v1/admin/talent/{user:id}/note", talent_note, methods=["PUT"]),
     Route("/api/v1/positions", position_list, methods=["GET", "POST"]),
     Route("/api/v1/positions/{id:id}", position_one, methods=["PATCH"]),
     Route("/api/v1/positions/{id:id}/referrals", referrals, methods=["GET", "POST"]),

@@ -13,7 +13,7 @@ from innovate.accounts.guards import require_user
 from innovate.errors import AppError, NotFound
 from innovate.inputs import bool_field, read_input
 from innovate.media import store
-from innovate.showcase import positions, public, publishing, stories, visitors
+from innovate.showcase import positions, public, publishing, stories, talent, visitors
 from innovate.showcase.models import Story
 from innovate.web import Form, flash, form_post, page, posted_forms, resources, see_other, view
 
@@ -263,7 +263,48 @@ async def referral_decline(request: Request) -> Response:
     return await _referral_page(request, done=True)
 
 
+# The talent pool ---------------------------------------------------------------------------
+
+@view
+async def opportunities_page(request: Request) -> Response:
+    user = require_user(request)
+    if not user.is_guest:
+        raise NotFound("The talent pool is for guest experts.")
+    async with resources(request).db() as db:
+        consent = await talent.consent_of(db, user)
+    return page(request, "showcase/opportunities.html", {
+        "consent": consent, "text": talent.consent_text(resources(request).settings.company_name),
+        "version": talent.CONSENT_VERSION})
+
+
+@view
+async def opportunities_submit(request: Request) -> Response:
+    user = require_user(request)
+    consent = await talent.set_consent(resources(request), user, await read_input(request))
+    flash(request, "You are in the talent pool." if consent else "You are out of the talent pool: HR no longer see you there.")
+    return see_other("/account/opportunities")
+
+
+@view
+async def talent_page(request: Request) -> Response:
+    async with resources(request).db() as db:
+        members = await talent.pool(db, require_user(request))
+    return page(request, "showcase/talent.html", {"members": members})
+
+
+@view
+async def talent_note_submit(request: Request) -> Response:
+    await talent.save_note(resources(request), require_user(request), request.path_params["user"],
+                           await read_input(request))
+    flash(request, "Note saved.")
+    return see_other(f"/admin/talent#person-{request.path_params['user']}")
+
+
 routes = [
+    Route("/account/opportunities", opportunities_page, methods=["GET"]),
+    Route("/account/opportunities", opportunities_submit, methods=["POST"]),
+    Route("/admin/talent", talent_page, methods=["GET"]),
+    Route("/admin/talent/{user:id}/note", talent_note_submit, methods=["POST"]),
     Route("/admin/positions", positions_admin, methods=["GET"]),
     Route("/admin/positions", position_create, methods=["POST"]),
     Route("/admin/positions/{id:id}", position_admin, methods=["GET"]),
