@@ -53,6 +53,7 @@ LOAD_CPU = "1"
 PRIMARY = "innovate"
 REFERENCE_RAW = "raw"
 REFERENCE_PEER = "socketio"
+REFERENCE_NODE = "node_ws"
 HEADLINE_KEYS = (
     "ratio_fanout_vs_raw",
     "ratio_fanout_vs_socketio",
@@ -61,6 +62,13 @@ HEADLINE_KEYS = (
     "knee_clients",
     "kib_per_idle_conn",
     "ratio_votes_vs_insert",
+    # Round two (issue 22): each a ratio within one run.
+    "ratio_fanout_one_poster_vs_raw",
+    "ratio_fanout_vs_node_ws",
+    "ratio_p99_1000x20_vs_raw",
+    "ratio_p50_1000x20_vs_raw",
+    "ratio_votes_vs_reference",
+    "ratio_me_vs_reference",
 )
 
 
@@ -555,10 +563,13 @@ def run_all(cfg: Config, target_names: list[str], scenario_names: list[str],
     return raw_results
 
 
-def per_round_ratio(runs_a: list[dict], runs_b: list[dict], key: str) -> float | None:
+def per_round_ratio(runs_a: list[dict], runs_b: list[dict], key: str, sub: str | None = None) -> float | None:
+    """Median of the per-round ratios of ``run[key]`` (or ``run[key][sub]``) of two targets."""
     ratios = []
     for a, b in zip(runs_a, runs_b, strict=False):  # a target's failed round may be missing
         va, vb = a.get(key), b.get(key)
+        if sub is not None:
+            va, vb = (va or {}).get(sub), (vb or {}).get(sub)
         if va and vb:
             ratios.append(va / vb)
     m = median(ratios)
@@ -591,7 +602,21 @@ def build_summary(cfg: Config, raw_results: dict, target_names: list[str],
         "knee_clients": pf.get("knee_clients"),
         "kib_per_idle_conn": pf.get("kib_per_idle_conn"),
         "ratio_votes_vs_insert": pf.get("ratio_votes_vs_insert"),
+        # The saturation scenario has one publisher: one member posting as fast as answers come back.
+        "ratio_fanout_one_poster_vs_raw": ratios.get(f"saturation_{PRIMARY}_vs_{REFERENCE_RAW}"),
+        "ratio_fanout_vs_node_ws": ratios.get(f"saturation_{PRIMARY}_vs_{REFERENCE_NODE}"),
+        "ratio_votes_vs_reference": pf.get("ratio_votes_vs_reference"),
+        "ratio_me_vs_reference": pf.get("ratio_me_vs_reference"),
     }
+    lat = raw_results.get("latency_1000x20", {})
+    for pct in ("p99", "p50"):
+        headline[f"ratio_{pct}_1000x20_vs_raw"] = (
+            per_round_ratio(lat[PRIMARY], lat[REFERENCE_RAW], "latency_ms", pct)
+            if PRIMARY in lat and REFERENCE_RAW in lat else None)
+    missing = [k for k in HEADLINE_KEYS if headline.get(k) is None]
+    if missing and primary_ran:
+        notes.append("Headline keys left null because the scenario or reference they need did not run: "
+                     + ", ".join(missing) + ".")
     if not primary_ran:
         notes.append(
             f"The application target ({PRIMARY!r}) was not run (not registered in "
@@ -720,7 +745,8 @@ def render_markdown(summary: dict, json_name: str) -> str:
     tnames = summary["targets_run"]
     figs = summary["targets"]
     lat = cfg["latency"]
-    label = {"raw": "A raw websockets", "socketio": "C python-socketio", PRIMARY: "B Innovate"}
+    label = {"raw": "A raw websockets", "socketio": "C python-socketio", REFERENCE_NODE: "D Node.js ws",
+             PRIMARY: "B Innovate"}
     # (title, figure key, decimals, show ratios)
     rows: list[tuple[str, str, int, bool]] = [
         (f"Saturation: deliveries/s ({cfg['sat_subscribers']:,} subscribers)",
@@ -774,6 +800,15 @@ def render_markdown(summary: dict, json_name: str) -> str:
         ("Ceiling: GET /api/v1/me (token lookup only) per s", "me_per_s", 0, False),
         ("Ceiling: GET /api/v1/me / bare INSERT (bound on any authenticated endpoint)",
          "ratio_token_request_vs_insert", 3, False),
+        ("Reference app (Starlette + SQLAlchemy + asyncpg, token lookup + upsert + tally): votes/s",
+         "reference_votes_per_s", 0, False),
+        ("Votes: endpoint / reference app", "ratio_votes_vs_reference", 3, False),
+        ("Votes: server CPU ms per vote", "votes_server_cpu_ms_per_vote", 2, False),
+        ("Reference app: server CPU ms per vote", "reference_server_cpu_ms_per_vote", 2, False),
+        ("Reference app: GET /api/v1/me per s", "reference_me_per_s", 0, False),
+        ("GET /api/v1/me: Innovate / reference app", "ratio_me_vs_reference", 3, False),
+        ("GET /api/v1/me: server CPU ms per request", "me_server_cpu_ms_per_request", 2, False),
+        ("Reference app: server CPU ms per GET /api/v1/me", "reference_server_cpu_ms_per_me", 2, False),
         ("Votes: server CPU %", "votes_server_cpu_pct", 0, False),
         ("Votes: client CPU %", "votes_client_cpu_pct", 0, False),
         ("Votes: rejected", "votes_rejected", 0, False),

@@ -115,17 +115,18 @@ def vote_requests(target, ideas: list[int]) -> list[tuple[str, str, bytes, str |
     return [("PUT", f"/api/v1/ideas/{idea}/vote", b'{"value": 1}', token) for token, idea in work]
 
 
-async def request_ceilings(target, count: int, concurrency: int) -> dict:
+async def request_ceilings(target, count: int, concurrency: int, server_pid: str) -> dict:
     """The fastest this server answers anything, at the votes' count and concurrency: an
     anonymous ``GET /healthz`` (HTTP and middleware only) and ``GET /api/v1/me`` (plus the token
     lookup, which every vote also does). No endpoint that checks a token can beat the second figure,
     whatever it writes, so it bounds the votes figure from above."""
     tokens = target.options["member_tokens"]
-    return {
-        "healthz": await drive(target, [("GET", "/healthz", b"", None)] * count, concurrency),
-        "me": await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(count)],
-                          concurrency),
-    }
+    healthz = await drive(target, [("GET", "/healthz", b"", None)] * count, concurrency)
+    server_cpu = CpuMeter(server_pid, time.monotonic)
+    me = await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(count)],
+                     concurrency)
+    me["server_cpu_pct"] = round(server_cpu.percent(), 1)
+    return {"healthz": healthz, "me": me}
 
 
 async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: int) -> dict:
@@ -162,10 +163,33 @@ async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: in
     return {"rows": done, "elapsed_s": round(elapsed, 3), "per_s": round(done / elapsed, 1)}
 
 
+async def reference_main(target, ideas: list[int], concurrency: int, server_pid: str) -> dict:
+    """The same votes and ``GET /api/v1/me`` against the reference app (``target.port`` is its
+    port): what the least app on the same stack answers on the same core."""
+    server_cpu, client_cpu = CpuMeter(server_pid, time.monotonic), CpuMeter("self", time.monotonic)
+    votes = await drive(target, vote_requests(target, ideas), concurrency)
+    votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1))
+    server_cpu.start()
+    tokens = target.options["member_tokens"]
+    me = await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(votes["rows"])],
+                     concurrency)
+    me["server_cpu_pct"] = round(server_cpu.percent(), 1)
+    return {"votes": votes, "me": me}
+
+
+def cpu_ms_per_answer(run: dict) -> float | None:
+    """Server CPU per answer of a ``drive()`` result that carries its server CPU %."""
+    if not run.get("per_s") or run.get("server_cpu_pct") is None:
+        return None
+    return round(run["server_cpu_pct"] / 100 / run["per_s"] * 1000, 3)
+
+
 async def load_main(args: argparse.Namespace) -> dict:
     raise_nofile_limit()
     target = targets.from_spec(json.loads(args.target_spec))
     ideas = [int(x) for x in args.ideas.split(",")]
+    if args.reference:
+        return await reference_main(target, ideas, args.concurrency, args.server_pid)
     socks = await open_sockets(target, args.subscribers)
     await asyncio.sleep(args.settle)
     base = [s.frames for s in socks]
@@ -190,7 +214,7 @@ async def load_main(args: argparse.Namespace) -> dict:
     for s in socks:
         s.ws.abort()
 
-    ceilings = await request_ceilings(target, votes["rows"], args.concurrency)
+    ceilings = await request_ceilings(target, votes["rows"], args.concurrency, args.server_pid)
     client_cpu.start()
     bare = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), args.concurrency)
     bare["client_cpu_pct"] = round(client_cpu.percent(), 1)
@@ -230,6 +254,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--settle", type=float, default=1.0)
     p.add_argument("--drain-timeout", type=float, default=10.0)
+    p.add_argument("--reference", action="store_true",
+                   help="the server is the reference app: votes and GET /api/v1/me only")
     p.add_argument("--out", required=True)
     return p.parse_args(argv)
 
@@ -261,8 +287,61 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+class ReferenceApp(targets.Target):
+    """The minimal Starlette + SQLAlchemy + asyncpg app (``bench/servers/reference_app.py``) on
+    the round's database; clients use the Innovate target's tokens (its ``options``)."""
+
+    name = "reference"
+
+    def server_command(self, port: int, ready_file: str) -> list[str]:
+        return [sys.executable, str(BENCH_DIR / "servers" / "reference_app.py"), "--dsn", self.options["dsn"],
+                "--host", self.host, "--port", str(port), "--ready-file", ready_file]
+
+    def spec(self) -> dict:
+        # The load side speaks to it as to Innovate: same routes, same tokens.
+        return {"name": "innovate", "host": self.host, "port": self.port,
+                "options": {k: v for k, v in self.options.items() if k != "dsn"}}
+
+    def subscriber_url(self, i: int) -> str:
+        raise NotImplementedError("the reference app has no sockets")
+
+    async def open_publishers(self, k: int) -> None:
+        raise NotImplementedError
+
+    async def publish(self, payload: bytes | str, publisher: int = 0) -> None:
+        raise NotImplementedError
+
+    def decode(self, frame: str | bytes) -> dict | None:
+        return None
+
+
+def run_reference(server, dsn: str, ideas: list[int], cfg, run_load) -> dict:
+    """The same votes and ``GET /api/v1/me`` against the reference app, on the same core, right
+    after Innovate's turn in the same round (Innovate's server is stopped by then)."""
+    asyncio.run(_admin_in(dsn, "CREATE TABLE ref_votes (LIKE votes INCLUDING ALL)"))
+    ref = ReferenceApp(host=server.host, dsn=dsn.replace("postgresql://", "postgresql+asyncpg://"),
+                       **{k: v for k, v in server.options.items() if k in ("member_tokens", "moderator_token", "slug")})
+    ref.start()
+    try:
+        return run_load(ref, ["--reference", "--dsn", dsn, "--ideas", ",".join(map(str, ideas)),
+                              "--concurrency", str(cfg.votes_concurrency)], timeout=600, script=Path(__file__))
+    finally:
+        ref.stop()
+
+
+async def _admin_in(dsn: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def run_votes(target, cfg, run_load) -> dict:
-    """One round: private database, server, ideas, load process; always drops the database."""
+    """One round: private database, server, ideas, load process, then the reference app on the
+    same database; always drops the database."""
     from bench.innovate_target import api
 
     name = f"innovate_bench_{secrets.token_hex(6)}"
@@ -287,9 +366,15 @@ def run_votes(target, cfg, run_load) -> dict:
             if not server.alive():
                 result["server_died"] = True
                 result["server_log"] = server.server_log()
-            return result
         finally:
             server.stop()
+        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        result["reference"] = ref = run_reference(server, dsn, ideas, cfg, run_load)
+        mine, theirs = result["votes"]["per_s"], ref["votes"]["per_s"]
+        result["ratio_votes_vs_reference"] = round(mine / theirs, 4) if mine and theirs else None
+        mine, theirs = result["request_ceilings"]["me"]["per_s"], ref["me"]["per_s"]
+        result["ratio_me_vs_reference"] = round(mine / theirs, 4) if mine and theirs else None
+        return result
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -310,6 +395,17 @@ def summarize_votes(runs: list[dict]) -> dict:
         "healthz_per_s": median([ceiling_per_s(r, "healthz") for r in ok]),
         "me_per_s": median([ceiling_per_s(r, "me") for r in ok]),
         "ratio_token_request_vs_insert": median([r.get("ratio_token_request_vs_insert") for r in ok]),
+        "ratio_votes_vs_reference": median([r.get("ratio_votes_vs_reference") for r in ok]),
+        "ratio_me_vs_reference": median([r.get("ratio_me_vs_reference") for r in ok]),
+        "reference_votes_per_s": median([(r.get("reference") or {}).get("votes", {}).get("per_s") for r in ok]),
+        "reference_me_per_s": median([(r.get("reference") or {}).get("me", {}).get("per_s") for r in ok]),
+        "votes_server_cpu_ms_per_vote": median([cpu_ms_per_answer(r["votes"]) for r in ok]),
+        "reference_server_cpu_ms_per_vote": median(
+            [cpu_ms_per_answer((r.get("reference") or {}).get("votes") or {}) for r in ok]),
+        "me_server_cpu_ms_per_request": median(
+            [cpu_ms_per_answer((r.get("request_ceilings") or {}).get("me") or {}) for r in ok]),
+        "reference_server_cpu_ms_per_me": median(
+            [cpu_ms_per_answer((r.get("reference") or {}).get("me") or {}) for r in ok]),
         "votes_server_cpu_pct": median([r["votes"]["server_cpu_pct"] for r in ok]),
         "votes_client_cpu_pct": median([r["votes"]["client_cpu_pct"] for r in ok]),
         "votes_rejected": sum(r["votes"]["rows"] - r["votes"]["ok"] for r in ok),

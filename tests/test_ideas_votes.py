@@ -290,3 +290,59 @@ async def test_the_rank_kept_by_sql_matches_the_ranking_function(resources, mode
             score = up - down if mode == "updown" else up
             got = (await db.execute(select(top_rank_sql(mode, literal(up), literal(down), literal(score))))).scalar_one()
             assert got == pytest.approx(top_rank(mode, up, down, score), abs=1e-12), (up, down)
+
+
+async def test_parallel_changes_and_retractions_of_one_member_keep_budget_and_tallies_exact(
+        people, sign_in, resources) -> None:
+    """A member's own votes racing each other (new votes, changed values, retractions on the same
+    ideas): whatever order they land in, the dots spent, the votes stored and the tallies agree,
+    and the budget is never passed."""
+    room = await make_room(resources, people["mod"], voting_mode="budget", budget=6, max_per_idea=3)
+    await join(resources, room, people["emp"])
+    ideas = [await make_idea(resources, people["mod"], room, title=f"Idea {i}") for i in range(3)]
+    emp = await sign_in(people["emp"])
+    calls = []
+    for round_ in range(12):
+        for n, idea in enumerate(ideas):
+            url = f"/api/v1/ideas/{idea.id}/vote"
+            if (round_ + n) % 4 == 3:
+                calls.append(emp.delete(url))
+            else:
+                calls.append(emp.put(url, json={"value": 1 + (round_ + n) % 3}))
+    responses = await asyncio.gather(*calls)
+    assert {r.status_code for r in responses} <= {200, 409}, [r.text for r in responses if r.status_code >= 400]
+    async with resources.db() as db:
+        spent = (await db.execute(select(Membership.votes_spent).where(
+            Membership.room_id == room.id, Membership.user_id == people["emp"].id))).scalar_one()
+        votes = (await db.execute(select(Vote.idea_id, Vote.value).where(Vote.user_id == people["emp"].id))).all()
+        tallies = (await db.execute(select(Idea.id, Idea.score, Idea.up, Idea.voters).where(
+            Idea.room_id == room.id))).all()
+    by_idea = dict(votes)
+    assert spent == sum(by_idea.values()) <= 6
+    for idea_id, score, up, voters in tallies:
+        assert (score, up, voters) == (by_idea.get(idea_id, 0), by_idea.get(idea_id, 0), int(idea_id in by_idea))
+    left = (await emp.get(f"/api/v1/rooms/{room.slug}")).json()["my_budget_left"]
+    assert left == 6 - spent
+
+
+@pytest.mark.parametrize("mode", ["updown", "approve", "budget"])
+async def test_the_rank_kept_by_votes_matches_the_ranking_function(people, resources, make_user, mode: str) -> None:
+    """The vote path keeps ``rank_top`` in step (on PostgreSQL inside ``innovate_cast_vote()``):
+    after votes for and against it agrees with top_rank."""
+    from innovate.rooms.ideas.ranking import top_rank
+    from innovate.rooms.ideas.votes import cast_vote
+
+    extra = {"budget": 9, "max_per_idea": 3} if mode == "budget" else {}
+    room = await make_room(resources, people["mod"], voting_mode=mode, **extra)
+    idea = await make_idea(resources, people["mod"], room)
+    voters = [await make_user(f"ranker{i}@example.com") for i in range(7)]
+    await join(resources, room, *voters)
+    for i, voter in enumerate(voters):
+        value = (-1 if i % 3 == 2 else 1) if mode == "updown" else 1 + i % 2 if mode == "budget" else 1
+        result = await cast_vote(resources, voter, idea.id, value)
+        assert result.idea.rank_top == pytest.approx(
+            top_rank(mode, result.idea.up, result.idea.down, result.idea.score), abs=1e-12)
+    async with resources.db() as db:
+        fresh = await db.get(Idea, idea.id)
+    assert fresh is not None
+    assert fresh.rank_top == pytest.approx(top_rank(mode, fresh.up, fresh.down, fresh.score), abs=1e-12)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,27 +49,45 @@ _BUMP = PerDialect(lambda dialect: dialect.insert(_counters)
                                           set_={"count": _counters.c.count + 1}))
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where an attempt at ``now`` counts: its bucket's start, and the start before which
+    buckets no longer overlap the last window."""
+
+    now: datetime
+    stamp: datetime
+    cutoff: datetime
+    span_seconds: int  # the window plus one bucket
+
+    @classmethod
+    def at(cls, now: datetime, window_seconds: int) -> Window:
+        bucket = max(1, window_seconds // BUCKETS_PER_WINDOW)
+        epoch = int(now.timestamp())
+        return cls(now, datetime.fromtimestamp(epoch - epoch % bucket, UTC),
+                   now - timedelta(seconds=window_seconds + bucket), window_seconds + bucket)
+
+
 async def hit(db: AsyncSession, key: str, *, limit: int, window_seconds: int, message: str) -> int:
     """Count one attempt for ``key`` inside the caller's transaction; raise :class:`TooMany`
     (with Retry-After) when the last ``window_seconds`` already hold ``limit`` attempts.
     Returns the attempts in the window, this one included."""
-    now = utcnow()
     key = key[:200]
-    bucket = max(1, window_seconds // BUCKETS_PER_WINDOW)
-    # Buckets that started after this still overlap the last window.
-    cutoff = now - timedelta(seconds=window_seconds + bucket)
-    epoch = int(now.timestamp())
-    stamp = datetime.fromtimestamp(epoch - epoch % bucket, UTC)
-    await db.execute(_BUMP(db), {"key": key, "stamp": stamp})
-    used, oldest = (await db.execute(_SUM, {"key": key, "cutoff": cutoff})).one()
-    mine = RateCounter.key == key
+    window = Window.at(utcnow(), window_seconds)
+    await db.execute(_BUMP(db), {"key": key, "stamp": window.stamp})
+    used, oldest = (await db.execute(_SUM, {"key": key, "cutoff": window.cutoff})).one()
     if used > limit:
-        recent = (await db.execute(select(RateCounter.window_start, RateCounter.count).where(
-            mine, RateCounter.window_start > cutoff).order_by(RateCounter.window_start))).all()
-        raise TooMany(message, _retry_after(recent, used - limit, now, window_seconds + bucket))
-    if oldest is not None and oldest <= cutoff:
-        await db.execute(delete(RateCounter).where(mine, RateCounter.window_start <= cutoff))
+        raise await refusal(db, key, window, used - limit, message)
+    if oldest is not None and oldest <= window.cutoff:
+        await db.execute(delete(RateCounter).where(RateCounter.key == key, RateCounter.window_start <= window.cutoff))
     return int(used)
+
+
+async def refusal(db: AsyncSession, key: str, window: Window, excess: int, message: str) -> TooMany:
+    """The :class:`TooMany` for an attempt ``excess`` over the limit, with its Retry-After
+    (read from the key's buckets in the window; a refused attempt is the rare case)."""
+    recent = (await db.execute(select(RateCounter.window_start, RateCounter.count).where(
+        RateCounter.key == key, RateCounter.window_start > window.cutoff).order_by(RateCounter.window_start))).all()
+    return TooMany(message, _retry_after(recent, excess, window.now, window.span_seconds))
 
 
 def _retry_after(recent: Sequence[Any], excess: int, now: datetime, span_seconds: int) -> int:

@@ -56,22 +56,41 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes} minutes"
 
 
+@dataclass(frozen=True)
+class Count:
+    """One ``rate.action`` by the caller in a room, to be counted against ``limit``."""
+
+    rate: Rate
+    key: str
+    limit: int
+    guest: bool
+
+    def refused(self, retry_after: int) -> TooMany:
+        who = "guests" if self.guest else "members"
+        return TooMany(
+            f"Slow down a little: {who} may send at most {self.limit} {self.rate.noun} {self.rate.period} in a room. "
+            f"Try again in {_wait_text(retry_after)}.",
+            retry_after,
+        )
+
+
+def counted(settings: Settings, access: RoomAccess, rate: Rate) -> Count | None:
+    """What one ``rate.action`` by the caller counts against; None for those not limited."""
+    if exempt(access):
+        return None
+    guest = access.user.is_guest
+    return Count(rate, f"{rate.action}:{access.room.id}:{access.user.id}", rate.limit(settings, guest), guest)
+
+
 async def count(db: AsyncSession, settings: Settings, access: RoomAccess, rate: Rate) -> None:
     """Count one ``rate.action`` by the caller in this room; 429 once over the limit."""
-    if exempt(access):
+    attempt = counted(settings, access, rate)
+    if attempt is None:
         return
-    guest = access.user.is_guest
-    limit = rate.limit(settings, guest)
-    key = f"{rate.action}:{access.room.id}:{access.user.id}"
     try:
-        await hit(db, key, limit=limit, window_seconds=rate.window_seconds, message="")
+        await hit(db, attempt.key, limit=attempt.limit, window_seconds=rate.window_seconds, message="")
     except TooMany as exc:
-        who = "guests" if guest else "members"
-        raise TooMany(
-            f"Slow down a little: {who} may send at most {limit} {rate.noun} {rate.period} in a room. "
-            f"Try again in {_wait_text(exc.retry_after)}.",
-            exc.retry_after,
-        ) from None
+        raise attempt.refused(exc.retry_after) from None
 
 
 def links_in(text: str) -> int:

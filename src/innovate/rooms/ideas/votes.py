@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, delete, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from innovate import kinds
+from innovate.accounts import throttles
 from innovate.accounts.models import User
-from innovate.db import PerDialect, utcnow
+from innovate.db import PerDialect, UTCDateTime, is_postgres, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
@@ -32,7 +33,7 @@ from innovate.rooms.access import (
 )
 from innovate.rooms.ideas.ranking import top_rank_sql
 from innovate.rooms.models import VOTING_MODES, Idea, Membership, Room, Vote
-from innovate.writes import state_changed, write
+from innovate.writes import Outbox, state_changed, write
 
 
 @dataclass(frozen=True)
@@ -169,12 +170,57 @@ async def apply_tally_delta(db: AsyncSession, room: Room, idea: Idea, old: int, 
         set_committed_value(idea, name, value)
 
 
+# PostgreSQL: everything after the access checks in one round trip (migration 0012 holds the
+# function; it runs the statements below in the same order, each with a fresh snapshot).
+_CAST_IN_ONE = text(
+    "SELECT outcome, rate_used, spent_before, spent, old_value, new_up, new_down, new_score, new_voters, "
+    "new_rank_top FROM innovate_cast_vote(:room_id, :idea_id, :user_id, :membership_id, :value, :mode, "
+    "CAST(:budget AS integer), CAST(:rate_key AS text), CAST(:rate_limit AS integer), :rate_stamp, :rate_cutoff, "
+    ":now)"
+).bindparams(bindparam("rate_stamp", type_=UTCDateTime()), bindparam("rate_cutoff", type_=UTCDateTime()),
+             bindparam("now", type_=UTCDateTime()))
+
+
+async def _vote_in_one(resources: Resources, db: AsyncSession, outbox: Outbox, access: RoomAccess, idea: Idea,
+                       author: User | None, value: int) -> VoteResult:
+    """Cast (``value``) or retract (0) on PostgreSQL: one statement instead of up to seven."""
+    room, actor = access.room, access.user
+    attempt = ratelimits.counted(resources.settings, access, ratelimits.VOTES)
+    now = utcnow()
+    window = throttles.Window.at(now, ratelimits.VOTES.window_seconds)
+    budget = room.budget or 0 if room.voting_mode == "budget" else None
+    row = (await db.execute(_CAST_IN_ONE, {
+        "room_id": room.id, "idea_id": idea.id, "user_id": actor.id,
+        "membership_id": access.membership.id,  # type: ignore[union-attr]
+        "value": value, "mode": room.voting_mode, "budget": budget,
+        "rate_key": attempt.key if attempt else None, "rate_limit": attempt.limit if attempt else None,
+        "rate_stamp": window.stamp, "rate_cutoff": window.cutoff, "now": now,
+    })).one()
+    outcome, rate_used, spent_before, spent = row[:4]
+    if outcome == "rate":
+        assert attempt is not None
+        refused = await throttles.refusal(db, attempt.key, window, rate_used - attempt.limit, "")
+        raise attempt.refused(refused.retry_after)
+    if outcome == "budget":
+        raise Conflict(f"Not enough dots left: you have {(budget or 0) - spent_before} of {budget}.")
+    budget_left = None if budget is None else budget - spent
+    result_value = value or None
+    if outcome == "ok":
+        for name, figure in zip(_TALLY_FIELDS, row[5:], strict=True):
+            set_committed_value(idea, name, figure)
+        state_changed(outbox, room.id, kinds.TALLY_CHANGED, idea.id)
+        state_changed(outbox, room.id, kinds.VOTE_MINE, idea.id, user_id=actor.id)
+    return VoteResult(idea.id, result_value, budget_left, access, idea, author)
+
+
 async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object, *,
                     in_room: str | None = None) -> VoteResult:
     async with write(resources) as (db, outbox):
         access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
         value = check_value(room, raw_value)
+        if is_postgres(db):
+            return await _vote_in_one(resources, db, outbox, access, idea, author, value)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership_id = access.membership.id  # type: ignore[union-attr]
         spent_before = await _lock_membership(db, membership_id)
@@ -202,6 +248,8 @@ async def retract_vote(resources: Resources, actor: User, idea_id: int, *,
     async with write(resources) as (db, outbox):
         access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
+        if is_postgres(db):
+            return await _vote_in_one(resources, db, outbox, access, idea, author, 0)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership_id = access.membership.id  # type: ignore[union-attr]
         spent_before = await _lock_membership(db, membership_id)
