@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from innovate import metrics, migrations
 from innovate.accounts import links
+from innovate.accounts.cache import token_cache
 from innovate.accounts.local import user_count
 from innovate.accounts.sessions import AuthMiddleware
 from innovate.auth import oidc as sign_in
@@ -146,7 +147,14 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         feed = app.state.feed = RoomFeed(res.db, templates)
         hub = res.hub = Hub(res.broker, feed, res.settings, res.writes)
         await hub.start()
-        await res.broker.start(hub.deliver)
+        token_cache(res)  # listens to notices from now on
+
+        async def deliver(message: dict[str, Any]) -> None:
+            for hook in res.notice_hooks:
+                hook(message)
+            await hub.deliver(message)
+
+        await res.broker.start(deliver)
         metrics.watch_pool(res.engine)
         if owned:
             await announce_setup_link(res)

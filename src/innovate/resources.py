@@ -6,6 +6,7 @@ The lifespan builds one ``Resources`` and every view, service and socket reaches
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,4 +32,8 @@ class Resources:
     # Hooks every write transaction runs before commit when it appended room events
     # (innovate.writes.BeforeCommit); the app installs them when it starts.
     before_commit: list[Any] = field(default_factory=list)
+    # Called with every notice this process publishes (before the broker takes it) and every
+    # notice the broker delivers: what a process remembers and must forget at once listens here
+    # (the token cache, innovate.accounts.cache).
+    notice_hooks: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -66,6 +66,8 @@ async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbo
                 for hook in resources.before_commit:
                     await hook(db, outbox)
         for message in outbox.messages:
+            for hook in resources.notice_hooks:
+                hook(message)
             await resources.broker.publish(message)
             if message.get("seq") is not None:  # stored events; rate() of this is events per second
                 metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()

@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from innovate.accounts.cache import token_cache
 from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.models import AccessToken, Session, User
 from innovate.db import utcnow
@@ -72,16 +74,24 @@ async def load_session_user(resources: Resources, cookie_value: str | None) -> t
 
 async def load_token_user(resources: Resources, token: str) -> User | None:
     now = utcnow()
-    async with resources.db.lookup() as db:
-        found = (await db.execute(_TOKEN_AND_USER, {"hash": token_hash(token)})).first()
+    key = token_hash(token)
+    cache = token_cache(resources)
+    found = cache.get(key)
     if found is None:
-        return None
+        generation = cache.generation
+        async with resources.db.lookup() as db:
+            loaded = (await db.execute(_TOKEN_AND_USER, {"hash": key})).first()
+        if loaded is None:
+            return None
+        found = loaded[0], loaded[1]
+        cache.put(key, *found, generation)
     row, user = found
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now) or not user.is_active:
         return None
     # Coarse last-used stamp: at most one write per token per minute. The read session is
     # closed first so a burst of requests never holds two pooled connections each.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        set_committed_value(row, "last_used_at", now)  # the cached row too: one write, not one per hit
         async with resources.db.begin() as w:
             await w.execute(update(AccessToken).where(AccessToken.id == row.id).values(last_used_at=now))
     return user

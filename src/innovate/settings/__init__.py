@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=15.0, ge=0, description="How often scheduled phase changes are applied; 0 turns the scheduler off.")
     ws_presence_seconds: float = Field(default=15.0, gt=0, description="How often each process re-announces who is in its rooms.")
     ws_recheck_seconds: float = Field(default=30.0, gt=0, description="How often open sockets re-check their session and membership.")
+    auth_cache_seconds: float = Field(default=5.0, ge=0, description="How long each process may answer a bearer token from memory; revocation, sign-out and deactivation still apply at once. 0 looks every token up.")
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     allow_local_guests: bool = False
