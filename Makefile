@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The main suite runs on both cores; each worker gets its own PostgreSQL database and Redis channel.
 TEST_WORKERS ?= 2
 
-.PHONY: run check test test-fast test-browser test-deps screenshots bench bench-quick clean
+.PHONY: run check test test-fast test-browser test-deps screenshots bench bench-quick bench-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -47,10 +47,14 @@ screenshots:
 	mkdir -p docs/screenshots
 	cp tests/browser/screenshots/*.png docs/screenshots/
 
-bench: $(STAMP)
+# The Node.js reference server's package (ws), from its lock file.
+bench-deps:
+	cd bench/servers/node && npm ci --no-audit --no-fund --loglevel=error
+
+bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run --quick
 
 clean:

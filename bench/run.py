@@ -825,7 +825,7 @@ def render_markdown(summary: dict, json_name: str) -> str:
     ratio_cols = [
         (a, b) for a in tnames for b in tnames
         if a != b and (a == PRIMARY or (a == REFERENCE_PEER and b == REFERENCE_RAW))
-        and (b in (REFERENCE_RAW, REFERENCE_PEER))
+        and (b in (REFERENCE_RAW, REFERENCE_PEER, REFERENCE_NODE))
     ]
     head = "| Figure (median of rounds) | " + " | ".join(label.get(t, t) for t in tnames)
     head += "".join(f" | {a}/{b}" for a, b in ratio_cols) + " |"

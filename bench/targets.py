@@ -254,6 +254,20 @@ class RawTarget(Target):
 
 
 @register
+class NodeWsTarget(RawTarget):
+    """D: Node.js ``ws`` with the documented ``clients.forEach(send)`` loop; same protocol as A.
+    Its package is installed from ``bench/servers/node/package-lock.json`` (``make bench-deps``)."""
+
+    name = "node_ws"
+
+    def server_command(self, port: int, ready_file: str) -> list[str]:
+        script = SERVERS_DIR / "node" / "ws_server.mjs"
+        if not (script.parent / "node_modules" / "ws").is_dir():
+            raise TargetError("node_ws: run `make bench-deps` (npm ci in bench/servers/node) first")
+        return ["node", str(script), "--host", self.host, "--port", str(port), "--ready-file", ready_file]
+
+
+@register
 class SocketIOTarget(Target):
     """C: python-socketio (ASGI) on uvicorn; clients speak Engine.IO v4 directly."""
 
