@@ -17,7 +17,7 @@ from innovate.settings import SettingsError, load_settings
     [
         ({"INNOVATE_PUBLIC_URL": "innovate.example.com"}, "INNOVATE_PUBLIC_URL: expected an http(s) URL"),
         ({"INNOVATE_DATABASE_URL": "mysql://x"}, "INNOVATE_DATABASE_URL: expected sqlite:///PATH"),
-        ({"INNOVATE_BROKER": "kafka"}, "INNOVATE_BROKER: expected memory, postgres or a redis://"),
+        ({"INNOVATE_BROKER": "kafka"}, "INNOVATE_BROKER: expected memory, postgres, a redis://"),
         ({"INNOVATE_SECRET_KEY": "short"}, "INNOVATE_SECRET_KEY: expected at least 32 characters"),
         ({"INNOVATE_SESSION_LIFETIME_HOURS": "soon"}, "INNOVATE_SESSION_LIFETIME_HOURS:"),
         ({"INNOVATE_LOG_LEVEL": "loud"}, "INNOVATE_LOG_LEVEL:"),
@@ -52,7 +52,7 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "innovate", "db", "upgrade"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["innovate: INNOVATE_BROKER: expected memory, postgres or a redis://host:port/db URL"]
+    assert result.stderr.strip().splitlines() == ["innovate: INNOVATE_BROKER: expected memory, postgres, a redis://host:port/db URL or redis-cluster://host:port,…"]
 
 
 def test_public_url_follows_serve_port_unless_set(tmp_path: Path, monkeypatch) -> None:

@@ -8,6 +8,8 @@ subscription and fans notices out to its own sockets (see :mod:`innovate.realtim
 - ``postgres``: LISTEN/NOTIFY on one dedicated asyncpg connection per process (it both
   listens and notifies), next to the SQLAlchemy pool.
 - ``redis://…``: pub/sub on one channel; one connection subscribes, another publishes.
+- ``redis-cluster://host:port,…``: sharded pub/sub on Redis Cluster, rooms spread over the
+  nodes by their channel's hash slot.
 
 The network brokers never make a request wait: ``publish`` queues the notice and a
 background task sends the queue in batches (several notices per NOTIFY/PUBLISH when they
@@ -371,6 +373,139 @@ class RedisBroker(NetworkBroker):
             await asyncio.wait_for(client.ping(), 5)
 
 
+class RedisClusterBroker(NetworkBroker):
+    """Sharded pub/sub on Redis Cluster (Redis 7: ``SPUBLISH``/``SSUBSCRIBE``), for sites
+    beyond one Redis.
+
+    Rooms are spread over ``SHARDS`` channels, a room always on the same one, so each channel's
+    hash slot puts its share of the traffic on the node that owns that slot instead of every
+    node repeating every message (what classic pub/sub does in a cluster). Notices without a
+    room (a user's frames, their access) go on shard 0. Every process subscribes to every
+    shard, with one connection per node.
+
+    A node failing, restarting, or handing a slot to another node (Redis then unsubscribes its
+    clients) ends the session like a lost connection: the broker reconnects to the cluster as it
+    is now, re-sends what was not confirmed, and the hub catches every room up from the Event
+    table, so nothing published meanwhile is lost.
+    """
+
+    name = "redis-cluster"
+    SHARDS = 16
+
+    def __init__(self, url: str, database_url: str = "") -> None:
+        super().__init__()
+        self.nodes = cluster_nodes(url)
+        base = redis_channel(database_url)
+        self.channels = [f"{base}:{shard}" for shard in range(self.SHARDS)]
+        self._cluster: Any = None
+
+    def channel_of(self, message: dict[str, Any]) -> str:
+        room = message.get("room")
+        return self.channels[room % self.SHARDS if isinstance(room, int) else 0]
+
+    async def _session(self) -> None:
+        from redis.asyncio import Redis
+        from redis.asyncio.cluster import ClusterNode, RedisCluster
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        cluster = RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in self.nodes],
+                               retry=Retry(NoBackoff(), 0), socket_connect_timeout=5, socket_keepalive=True)
+        subscribers: list[Any] = []
+        listeners: list[asyncio.Task[None]] = []
+        failed = asyncio.Event()
+        try:
+            await cluster.initialize()
+            by_node: dict[tuple[str, int], list[str]] = {}
+            for channel in self.channels:
+                node = cluster.get_node_from_key(channel)
+                if node is None:
+                    raise ConnectionError(f"no cluster node serves {channel!r}")
+                by_node.setdefault((str(node.host), int(node.port)), []).append(channel)
+            owner: dict[str, Any] = {}  # shard channel -> a client of the node that serves it
+            for (host, port), channels in by_node.items():
+                client = Redis(host=host, port=port, retry=Retry(NoBackoff(), 0), socket_connect_timeout=5,
+                               socket_keepalive=True, health_check_interval=int(KEEPALIVE_SECONDS))
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                subscribers.append((client, pubsub))
+                owner.update(dict.fromkeys(channels, client))
+                for channel in channels:  # one SSUBSCRIBE per slot: Redis refuses a cross-slot one
+                    await pubsub.ssubscribe(channel)
+                listeners.append(asyncio.create_task(self._listen(pubsub, failed),
+                                                     name=f"innovate-broker-redis-cluster-{host}:{port}"))
+            self._cluster = cluster
+            self._on_connected()
+
+            async def send(payload: bytes) -> None:
+                shards: dict[str, list[dict[str, Any]]] = {}
+                for message in unpack(payload):
+                    shards.setdefault(self.channel_of(message), []).append(message)
+                # One SPUBLISH per shard, pipelined straight to the node that serves it: one round
+                # trip per node, all nodes at once (the cluster client's own routing costs more
+                # Python than the commands). A slot that moved answers MOVED, which ends the
+                # session and maps the slots again. A room stays on one shard and batches go one
+                # after the other, so its order holds.
+                pipes: dict[int, Any] = {}
+                for channel, messages in shards.items():
+                    client = owner[channel]
+                    pipe = pipes.get(id(client))
+                    if pipe is None:
+                        pipe = pipes[id(client)] = client.pipeline(transaction=False)
+                    pipe.execute_command("SPUBLISH", channel, orjson.dumps(messages))
+                await asyncio.gather(*(pipe.execute() for pipe in pipes.values()))
+
+            await self._send_outbox(send, lambda: not failed.is_set())
+            errors = [task.exception() for task in listeners if task.done() and not task.cancelled()]
+            error = next((e for e in errors if e is not None), None)
+            raise ConnectionError(f"a shard subscription ended ({type(error).__name__}: {error})")
+        finally:
+            self._cluster = None
+            for task in listeners:
+                task.cancel()
+            for task in listeners:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for client, pubsub in subscribers:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), 2)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.aclose(), 2)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(cluster.aclose(), 2)
+
+    async def _listen(self, pubsub: Any, failed: asyncio.Event) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=KEEPALIVE_SECONDS)
+                if message is None:
+                    await pubsub.ping()
+                elif message.get("type") == "smessage":
+                    self._received(message["data"])
+                elif message.get("type") == "sunsubscribe":
+                    # The slot moved to another node: subscribe again where it is now.
+                    raise ConnectionError(f"the cluster unsubscribed {message.get('channel')!r}")
+        finally:
+            failed.set()
+            self._wake.set()
+
+    async def _keepalive(self) -> None:
+        cluster = self._cluster
+        if cluster is not None:
+            await asyncio.wait_for(cluster.spublish(self.channels[0], b"[]"), 5)
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """``redis-cluster://host:port[,host:port…]`` → the nodes to discover the cluster from."""
+    rest = url.split("://", 1)[1].split("/", 1)[0]
+    nodes = []
+    for part in rest.split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"expected host:port in the broker URL, got {part!r}")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
 def redis_channel(database_url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -394,4 +529,6 @@ def create_broker(url: str, database_url: str) -> Broker:
         return PostgresBroker(database_url)
     if url.startswith(("redis://", "rediss://")):
         return RedisBroker(url, database_url)
+    if url.startswith("redis-cluster://"):
+        return RedisClusterBroker(url, database_url)
     raise ValueError(f"unsupported broker {url!r}")

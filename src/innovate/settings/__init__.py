@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file in the data directory.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="The origin users reach the app at.")
     secret_key: str = Field(default="", description="At least 32 characters; generated into the data directory when unset.")
-    broker: str = Field(default="memory", description="memory | postgres | redis://host:port/db")
+    broker: str = Field(default="memory", description="memory | postgres | redis://host:port/db | redis-cluster://host:port,host:port")
     session_lifetime_hours: int = Field(default=24 * 14, ge=1, le=24 * 365)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
@@ -113,8 +113,8 @@ class Settings(BaseSettings):
     @field_validator("broker")
     @classmethod
     def _known_broker(cls, value: str) -> str:
-        if value not in ("memory", "postgres") and not value.startswith(("redis://", "rediss://")):
-            raise ValueError("expected memory, postgres or a redis://host:port/db URL")
+        if value not in ("memory", "postgres") and not value.startswith(("redis://", "rediss://", "redis-cluster://")):
+            raise ValueError("expected memory, postgres, a redis://host:port/db URL or redis-cluster://host:port,…")
         return value
 
     @field_validator("secret_key")
