@@ -95,8 +95,10 @@ async def test_guest_sees_exactly_one_room(guest: httpx.AsyncClient, world: Worl
     for params in ({"mine": "0"}, {"q": "room"}, {"phase": "open"}):
         items = (await guest.get("/api/v1/rooms", params=params)).json()["items"]
         assert [r["slug"] for r in items] == [world.mine.slug], params
-    directory = await guest.get("/rooms")
-    assert directory.status_code == 404  # guests have no directory
+    directory = await guest.get("/rooms")  # a guest's directory is "My challenges": their room alone
+    assert directory.status_code == 200 and f'href="/rooms/{world.mine.slug}"' in directory.text
+    for room in (world.employees, world.secret, world.draft):
+        assert room.slug not in directory.text and room.title not in directory.text
     home = await guest.get("/")
     for room in (world.employees, world.secret, world.draft):
         assert room.title not in home.text and room.title not in directory.text

@@ -542,15 +542,20 @@ async def test_panel_with_plain_forms(hr: httpx.AsyncClient, room: Room, resourc
     created = await hr.post(f"/rooms/{room.slug}/invites", data={
         "csrf_token": form_csrf(page.text), "max_uses": "2", "expires_in_hours": "48", "note": "For the panel"})
     assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
-    url = re.search(r'id="new-invite-url" type="text" readonly value="([^"]+)"', created.text)
+    url = re.search(r'<code id="new-invite-url">([^<]+)</code>', created.text)
     assert url and "/join/" in url.group(1)
     again = await hr.get(f"/rooms/{room.slug}/invites")
     assert url.group(1) not in again.text  # shown once
     assert "For the panel" in again.text and "2 / 2" not in again.text and "0 / 2" in again.text
 
     invalid = await hr.post(f"/rooms/{room.slug}/invites", data={
-        "csrf_token": form_csrf(page.text), "max_uses": "1", "expires_in_hours": "9999"})
-    assert invalid.status_code == 422 and "expires_in_hours" in invalid.text
+        "csrf_token": form_csrf(page.text), "max_uses": "0", "expires_in_hours": "9999", "domain": "not a domain"})
+    assert invalid.status_code == 422
+    for name in ("max_uses", "expires_in_hours", "domain"):  # every error at once, each at its field
+        assert re.search(rf'id="invite-form-{name}"[^>]*aria-invalid="true" aria-describedby="invite-form-{name}-error"',
+                         invalid.text), name
+        assert f'<small id="invite-form-{name}-error" class="field-error">' in invalid.text
+    assert "Please check the 3 fields marked below." in invalid.text
 
     invite_id = (await hr.get(f"/api/v1/rooms/{room.slug}/invites")).json()["items"][0]["id"]
     revoked = await hr.post(f"/rooms/{room.slug}/invites/{invite_id}/revoke", data={"csrf_token": form_csrf(page.text)})
@@ -565,7 +570,7 @@ async def test_panel_with_htmx(app: Any, hr: httpx.AsyncClient, room: Room) -> N
     created = await hr.post(f"/rooms/{room.slug}/invites", headers=headers, data={"max_uses": "1",
                                                                                    "expires_in_hours": "24"})
     assert created.status_code == 200 and "<html" not in created.text and 'id="new-invite-url"' in created.text
-    url = re.search(r'readonly value="([^"]+)"', created.text).group(1)  # type: ignore[union-attr]
+    url = re.search(r'<code id="new-invite-url">([^<]+)</code>', created.text).group(1)  # type: ignore[union-attr]
     async with asgi_client(app) as guest:
         await join_with_provider(guest, url, "experts", "erin")
     listing = await hr.get(f"/rooms/{room.slug}/invites", headers=headers)

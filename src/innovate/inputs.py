@@ -1,13 +1,16 @@
 """Reading request input (form or JSON) and validating fields with errors that name them.
 
 Views call :func:`read_input` once and pass values through the ``*_field`` checks; every
-failure is a 4xx :class:`~innovate.errors.AppError` naming the field, never a 500.
+failure is a 4xx :class:`~innovate.errors.AppError` naming the field, never a 500. A service
+that reads many fields gathers their errors with :class:`FieldErrors`, so a form shows every
+one of them at once instead of one per submit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
@@ -17,6 +20,8 @@ from starlette.responses import Response
 from innovate.errors import BadRequest, Invalid
 
 Input = dict[str, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Row ids are 32-bit integers in PostgreSQL; nine digits always fit, so an id that could not
 # be one is refused here (a 4xx naming the field) instead of by the database (a 500).
@@ -49,6 +54,35 @@ async def read_input(request: Request) -> Input:
         form = await request.form()
         return {key: value for key, value in form.multi_items()}
     raise BadRequest(f"body: unsupported content type {content_type!r}", fields={"body": "unsupported content type"})
+
+
+class FieldErrors:
+    """The errors of every field of one input: :meth:`check` runs one field's check and keeps
+    its error; :meth:`raise_if_any` raises them together as one 422 (``fields`` names each)."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def check(self, parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """``parse(*args, **kwargs)``, or ``None`` when it refused a field (kept for later)."""
+        try:
+            return parse(*args, **kwargs)
+        except Invalid as exc:
+            if not exc.fields:
+                raise
+            for name, why in exc.fields.items():
+                self.add(name, why)
+            return None
+
+    def add(self, name: str, why: str) -> None:
+        self.fields.setdefault(name, why)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.fields
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise Invalid("; ".join(f"{name}: {why}" for name, why in self.fields.items()), fields=dict(self.fields))
 
 
 def _clean(value: str) -> str:

@@ -232,9 +232,12 @@ class Form:
 
     @classmethod
     def failed(cls, values: Input, exc: AppError, fields: Sequence[str]) -> Form:
-        """Field errors go next to their inputs; anything else becomes the form's message."""
+        """Field errors go next to their inputs; anything else becomes the form's message
+        (the errors of fields the form has no input for, or the error's own message)."""
         errors = {k: v for k, v in (exc.fields or {}).items() if k in fields}
-        message = None if errors and len(errors) == len(exc.fields or {}) else exc.message
+        others = {k: v for k, v in (exc.fields or {}).items() if k not in fields}
+        message = ("; ".join(f"{k}: {v}" for k, v in others.items()) if others
+                   else None if errors else exc.message)
         return cls(values={k: v for k, v in values.items() if isinstance(v, str)}, errors=errors, message=message)
 
 

@@ -85,9 +85,9 @@ async def test_moderator_invites_a_guest_who_sees_only_that_room(site: Site, peo
     await live(moderator)
     panel = moderator.locator("#invite-panel")
     await panel.get_by_role("button", name="Create invite link").click()
-    link = panel.get_by_role("textbox", name="New invite link")
+    link = panel.locator("#new-invite-url")
     await expect(link).to_be_visible()
-    invite_url = await link.input_value()
+    invite_url = (await link.text_content() or "").strip()
     assert invite_url.startswith(f"{site.url}/join/")
 
     account = site.new_guest()
@@ -101,15 +101,17 @@ async def test_moderator_invites_a_guest_who_sees_only_that_room(site: Site, peo
     # The moderator sees the guest arrive, live, with the guest badge.
     await expect(moderator.locator("#members li.member", has_text=name).locator(".badge.guest")).to_be_visible()
 
-    # Only that room: no directory, no other room, a home page that lists just this one.
-    for path in ("/rooms", f"/rooms/{elsewhere['slug']}"):
-        response = await guest.goto(path)
-        assert response is not None and response.status == 404, path
-    await guest.goto("/")
-    cards = guest.locator(".room-cards li")
-    await expect(cards).to_have_count(1)
-    await expect(cards).to_contain_text(room["title"])
-    await expect(guest.get_by_role("link", name="Challenges")).to_have_count(0)
+    # Only that room: their own directory ("My challenges"), no other room, a home page that
+    # lists just this one.
+    response = await guest.goto(f"/rooms/{elsewhere['slug']}")
+    assert response is not None and response.status == 404
+    for path in ("/rooms", "/"):
+        await guest.goto(path)
+        cards = guest.locator(".room-cards li")
+        await expect(cards).to_have_count(1)
+        await expect(cards).to_contain_text(room["title"])
+        await expect(guest.get_by_role("link", name="Challenges", exact=True)).to_have_count(0)
+        await expect(guest.get_by_role("link", name="My challenges", exact=True)).to_be_visible()
     listed = await guest.request.get("/api/v1/rooms")
     assert [r["slug"] for r in (await listed.json())["items"]] == [room["slug"]]
 

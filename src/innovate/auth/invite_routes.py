@@ -16,6 +16,7 @@ from starlette.routing import Route
 from innovate.accounts.hashing import token_hash
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.throttles import hit_committed
+from innovate.auth.invite_locks import confirms_outside_addresses, lock_warning
 from innovate.auth.invites import (
     DEFAULT_EXPIRY_HOURS,
     DEFAULT_MAX_USES,
@@ -25,6 +26,7 @@ from innovate.auth.invites import (
     InviteRequest,
     Joiner,
     LocalGuest,
+    check_request,
     create_invite,
     invite_json,
     list_invites,
@@ -37,8 +39,8 @@ from innovate.auth.invites import (
 from innovate.auth.oidc import sign_in_providers
 from innovate.auth.signin import failure_page, start_sign_in
 from innovate.errors import AppError, Invalid, NotFound
-from innovate.inputs import JSON, Input, bool_field, int_field, read_input, text_field, text_or_empty
-from innovate.web import is_htmx, resources, see_other, template
+from innovate.inputs import JSON, FieldErrors, Input, bool_field, int_field, read_input, text_field, text_or_empty
+from innovate.web import Form, is_htmx, resources, see_other, template
 
 # Joining --------------------------------------------------------------------------------------
 
@@ -144,17 +146,25 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
 # Creating, listing, revoking -------------------------------------------------------------------
 
 
+INVITE_FIELDS = ("max_uses", "expires_in_hours", "email", "domain", "note", "send")
+
+
 def _invite_request(data: Input) -> InviteRequest:
-    return InviteRequest(
-        max_uses=int_field(data, "max_uses", minimum=1, maximum=MAX_MAX_USES, required=False,
-                           default=DEFAULT_MAX_USES) or DEFAULT_MAX_USES,
-        expires_in_hours=int_field(data, "expires_in_hours", minimum=1, maximum=MAX_EXPIRY_HOURS, required=False,
-                                   default=DEFAULT_EXPIRY_HOURS) or DEFAULT_EXPIRY_HOURS,
-        email=text_field(data, "email", max_length=320, required=False),
-        domain=text_field(data, "domain", max_length=253, required=False),
-        note=text_field(data, "note", max_length=200, required=False),
-        send=bool_field(data, "send"),
+    errors = FieldErrors()
+    max_uses = errors.check(int_field, data, "max_uses", minimum=1, maximum=MAX_MAX_USES, required=False)
+    hours = errors.check(int_field, data, "expires_in_hours", minimum=1, maximum=MAX_EXPIRY_HOURS, required=False)
+    request = InviteRequest(
+        max_uses=max_uses or DEFAULT_MAX_USES,
+        expires_in_hours=hours or DEFAULT_EXPIRY_HOURS,
+        email=errors.check(text_field, data, "email", max_length=320, required=False),
+        domain=errors.check(text_field, data, "domain", max_length=253, required=False),
+        note=errors.check(text_field, data, "note", max_length=200, required=False),
+        send=bool(errors.check(bool_field, data, "send")),
     )
+    checked = errors.check(check_request, request)  # the checks across fields, with the unreadable ones
+    errors.raise_if_any()
+    assert checked is not None  # no error was kept, so the check answered
+    return checked
 
 
 async def api_invites(request: Request) -> Response:
@@ -165,7 +175,9 @@ async def api_invites(request: Request) -> Response:
         return JSON({"items": [listing_json(item) for item in await list_invites(res, user, slug)]})
     data = await read_input(request)
     invite, url = await create_invite(res, user, slug, _invite_request(data))
-    return JSON({**invite_json(invite), "url": url}, status_code=201, headers={"Cache-Control": "no-store"})
+    warning = lock_warning(res.settings, invite.email, invite.domain)
+    return JSON({**invite_json(invite), "url": url, "warning": warning}, status_code=201,
+                headers={"Cache-Control": "no-store"})
 
 
 async def api_invite_revoke(request: Request) -> Response:
@@ -173,17 +185,19 @@ async def api_invite_revoke(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _panel(request: Request, *, status: int = 200, new_url: str | None = None, error: str | None = None,
-                 values: dict[str, Any] | None = None, sent_to: str | None = None) -> Response:
+async def _panel(request: Request, *, status: int = 200, new_url: str | None = None, form: Form | None = None,
+                 sent_to: str | None = None, warning: str | None = None) -> Response:
     slug = request.path_params["slug"]
+    settings = resources(request).settings
     listings = await list_invites(resources(request), request.scope.get("user"), slug)
     context = {
         "room_slug": slug,
         "invites": listings,
         "new_invite_url": new_url,
         "sent_to": sent_to,
-        "form_error": error,
-        "values": values or {},
+        "lock_warning": warning,
+        "locks_usable": confirms_outside_addresses(settings),
+        "form": form or Form(),
         "defaults": {"max_uses": DEFAULT_MAX_USES, "expires_in_hours": DEFAULT_EXPIRY_HOURS,
                      "max_expiry_hours": MAX_EXPIRY_HOURS, "max_max_uses": MAX_MAX_USES},
     }
@@ -200,18 +214,17 @@ async def invites_page(request: Request) -> Response:
 
 async def invites_create(request: Request) -> Response:
     data = await read_input(request)
-    values = {k: data.get(k) for k in ("max_uses", "expires_in_hours", "email", "domain", "note", "send")
-              if isinstance(data.get(k), str)}
     try:
         invite, url = await create_invite(resources(request), request.scope.get("user"), request.path_params["slug"],
                                            _invite_request(data))
     except AppError as exc:
         if exc.status in (401, 403, 404):
             raise  # not this caller's panel: the error page says so
-        return await _panel(request, status=exc.status, error=exc.message, values=values)
-    if bool_field(data, "send"):
-        return await _panel(request, sent_to=invite.email)  # the link went to them, not through this page
-    return await _panel(request, new_url=url)
+        return await _panel(request, status=exc.status, form=Form.failed(data, exc, INVITE_FIELDS))
+    warning = lock_warning(resources(request).settings, invite.email, invite.domain)
+    if bool_field(data, "send"):  # the link went to them, not through this page
+        return await _panel(request, sent_to=invite.email, warning=warning)
+    return await _panel(request, new_url=url, warning=warning)
 
 
 async def invites_revoke(request: Request) -> Response:

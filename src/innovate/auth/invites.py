@@ -35,6 +35,7 @@ from innovate.auth.models import Invite, InviteRedemption
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import insert_for, utcnow
 from innovate.errors import AppError, Forbidden, Invalid, NotFound
+from innovate.inputs import FieldErrors
 from innovate.mail.accounts import queue_address_in_use_mail
 from innovate.mail.invites import InviteMail, invite_mails, queue_invite_mail
 from innovate.mail.worker import wake
@@ -235,26 +236,29 @@ class InviteRequest:
 
 
 def check_request(request: InviteRequest) -> InviteRequest:
+    """The request, normalised; every field's error at once (a 422 naming each field)."""
+    errors = FieldErrors()
     if not 1 <= request.max_uses <= MAX_MAX_USES:
-        raise Invalid.field("max_uses", f"must be between 1 and {MAX_MAX_USES}")
+        errors.add("max_uses", f"must be between 1 and {MAX_MAX_USES}")
     if not 1 <= request.expires_in_hours <= MAX_EXPIRY_HOURS:
-        raise Invalid.field("expires_in_hours", f"must be between 1 and {MAX_EXPIRY_HOURS} (30 days)")
+        errors.add("expires_in_hours", f"must be between 1 and {MAX_EXPIRY_HOURS} (30 days)")
     if request.email and request.domain:
-        raise Invalid.field("domain", "give an e-mail address or a domain, not both")
+        errors.add("domain", "give an e-mail address or a domain, not both")
     email = request.email.strip().lower() if request.email else None
     if email is not None:
         if not EMAIL_RE.match(email):
-            raise Invalid.field("email", "expected an e-mail address like ada@example.com")
+            errors.add("email", "expected an e-mail address like ada@example.com")
         if request.max_uses != 1:
-            raise Invalid.field("max_uses", "a link for one e-mail address can be used once")
+            errors.add("max_uses", "a link for one e-mail address can be used once")
     domain = request.domain.strip().lower().lstrip("@") if request.domain else None
     if domain is not None and not DOMAIN_RE.match(domain):
-        raise Invalid.field("domain", "expected a domain like example.com")
+        errors.add("domain", "expected a domain like example.com")
     if request.send and email is None:
-        raise Invalid.field("send", "give the e-mail address to send the link to")
+        errors.add("send", "give the e-mail address to send the link to")
     note = " ".join(request.note.split()) if request.note else None
     if note is not None and len(note) > 200:
-        raise Invalid.field("note", "use at most 200 characters")
+        errors.add("note", "use at most 200 characters")
+    errors.raise_if_any()
     return InviteRequest(request.max_uses, request.expires_in_hours, email, domain, note or None, request.send)
 
 

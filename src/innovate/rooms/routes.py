@@ -54,8 +54,10 @@ TZ_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 @view
 async def directory(request: Request) -> Response:
     user = require_user(request)
-    if user.is_guest:
-        raise NotFound("Not found")
+    if user.is_guest:  # guests see only their own rooms: the directory is theirs alone
+        async with resources(request).db() as db:
+            mine = await pages.directory(db, user, mine=True)
+        return page(request, "rooms/mine.html", {"rooms": mine})
     query = request.query_params.get("q", "").strip()[:100]
     phase = request.query_params.get("phase") or None
     if phase not in PHASES:
@@ -191,8 +193,24 @@ async def join(request: Request) -> Response:
 
 
 @view
+async def leave_page(request: Request) -> Response:
+    """Leaving is asked first, on a page of its own (it works without JavaScript): a guest's
+    invite is spent, so they would need a new one to come back."""
+    slug = request.path_params["slug"]
+    async with resources(request).db() as db:
+        _, context = await room_base(db, require_user(request), slug)
+    if not context["standing"].member:
+        return see_other(room_url(slug))
+    return page(request, "rooms/leave.html", context)
+
+
+@view
 async def leave(request: Request) -> Response:
+    """Leave, once the confirmation page's form said so; any other post shows that page."""
     user = require_user(request)
+    data = await read_input(request)
+    if data.get("confirm") != "yes":
+        return await leave_page(request)
     await leave_room(resources(request), user, request.path_params["slug"])
     flash(request, "You left the challenge.")
     return see_other("/" if user.is_guest else "/rooms")
@@ -241,6 +259,7 @@ routes = [
     Route("/rooms/{slug}/settings", settings_page, methods=["GET"]),
     Route("/rooms/{slug}/settings", settings_submit, methods=["POST"]),
     Route("/rooms/{slug}/join", join, methods=["POST"]),
+    Route("/rooms/{slug}/leave", leave_page, methods=["GET"]),
     Route("/rooms/{slug}/leave", leave, methods=["POST"]),
     Route("/rooms/{slug}/phase", phase_submit, methods=["POST"]),
     Route("/rooms/{slug}/members/{user_id:id}", member_page, methods=["GET"]),

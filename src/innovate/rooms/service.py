@@ -19,6 +19,7 @@ from innovate.accounts.models import User
 from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
 from innovate.inputs import (
+    FieldErrors,
     Input,
     bool_field,
     choice_field,
@@ -64,27 +65,34 @@ def _slug(data: Input) -> str:
     return slug
 
 
-def _voting_rules(data: Input, current: Room | None) -> dict[str, Any]:
-    mode = choice_field(data, "voting_mode", VOTING_MODES, default=current.voting_mode if current else "updown")
+def _voting_rules(data: Input, current: Room | None, errors: FieldErrors) -> dict[str, Any]:
+    mode = errors.check(choice_field, data, "voting_mode", VOTING_MODES,
+                        default=current.voting_mode if current else "updown")
     values: dict[str, Any] = {"voting_mode": mode, "budget": None, "max_per_idea": None}
     if mode == "budget":
-        budget = int_field(data, "budget", minimum=1, maximum=100, required=current is None or current.budget is None,
-                           default=current.budget if current else None)
-        max_per_idea = int_field(data, "max_per_idea", minimum=1, maximum=100, required=False,
-                                 default=(current.max_per_idea if current and current.max_per_idea else budget))
+        budget = errors.check(int_field, data, "budget", minimum=1, maximum=100,
+                              required=current is None or current.budget is None,
+                              default=current.budget if current else None)
+        max_per_idea = errors.check(int_field, data, "max_per_idea", minimum=1, maximum=100, required=False,
+                                    default=(current.max_per_idea if current and current.max_per_idea else budget))
         if max_per_idea is not None and budget is not None and max_per_idea > budget:
-            raise Invalid.field("max_per_idea", "cannot be larger than the budget")
+            errors.add("max_per_idea", "cannot be larger than the budget")
         values.update(budget=budget, max_per_idea=max_per_idea)
     return values
 
 
-def _schedule(data: Input, current: Room | None) -> dict[str, datetime | None]:
-    values = {name: (datetime_field(data, name) if name in data else getattr(current, name, None))
+# How the schedule's errors speak of the other dates (the API names the field in ``fields``).
+SCHEDULE_WORDS = {"opens_at": "the opening", "voting_at": "the start of voting", "closes_at": "the close",
+                  "archives_at": "archiving"}
+
+
+def _schedule(data: Input, current: Room | None, errors: FieldErrors) -> dict[str, datetime | None]:
+    values = {name: (errors.check(datetime_field, data, name) if name in data else getattr(current, name, None))
               for name in SCHEDULE_FIELDS}
     times = [(name, values[name]) for name in SCHEDULE_FIELDS if values[name] is not None]
     for (first, a), (second, b) in pairwise(times):
         if a >= b:  # type: ignore[operator]
-            raise Invalid.field(second, f"must be after {first}")
+            errors.add(second, f"must be after {SCHEDULE_WORDS[first]}")
     return values
 
 
@@ -95,22 +103,27 @@ async def create_room(resources: Resources, actor: User, data: Input) -> Room:
         return await _create_community(resources, actor, data)
     if not actor.can_create_rooms:
         raise Forbidden("Only moderators and administrators may create challenge rooms.")
+    errors = FieldErrors()
     values: dict[str, Any] = {
-        "slug": _slug(data),
-        "title": text_field(data, "title", max_length=rules.TITLE_MAX),
-        "brief": text_field(data, "brief", max_length=rules.BRIEF_MAX, required=False, default="", multiline=True),
-        "cover_url": _cover_url(data),
-        "visibility": choice_field(data, "visibility", VISIBILITIES, default="employees"),
-        "votes_in_open": bool_field(data, "votes_in_open", default=True),
-        "hide_tallies_until_closed": bool_field(data, "hide_tallies_until_closed"),
-        "allow_anonymous": bool_field(data, "allow_anonymous"),
-        "guests_until": choice_field(data, "guests_until", ("closed", "archived"), default="archived"),
-        "premoderation": choice_field(data, "premoderation", PREMODERATION, default="off"),
-        **_voting_rules(data, None),
-        **_schedule(data, None),
+        "slug": errors.check(_slug, data),
+        "title": errors.check(text_field, data, "title", max_length=rules.TITLE_MAX),
+        "brief": errors.check(text_field, data, "brief", max_length=rules.BRIEF_MAX, required=False, default="",
+                              multiline=True),
+        "cover_url": errors.check(_cover_url, data),
+        "visibility": errors.check(choice_field, data, "visibility", VISIBILITIES, default="employees"),
+        "votes_in_open": errors.check(bool_field, data, "votes_in_open", default=True),
+        "hide_tallies_until_closed": errors.check(bool_field, data, "hide_tallies_until_closed"),
+        "allow_anonymous": errors.check(bool_field, data, "allow_anonymous"),
+        "guests_until": errors.check(choice_field, data, "guests_until", ("closed", "archived"), default="archived"),
+        "premoderation": errors.check(choice_field, data, "premoderation", PREMODERATION, default="off"),
+        **_voting_rules(data, None, errors),
+        **_schedule(data, None, errors),
     }
-    phase = choice_field(data, "phase", ("draft", "open"), default="draft")
-    return await _insert_room(resources, actor, values, phase, grown_from=_grown_from_slug(data))
+    phase = errors.check(choice_field, data, "phase", ("draft", "open"), default="draft")
+    grown_from = errors.check(_grown_from_slug, data)
+    errors.raise_if_any()
+    assert phase is not None  # no error was kept, so the check answered
+    return await _insert_room(resources, actor, values, phase, grown_from=grown_from)
 
 
 def _grown_from_slug(data: Input) -> str | None:
@@ -121,21 +134,24 @@ def _grown_from_slug(data: Input) -> str | None:
 async def _create_community(resources: Resources, actor: User, data: Input) -> Room:
     if not actor.is_active or actor.is_guest:
         raise Forbidden("Guests cannot create communities.")
+    errors = FieldErrors()
     for name in ("phase", *SCHEDULE_FIELDS):
         if data.get(name) not in (None, ""):
-            raise Invalid.field(name, "a community has no phases")
+            errors.add(name, "a community has no phases")
     values: dict[str, Any] = {
         "kind": "community",
-        "slug": _slug(data),
-        "title": text_field(data, "title", max_length=rules.TITLE_MAX),
-        "brief": text_field(data, "brief", max_length=rules.BRIEF_MAX, required=False, default="", multiline=True),
-        "cover_url": _cover_url(data),
-        "visibility": choice_field(data, "visibility", VISIBILITIES, default="employees"),
-        "ideas_board": bool_field(data, "ideas_board", default=True),
-        "allow_anonymous": bool_field(data, "allow_anonymous"),
+        "slug": errors.check(_slug, data),
+        "title": errors.check(text_field, data, "title", max_length=rules.TITLE_MAX),
+        "brief": errors.check(text_field, data, "brief", max_length=rules.BRIEF_MAX, required=False, default="",
+                              multiline=True),
+        "cover_url": errors.check(_cover_url, data),
+        "visibility": errors.check(choice_field, data, "visibility", VISIBILITIES, default="employees"),
+        "ideas_board": errors.check(bool_field, data, "ideas_board", default=True),
+        "allow_anonymous": errors.check(bool_field, data, "allow_anonymous"),
         "votes_in_open": True,
         "guests_until": "archived",
     }
+    errors.raise_if_any()
     return await _insert_room(resources, actor, values, "open", limit=resources.settings.communities_per_employee)
 
 
@@ -189,40 +205,44 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
         access = await room_access(db, actor, slug)
         require_moderator(access)
         room = access.room
+        errors = FieldErrors()
         changed: dict[str, Any] = {}
         if "title" in data:
-            changed["title"] = text_field(data, "title", max_length=rules.TITLE_MAX)
+            changed["title"] = errors.check(text_field, data, "title", max_length=rules.TITLE_MAX)
         if "brief" in data:
-            changed["brief"] = text_field(data, "brief", max_length=rules.BRIEF_MAX, required=False, default="",
-                                          multiline=True)
+            changed["brief"] = errors.check(text_field, data, "brief", max_length=rules.BRIEF_MAX, required=False,
+                                            default="", multiline=True)
         if "cover_url" in data:
-            changed["cover_url"] = _cover_url(data)
+            changed["cover_url"] = errors.check(_cover_url, data)
         if "visibility" in data:
-            changed["visibility"] = choice_field(data, "visibility", VISIBILITIES)
+            changed["visibility"] = errors.check(choice_field, data, "visibility", VISIBILITIES)
         for flag in ("votes_in_open", "hide_tallies_until_closed", "allow_anonymous"):
             if flag in data:
-                changed[flag] = bool_field(data, flag)
+                changed[flag] = errors.check(bool_field, data, flag)
         if room.kind == "community":
             _check_community_change(access, data)
             if "ideas_board" in data:
-                changed["ideas_board"] = bool_field(data, "ideas_board")
+                changed["ideas_board"] = errors.check(bool_field, data, "ideas_board")
         if "guests_until" in data:
-            changed["guests_until"] = choice_field(data, "guests_until", ("closed", "archived"))
+            changed["guests_until"] = errors.check(choice_field, data, "guests_until", ("closed", "archived"))
         if "premoderation" in data:
-            changed["premoderation"] = choice_field(data, "premoderation", PREMODERATION)
+            changed["premoderation"] = errors.check(choice_field, data, "premoderation", PREMODERATION)
         if "premoderation_first_n" in data:
-            changed["premoderation_first_n"] = int_field(data, "premoderation_first_n", minimum=1, maximum=100)
+            changed["premoderation_first_n"] = errors.check(int_field, data, "premoderation_first_n", minimum=1,
+                                                            maximum=100)
         if "auto_hide_reports" in data:
-            changed["auto_hide_reports"] = int_field(data, "auto_hide_reports", minimum=1, maximum=1000, required=False)
-        if any(k in data for k in ("voting_mode", "budget", "max_per_idea")):
-            rules_values = _voting_rules(data, room)
-            if any(rules_values[k] != getattr(room, k) for k in rules_values):
-                has_votes = (await db.execute(select(exists().where(Vote.room_id == room.id)))).scalar()
-                if has_votes:
-                    raise Conflict("Voting rules cannot change once votes have been cast.")
-                changed.update(rules_values)
+            changed["auto_hide_reports"] = errors.check(int_field, data, "auto_hide_reports", minimum=1, maximum=1000,
+                                                        required=False)
+        rules_values = (_voting_rules(data, room, errors) if any(k in data for k in ("voting_mode", "budget", "max_per_idea"))
+                        else {})
         if any(k in data for k in SCHEDULE_FIELDS):
-            changed.update(_schedule(data, room))
+            changed.update(_schedule(data, room, errors))
+        errors.raise_if_any()
+        if any(rules_values[k] != getattr(room, k) for k in rules_values):
+            has_votes = (await db.execute(select(exists().where(Vote.room_id == room.id)))).scalar()
+            if has_votes:
+                raise Conflict("Voting rules cannot change once votes have been cast.")
+            changed.update(rules_values)
         changed = {k: v for k, v in changed.items() if getattr(room, k) != v}
         if changed:
             for key, value in changed.items():
