@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("room", metavar="ROOM", help="the room's address (slug)")
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument("--out", required=True, metavar="PATH", help="the file to write, or - for stdout")
-    export.add_argument("--kind", choices=("ideas", "votes", "messages", "audit"), default="ideas")
+    export.add_argument("--kind", choices=("ideas", "votes", "messages", "audit", "reviews"), default="ideas")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     export.set_defaults(func=cmd_export)
     return parser

@@ -24,6 +24,7 @@ from innovate.insights.exports import export_response, parse_name
 from innovate.insights.interests import all_tags, followed, set_interests, set_room_tags
 from innovate.insights.overview import overview
 from innovate.rooms.access import require_moderator, room_access
+from innovate.rooms.reviews import queries as reviews
 from innovate.web import resources
 
 
@@ -31,7 +32,7 @@ async def room_insights(request: Request) -> Response:
     async with resources(request).db() as db:
         access = await room_access(db, require_user(request), request.path_params["slug"])
         require_moderator(access)
-        return JSON((await overview(db, access.room)).json())
+        return JSON({**(await overview(db, access.room)).json(), "reviews": await reviews.insights(db, access.room)})
 
 
 async def room_export(request: Request) -> Response:

@@ -15,7 +15,9 @@ What the exports show (the same for the web, the API and the CLI):
   voter's id and name are included;
 - messages: every message with its state; deleted messages keep no body;
 - audit: the room's audit entries, oldest first, as the moderation feature reads them
-  (its CSV, and its API's item shape in JSON).
+  (its CSV, and its API's item shape in JSON);
+- reviews: every scorecard with its scores, comments and recommendation; the reviewer is
+  named only where the room does not keep its reviewers anonymous.
 
 CSV cells that a spreadsheet would run as a formula (``= + - @``, tab, carriage return) get a
 leading apostrophe.
@@ -41,8 +43,9 @@ from innovate.db import utcnow
 from innovate.errors import NotFound
 from innovate.resources import Resources
 from innovate.rooms.models import Idea, Message, Room, Vote
+from innovate.rooms.reviews.models import Criterion, Review, ReviewSettings
 
-KINDS = ("ideas", "votes", "messages", "audit")
+KINDS = ("ideas", "votes", "messages", "audit", "reviews")
 FORMATS = ("csv", "json")
 BATCH = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -196,11 +199,45 @@ async def _audit_csv(resources: Resources, room: Room, on_rows: Callable[[int], 
         header = False
 
 
+# Reviews --------------------------------------------------------------------------------------
+
+
+REVIEW_COLUMNS = ("id", "idea_id", "idea_title", "reviewer_kind", "state", "weighted", "recommendation", "scores",
+                  "comments", "summary", "comments_state", "submitted_at", "updated_at", "reviewer_id",
+                  "reviewer_name")
+
+
+async def _review_rows(db: AsyncConnection, room: Room, after: int, upto: int, limit: int) -> list[Row]:
+    """Scores as "Impact 4/5; Feasibility 7/10" and comments as "Impact: ..." by criterion
+    name. The reviewer is named only where the room does not keep its reviewers anonymous
+    (exports are the moderators', who may see names in the app)."""
+    anonymous = (await db.execute(select(ReviewSettings.reviewers_anonymous).where(
+        ReviewSettings.room_id == room.id))).scalar_one_or_none()
+    named = anonymous is False
+    criteria = (await db.execute(select(Criterion.id, Criterion.name, Criterion.scale).where(
+        Criterion.room_id == room.id).order_by(Criterion.position, Criterion.id))).all()
+    rows = (await db.execute(
+        select(Review.id, Review.idea_id, Idea.title, User.kind, Review.state, Review.weighted, Review.recommendation,
+               Review.scores, Review.comments, Review.summary, Review.comments_state, iso(Review.submitted_at),
+               iso(Review.updated_at), Review.reviewer_id, User.name)
+        .join(Idea, Idea.id == Review.idea_id).outerjoin(User, User.id == Review.reviewer_id)
+        .where(Review.room_id == room.id, Review.id > after, Review.id <= upto).order_by(Review.id).limit(limit))).all()
+    out: list[Row] = []
+    for (review_id, idea_id, title, kind, state, weighted, recommendation, scores, comments, summary, comments_state,
+         submitted_at, updated_at, reviewer_id, name) in rows:
+        marks = "; ".join(f"{c.name} {scores[str(c.id)]}/{c.scale}" for c in criteria if str(c.id) in (scores or {}))
+        notes = "\n".join(f"{c.name}: {comments[str(c.id)]}" for c in criteria if str(c.id) in (comments or {}))
+        out.append((review_id, idea_id, title, kind, state, weighted, recommendation, marks, notes, summary,
+                    comments_state, submitted_at, updated_at, reviewer_id if named else None, name if named else None))
+    return out
+
+
 EXPORTS = {
     "ideas": Export("ideas", IDEA_COLUMNS, Idea, _idea_rows),
     "votes": Export("votes", VOTE_COLUMNS, Vote, _vote_rows),
     "messages": Export("messages", MESSAGE_COLUMNS, Message, _message_rows),
     "audit": Export("audit", AUDIT_COLUMNS, AuditEntry, _audit_rows),
+    "reviews": Export("reviews", REVIEW_COLUMNS, Review, _review_rows),
 }
 
 

@@ -25,6 +25,7 @@ from innovate.insights.overview import (
 )
 from innovate.markdown import render
 from innovate.rooms.access import RoomAccess, require_moderator, room_access
+from innovate.rooms.reviews import queries as reviews
 from innovate.web import flash, page, resources, see_other, view
 
 EXPORT_TITLES = {
@@ -32,6 +33,7 @@ EXPORT_TITLES = {
     "votes": "Votes per idea, with the voter's kind",
     "messages": "Messages",
     "audit": "Audit log",
+    "reviews": "Expert reviews (scorecards)",
 }
 
 
@@ -60,8 +62,9 @@ async def room_dashboard(request: Request) -> Response:
     async with resources(request).db() as db:
         figures_ = await overview(db, access.room)
         tags = await all_tags(db, access.user)
+        expert = await reviews.insights(db, access.room)
     return page(request, "insights/dashboard.html", {
-        **_common(), "room": access.room, "o": figures_, "exports": _exports(access.room.slug),
+        **_common(), "room": access.room, "o": figures_, "exports": _exports(access.room.slug), "expert": expert,
         "known_tags": tags, "tag_values": ", ".join(t.label for t in figures_.tags),
     })
 
@@ -92,7 +95,8 @@ async def room_report(request: Request) -> Response:
         figures_ = await overview(db, room)
         chosen = await figures.ideas_with_status(db, room, REPORTED_STATUSES)
         timeline = await figures.phase_timeline(db, room)
-    return page(request, "insights/report.html", {
+        expert = await reviews.insights(db, room)
+    return page(request, "insights/report.html", {"expert": expert,
         **_common(), "room": room, "o": figures_, "brief_html": render(room.brief),
         "selected": [i for i in chosen if i.status == "selected"],
         "shortlisted": [i for i in chosen if i.status == "shortlisted"],

@@ -313,3 +313,16 @@ async def comparison(db: AsyncSession, room: Room) -> dict[str, Any]:
     rows.sort(key=lambda r: (r["expert_rank"], r["idea"]["id"]))
     widest = sorted((r for r in rows if r["gap"] > 0), key=lambda r: (-r["gap"], r["idea"]["id"]))
     return {"ideas": rows, "spearman": rho, "disagreements": widest[:DISAGREEMENTS_SHOWN]}
+
+
+async def insights(db: AsyncSession, room: Room) -> dict[str, Any] | None:
+    """The review stage for the insights dashboard and the results report: reviews in against
+    assigned, the ideas by expert score, the agreement with the crowd. None without reviews."""
+    done = await progress(db, room)
+    if not done["assigned"]:
+        return None
+    compared = await comparison(db, room)
+    settings = await settings_of(db, room.id)
+    return {"assigned": done["assigned"], "submitted": done["submitted"], "reviewers": len(done["reviewers"]),
+            "released": settings.released_at is not None, "ideas": await results(db, room),
+            "spearman": compared["spearman"], "disagreements": compared["disagreements"]}
