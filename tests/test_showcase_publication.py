@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import httpx
 import pytest
+from PIL import Image
 
 from innovate.resources import Resources
 from tests.showcase_support import Showcase, build_showcase, leaks, publish
@@ -147,7 +151,17 @@ async def test_results_page_is_cacheable_and_needs_no_session(world: Showcase, c
     # A signed-in reader gets the very same bytes (nothing about who reads it).
     assert (await hr.get(f"/results/{world.room.slug}")).headers["etag"] == first.headers["etag"]
     assert f'<link rel="canonical" href="http://testserver/results/{world.room.slug}">' in first.text
-    assert 'property="og:image" content="http://testserver/media/' in first.text
+    # The share image: the title and the company's name drawn by the server, 1200×630.
+    og = re.search(r'property="og:image" content="http://testserver(/media/[^"]+)"', first.text)
+    assert og is not None and 'alt" content="Challenge results: Greener logistics (Innovate)"' in first.text
+    image = await client.get(og.group(1))
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    drawn = Image.open(io.BytesIO(image.content))
+    assert drawn.size == (1200, 630)
+    drawn.verify()
+    # Saved again with the same title: the same image, not a new one.
+    await publish(hr, world.room.slug, outcome="More")
+    assert og.group(0) in (await client.get(f"/results/{world.room.slug}")).text
 
 
 async def test_moderator_page_publishes_and_withdraws(world: Showcase, client: httpx.AsyncClient, sign_in) -> None:
