@@ -341,3 +341,14 @@ async def test_removing_a_reviewer_keeps_their_submitted_reviews(panel, sign_in,
         rows = (await db.execute(select(Review.idea_id, Review.state).where(Review.reviewer_id == panel.gia.id))).all()
     assert rows == [(panel.ada_idea.id, "submitted")]
     assert (await gia.get("/api/v1/me/reviews")).json() == {"rooms": []}
+
+
+async def test_admins_run_reviews_like_moderators_but_score_nothing(panel, sign_in, make_user) -> None:
+    admin = await sign_in(await make_user("root@corp.example", name="Al Admin", is_admin=True))
+    slug = panel.room.slug
+    assert (await admin.get(f"/api/v1/rooms/{slug}/reviews")).status_code == 200
+    done = await admin.post(f"/api/v1/rooms/{slug}/assignments", json={"auto": {"per_idea": 1}})
+    assert done.status_code == 201 and done.json()["created"] == 3
+    assert (await admin.put(f"/api/v1/ideas/{panel.ada_idea.id}/review", json=card(panel, 3, 3))).status_code == 403
+    assert (await admin.get(f"/api/v1/ideas/{panel.ada_idea.id}/reviews")).json()["results"]["assigned"] == 1
+    assert (await admin.post(f"/api/v1/rooms/{slug}/reviews/release")).status_code == 200
