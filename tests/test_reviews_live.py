@@ -31,7 +31,9 @@ async def test_queue_and_progress_follow_live_for_the_reviewer_and_the_moderator
     room = await open_room(live, moderator, ada, eve)
     slug = room["slug"]
     async with write(live.resources) as (db, outbox):  # what redeeming an invite does
-        await add_member(db, outbox, await db.get(Room, room["id"]), gia)
+        joined = await db.get(Room, room["id"])
+        assert joined is not None
+        await add_member(db, outbox, joined, gia)
     idea = await api_call(live, ada, "POST", f"/api/v1/rooms/{slug}/ideas", {"title": "Crates", "body": "Reuse"})
     criteria = await api_call(live, moderator, "PUT", f"/api/v1/rooms/{slug}/criteria",
                               {"criteria": [{"name": "Impact", "scale": 5}]})
