@@ -85,11 +85,11 @@ async def test_followers_and_for_you(resources: Resources, make_user: Any) -> No
     async with resources.db() as db:
         assert await followers_not_joined(db, green) == 1  # Dan; Alice is in
         # Dan may join only the open employees' room; the invite-only and closed ones are not for him.
-        assert [e.item["title"] for e in await for_you(db, dan)] == ["Green"]
-        assert (await for_you(db, dan))[0].reasons == ["because you follow the tag Sustainability"]
-        assert await for_you(db, alice) == []  # already in it
-        assert await for_you(db, eve) == []  # follows nothing
-        assert await for_you(db, guest) == []
+        assert [e.item["title"] for e in await for_you(db, resources.settings.secret_key, dan)] == ["Green"]
+        assert (await for_you(db, resources.settings.secret_key, dan))[0].reasons == ["because you follow the tag Sustainability"]
+        assert await for_you(db, resources.settings.secret_key, alice) == []  # already in it
+        assert await for_you(db, resources.settings.secret_key, eve) == []  # follows nothing
+        assert await for_you(db, resources.settings.secret_key, guest) == []
     await join(resources, green, dan)
     await service.leave_room(resources, alice, green.slug)
     async with resources.db() as db:

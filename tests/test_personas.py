@@ -162,6 +162,6 @@ async def test_for_you_worked_out_by_hand(people: dict[str, Any], resources: Res
     items = (await me.get("/api/v1/me/for-you")).json()["items"]
     assert [(i["type"], i["item"]["title"], i["reasons"]) for i in items] == expected
     async with resources.db() as db:
-        assert [(e.kind, e.item["title"], e.reasons) for e in await for_you(db, emp)] == expected
+        assert [(e.kind, e.item["title"], e.reasons) for e in await for_you(db, resources.settings.secret_key, emp)] == expected
     home = await me.get("/")
     assert "Because you follow Green champion; because you follow the tag Cycling" in home.text

@@ -214,6 +214,8 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.people.api import routes as people_api_routes
     from innovate.personas import api as personas_api
     from innovate.personas import routes as persona_pages
+    from innovate.pulses import api as pulses_api
+    from innovate.pulses import routes as pulse_pages
     from innovate.rooms import api as rooms_api
     from innovate.rooms import routes as room_pages
     from innovate.rooms.discussion import api as discussion_api
@@ -234,7 +236,8 @@ def _feature_routes() -> list[BaseRoute]:
             *notification_api_routes, *notification_page_routes, *mail_routes, *media_routes,
             *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes,
             *communities_api.routes, *community_pages.routes, *personas_api.routes, *persona_pages.routes,
-            *foryou_api.routes, *review_pages.routes, *search_routes.routes]
+            *foryou_api.routes, *review_pages.routes, *search_routes.routes, *pulses_api.routes,
+            *pulse_pages.routes]
 
 
 def app_from_env() -> Starlette:

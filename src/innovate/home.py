@@ -8,8 +8,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.foryou.queries import for_you
+from innovate.personas.service import is_curator
+from innovate.pulses.queries import pulses_for
 from innovate.rooms.pages import directory
-from innovate.web import page, resources, see_other
+from innovate.web import Form, page, resources, see_other
 
 
 async def home(request: Request) -> Response:
@@ -22,9 +24,13 @@ async def home(request: Request) -> Response:
         joinable = [] if user.is_guest else [(room, True) for room, can_join in await directory(db, user)
                                               if can_join and room["phase"] in ("open", "voting")]
         communities = await directory(db, user, mine=True, kind="community")
-        entries = [] if user.is_guest else await for_you(db, user)
+        entries = [] if user.is_guest else await for_you(db, resources(request).settings.secret_key, user)
+        # HR pulses sent to the employee; the page follows new ones live (user-live.js).
+        pulses = await pulses_for(db, resources(request).settings.secret_key, user)
+        curator = await is_curator(db, user)
     return page(request, "home.html", {"mine": mine, "joinable": joinable, "for_you": entries,
-                                       "communities": communities})
+                                       "communities": communities, "pulses": pulses, "pulse_form": Form(),
+                                       "is_curator": curator})
 
 
 routes = [Route("/", home)]

@@ -188,6 +188,10 @@ REVIEW_REMINDER = Kind("review.reminder",
 TALLY_CHANGED = Kind("tally.changed", stored=False, html="live/tally_changed.html")
 VOTE_MINE = Kind("vote.mine", stored=False, html="live/vote_mine.html")
 # To one person's sockets, in any room or none: their unread notifications (the bell).
+# To one person's sockets: a pulse reached them (their home page lists it), and a pulse they
+# sent has a new answer (its results page follows); the pages fetch what changed.
+PULSE_SENT = Kind("pulse.sent", stored=False)
+PULSE_RESULTS = Kind("pulse.results", stored=False)
 NOTIFICATIONS_UNREAD = Kind("notifications.unread", stored=False, html="live/notifications.unread.html")
 
 KINDS: dict[str, Kind] = {k.name: k for k in globals().values() if isinstance(k, Kind)}

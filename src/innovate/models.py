@@ -17,6 +17,7 @@ from innovate.mail.models import OutboxMail
 from innovate.media.models import Media, MediaRendition
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.personas.models import Curator, Persona, PersonaFollow, PersonaRoom, PersonaTag
+from innovate.pulses.models import Pulse, PulseAnswer, PulseParticipation, PulseTarget
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 from innovate.rooms.reviews.models import Assignment, Criterion, Review, Reviewer, ReviewSettings
 from innovate.showcase.models import (
@@ -32,6 +33,10 @@ from innovate.showcase.models import (
 )
 
 __all__ = [
+    "Pulse",
+    "PulseAnswer",
+    "PulseParticipation",
+    "PulseTarget",
     "Curator",
     "Persona",
     "PersonaFollow",

@@ -18,7 +18,7 @@ async def my_for_you(request: Request) -> Response:
     if user.is_guest:
         raise NotFound("Not found")
     async with resources(request).db() as db:
-        return JSON({"items": [entry.json() for entry in await for_you(db, user)]})
+        return JSON({"items": [entry.json() for entry in await for_you(db, resources(request).settings.secret_key, user)]})
 
 
 routes = [Route("/api/v1/me/for-you", my_for_you, methods=["GET"])]

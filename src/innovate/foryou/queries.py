@@ -5,6 +5,7 @@ communities not archived, not already theirs). One is recommended when a persona
 recommends it, or when it carries a tag they follow or a tag a persona they follow cares
 about. Each entry says why, once per reason ("because you follow Sustainability champion",
 "because you follow the tag Cycling"); entries with more reasons come first, then the newest.
+Open pulses sent to the followers of a persona they follow come before them all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate.accounts.models import User
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.personas.models import Persona, PersonaFollow, PersonaRoom, PersonaTag
+from innovate.pulses.models import Pulse, PulseTarget
+from innovate.pulses.queries import pulse_json
+from innovate.pulses.service import is_open
 from innovate.rooms.access import RoomAccess
 from innovate.rooms.models import Membership, Room
 from innovate.rooms.serializers import room_json
@@ -105,6 +109,25 @@ def ranked(entries: list[Entry]) -> list[Entry]:
     return sorted(by_newest, key=lambda e: len(e.reasons), reverse=True)[:LIMIT]
 
 
-async def for_you(db: AsyncSession, user: User) -> list[Entry]:
+async def pulse_entries(db: AsyncSession, secret: str, user: User, personas: dict[int, str]) -> list[Entry]:
+    """Open pulses sent to the followers of a persona the person follows."""
+    if not personas:
+        return []
+    rows = (await db.execute(select(Pulse, PulseTarget.persona_id).join(PulseTarget, PulseTarget.pulse_id == Pulse.id)
+                             .where(PulseTarget.persona_id.in_(personas), Pulse.closed_at.is_(None)))).all()
+    entries: dict[int, Entry] = {}
+    for pulse, persona_id in rows:
+        if not is_open(pulse) or persona_id is None:
+            continue
+        if pulse.id not in entries:
+            entries[pulse.id] = Entry("pulse", await pulse_json(db, secret, pulse, user),
+                                      sort_key=(pulse.created_at, pulse.id))
+        entries[pulse.id].because(persona_reason(personas[persona_id]))
+    return list(entries.values())
+
+
+async def for_you(db: AsyncSession, secret: str, user: User) -> list[Entry]:
+    """Pulses first (they wait for an answer), then communities and challenges."""
     personas = await followed_personas(db, user)
-    return ranked(await room_entries(db, user, personas))
+    pulses = sorted(await pulse_entries(db, secret, user, personas), key=lambda e: e.sort_key, reverse=True)
+    return (pulses + ranked(await room_entries(db, user, personas)))[:LIMIT]

@@ -268,6 +268,36 @@ async def mark_read(resources: Resources, user: User, *, ids: list[int] | None =
     return int(changed or 0)
 
 
+# Notifications from no room event -------------------------------------------------------------
+
+
+async def tell(db: AsyncSession, outbox: Outbox, settings: Settings, user_ids: set[int], *, kind: str,
+               category: Category, thread: str, title: str, path: str, actor_id: int | None,
+               data: dict[str, Any] | None = None) -> None:
+    """One notification to each of ``user_ids`` about something that is no room's event (an HR
+    pulse), in the caller's write transaction; their bells follow after commit."""
+    people = sorted(user_ids - ({actor_id} if actor_id is not None else set()))
+    if not people:
+        return
+    now = utcnow()
+    prefs = await preferences.load_many(db, people) if settings.mail_enabled else {}
+    due = now + timedelta(seconds=settings.mail_gather_seconds)
+    rows = []
+    for user_id in people:
+        mail = bool(prefs) and prefs[user_id].choice(category.value) == preferences.IMMEDIATELY
+        rows.append({
+            "user_id": user_id, "room_id": None, "kind": kind, "category": category.value, "thread": thread,
+            "actor_id": actor_id, "message_id": None, "idea_id": None, "title": title[:200], "path": path,
+            "anchor": "", "data": data or {}, "count": 1, "created_at": now, "updated_at": now, "read_at": None,
+            "mail_state": "pending" if mail else None, "mail_due_at": due if mail else None,
+        })
+    changed: set[int] = set()
+    for chunk in _chunks(rows, 500):
+        changed |= await _store(db, chunk)
+    for user_id, unread in (await unread_counts(db, changed)).items():
+        to_user(outbox, user_id, unread_frame(unread))
+
+
 # Guest access ending ---------------------------------------------------------------------------
 
 

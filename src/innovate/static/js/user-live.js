@@ -26,6 +26,25 @@
     if (count) count.textContent = unread < 100 ? String(unread) : "99+";
   }
 
+  // Pulses: the server says only which pulse changed; the page fetches its part again (the
+  // results the viewer may see, or the home page's list), unless the viewer is typing in it.
+  function refresh(parts) {
+    Array.prototype.forEach.call(parts, function (part) {
+      if (part.contains(document.activeElement) && document.activeElement.tagName === "TEXTAREA") return;
+      fetch(part.getAttribute("data-live-src"), { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (text) {
+          if (text === null || !part.parentNode) return;
+          var holder = document.createElement("div");
+          holder.innerHTML = text;
+          var fresh = holder.firstElementChild;
+          if (!fresh) return;
+          part.replaceWith(fresh);
+          if (window.htmx) window.htmx.process(fresh);
+        });
+    });
+  }
+
   function start() {
     if (!document.getElementById("notification-bell") || document.querySelector("[hx-ws\\:connect]")) return;
     var url = new URL("/me/live?format=json", location.href);
@@ -45,6 +64,10 @@
         var frame;
         try { frame = JSON.parse(event.data); } catch (e) { return; }
         if (frame && frame.kind === "notifications.unread" && frame.data) bell(frame.data.unread || 0);
+        if (frame && frame.kind === "pulse.sent") refresh(document.querySelectorAll("[data-pulse-home]"));
+        if (frame && frame.kind === "pulse.results" && frame.data) {
+          refresh(document.querySelectorAll('[data-pulse-live="' + Number(frame.data.pulse_id) + '"]'));
+        }
       });
       socket.addEventListener("close", function (event) {
         clearInterval(pinger);
