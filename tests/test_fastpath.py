@@ -52,6 +52,9 @@ async def test_a_live_socket_under_innovate_serves_settings_takes_the_fast_path(
         missing += [f"conn.{name}" for name in fastpath.CONNECTION_ATTRIBUTES if not hasattr(protocol.conn, name)]
         assert missing == [], f"uvicorn/websockets internals the fast path needs are gone: {missing}"
         assert fastpath.prepared_frames_fit(protocol)
+        # What the handshake read is let go of: websockets' parser keeps the request, emptied.
+        request = protocol.conn.parser.gi_frame.f_locals["request"]
+        assert list(request.headers.raw_items()) == [] and protocol.scope["headers"] == []
         await post(live, moderator, room["slug"], "through the fast path")
         frames = await frames_until(ws, has_kind("message.posted"))
     assert frames[-1]["data"]["message"]["body"] == "through the fast path"

@@ -49,7 +49,7 @@ from innovate.errors import AppError
 from innovate.live.feed import RoomFeed
 from innovate.live.standing import standing_for
 from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, Outgoing
-from innovate.realtime.fastpath import denial_sent
+from innovate.realtime.fastpath import denial_sent, forget_handshake
 from innovate.realtime.feed import FORMATS, Standing
 from innovate.realtime.hub import Hub
 from innovate.resources import Resources
@@ -109,13 +109,22 @@ class LiveEndpoint:
             await refuse(websocket, receive, refused)
             return
         await websocket.accept()
-        # The socket keeps this frame and the scope for its life: let go of the objects the
-        # handshake loaded (the user and their session), which the connection has no use for.
         conn = connection_for(resources, admission, receive, send)
         head = admission.room.last_seq
         del websocket, admission
-        scope["user"] = scope["session"] = None
+        let_go_of_handshake(scope, conn)
         await serve(hub, feed, resources, conn, head, receive)
+
+
+def let_go_of_handshake(scope: Scope, conn: Connection) -> None:
+    """The socket keeps its frames and the scope for its life: let go of what the handshake
+    loaded and read (the user, their session, the request's headers; ~4 KiB of headers held
+    by uvicorn's scope and websockets' parser), which the connection has no use for: re-checks
+    use the session id or token hash it kept."""
+    scope["user"] = scope["session"] = None
+    scope["headers"] = []
+    if conn.protocol is not None:
+        forget_handshake(conn.protocol)
 
 
 @dataclass(frozen=True)
@@ -315,7 +324,7 @@ class UserEndpoint:
             messages_per_second=settings.ws_messages_per_second,
         )
         del websocket, who, user
-        scope["user"] = scope["session"] = None
+        let_go_of_handshake(scope, conn)
         hub.attach_user(conn)
 
         async def arrive() -> None:

@@ -22,6 +22,11 @@ What is used, and why each is needed:
   compression, nor behind frames it has not handed over); ``send_text`` and
   ``data_to_send`` frame a payload the usual way when they do not.
 
+And to keep an idle socket small (``forget_handshake``): websockets' parser keeps the
+handshake request it parsed (its headers, ~3 KiB) in a local of its generator for the
+socket's life (``conn.parser``); the fast path empties those headers once the app has
+read what it needs. uvicorn built the ASGI scope's headers from them before.
+
 On an upgrade, ``tests/test_fastpath.py`` fails when any of these is missing or the fast
 path is off under ``innovate serve``'s settings: compare the new ``send`` of uvicorn's
 protocol with the calls here, then update the pins above. Where the protocol is not found
@@ -107,6 +112,20 @@ def write_run(protocol: Any, wire: bytes) -> bool:
     if not prepared_frames_fit(protocol):
         return False
     protocol.transport.write(wire)
+    return True
+
+
+def forget_handshake(protocol: Any) -> bool:
+    """Empty the handshake request's headers that websockets' parser holds for the socket's
+    life; False when they are not where websockets 17 keeps them."""
+    parser = getattr(getattr(protocol, "conn", None), "parser", None)
+    frame = getattr(parser, "gi_frame", None)
+    request = frame.f_locals.get("request") if frame is not None else None
+    headers = getattr(request, "headers", None)
+    clear = getattr(headers, "clear", None)
+    if clear is None:
+        return False
+    clear()
     return True
 
 
