@@ -113,3 +113,26 @@ async def test_the_idea_page_shows_results_to_moderators_and_to_authors_after_re
     assert 'id="idea-review"' in after and "Big saving" in after and "72.22" in after and "Gia" not in after
     board = (await ada.get(f"/rooms/{panel.room.slug}?sort=expert")).text
     assert "experts 72/100" in board and 'aria-current="page"' in board.split("Expert score")[0][-300:]
+
+
+async def test_held_comments_are_approved_from_the_review_page(resources, make_user, sign_in) -> None:
+    panel = await build_panel(resources, make_user, sign_in, premoderation="all")
+    mod = await sign_in(panel.mod)
+    await assign(mod, panel, (panel.ada_idea, panel.gia), (panel.bob_idea, panel.gia))
+    gia = await sign_in(panel.gia)
+    room_page = (await gia.get(f"/rooms/{panel.room.slug}")).text
+    assert 'id="my-reviews"' in room_page and "0 of 2 done" in room_page
+    assert 'id="my-reviews"' not in (await (await sign_in(panel.eve)).get(f"/rooms/{panel.room.slug}")).text
+    done = await gia.put(f"/api/v1/ideas/{panel.ada_idea.id}/review", json=card(panel, 4, 7, summary="Try it"))
+    review_id = done.json()["review"]["id"]
+    page = (await mod.get(f"/rooms/{panel.room.slug}/reviews")).text
+    assert "Comments awaiting approval" in page and "Try it" in page
+    assert 'aria-current="page">Expert reviews' in page
+    url = f"/rooms/{panel.room.slug}/reviews/{review_id}/comments"
+    assert (await gia.post(url, data={"action": "approve"})).status_code == 404
+    assert (await mod.post(f"/rooms/{panel.other.slug}/reviews/{review_id}/comments",
+                           data={"action": "approve"})).status_code == 404
+    assert (await mod.post(url, data={"action": "approve"})).status_code == 303
+    assert "Comments awaiting approval" not in (await mod.get(f"/rooms/{panel.room.slug}/reviews")).text
+    state = (await mod.get(f"/api/v1/ideas/{panel.ada_idea.id}/reviews")).json()["items"][0]["comments_state"]
+    assert state == "visible"

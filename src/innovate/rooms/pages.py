@@ -16,6 +16,7 @@ from innovate.rooms.discussion.queries import pinned_json
 from innovate.rooms.ideas.pages import ideas_context
 from innovate.rooms.ideas.queries import signed_ideas
 from innovate.rooms.queries import active_member, joinable_rooms, list_members, list_rooms, room_links
+from innovate.rooms.reviews.pages import my_reviews
 from innovate.rooms.serializers import member_json
 
 SCHEDULE = ("opens_at", "voting_at", "closes_at", "archives_at")
@@ -29,6 +30,7 @@ async def room_page(db: AsyncSession, user: User | None, slug: str, *, sort: str
     context["members"] = await list_members(db, access)
     context["pinned"] = await pinned_json(db, access)
     context["links"] = await room_links(db, access.room)
+    context["my_reviews"] = await my_reviews(db, access)
     return context
 
 

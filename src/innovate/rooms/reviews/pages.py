@@ -89,7 +89,8 @@ async def progress_context(db: AsyncSession, access: RoomAccess) -> dict[str, An
     room = access.room
     settings = await queries.settings_of(db, room.id)
     return {"progress": await queries.progress(db, room), "results": await queries.results(db, room),
-            "comparison": await queries.comparison(db, room),
+            "comparison": await queries.comparison(db, room), "held": await queries.held_comments(db, room),
+            "criteria": (await queries.criteria_json(db, room))["items"],
             "review_settings": queries.settings_json(settings, room)}
 
 
@@ -102,12 +103,19 @@ async def manage_context(db: AsyncSession, user: User, slug: str) -> dict[str, A
     candidates = (await db.execute(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.room_id == room.id, Membership.state == "active", User.is_active.is_(True),
         User.id.notin_(on_panel)).order_by(User.name))).scalars().all()
-    criteria = await queries.criteria_json(db, room)
     context.update(await progress_context(db, access))
-    context.update({"criteria": criteria["items"], "locked": criteria["locked"],
+    context.update({"locked": await queries.scales_locked(db, room.id),
                     "candidates": [{"id": u.id, "name": u.name, "kind": u.kind} for u in candidates],
                     "deadline_phases": DEADLINE_PHASES})
     return context
+
+
+async def my_reviews(db: AsyncSession, access: RoomAccess) -> dict[str, int] | None:
+    """For a reviewer on the room page: how many of their ideas they reviewed (None: not one)."""
+    if not await queries.is_reviewer(db, access.room.id, access.user.id):
+        return None
+    queue = await queries.queue(db, access)
+    return {"assigned": queue["assigned"], "submitted": queue["submitted"]}
 
 
 async def queue_context(db: AsyncSession, user: User, slug: str) -> dict[str, Any]:

@@ -287,6 +287,17 @@ async def progress(db: AsyncSession, room: Room) -> dict[str, Any]:
     }
 
 
+async def held_comments(db: AsyncSession, room: Room) -> list[dict[str, Any]]:
+    """Submitted reviews whose comments wait for a moderator (the room pre-moderates guests)."""
+    rows = (await db.execute(select(Review, User, Idea.title).join(Idea, Idea.id == Review.idea_id)
+                             .outerjoin(User, User.id == Review.reviewer_id)
+                             .where(Review.room_id == room.id, Review.comments_state == "held")
+                             .order_by(Review.updated_at, Review.id))).all()
+    criteria = await criteria_of(db, room.id)
+    return [{**_review_json(review, user, criteria, named=True, comments=True, own=False), "idea_title": title}
+            for review, user, title in rows]
+
+
 async def results(db: AsyncSession, room: Room) -> list[dict[str, Any]]:
     """Every idea with assignments and its summary, best expert score first."""
     found = await summaries(db, room.id)

@@ -113,6 +113,18 @@ release_submit = _manage_form("release_form", lambda form: {}, _release, "review
 
 
 @view
+async def comments_submit(request: Request) -> Response:
+    """A moderator approves, hides or restores a review's comments from the review page."""
+    slug = request.path_params["slug"]
+    data = await read_input(request)
+    await service.moderate_comments(resources(request), require_user(request), request.path_params["review_id"],
+                                    {"action": data.get("action"), "reason": data.get("reason") or None},
+                                    in_room=slug)
+    flash(request, "Review comments updated.")
+    return redirect(request, _reviews_url(slug, "review-progress"))
+
+
+@view
 async def queue_page(request: Request) -> Response:
     async with resources(request).db() as db:
         context = await pages.queue_context(db, require_user(request), request.path_params["slug"])
@@ -165,6 +177,7 @@ routes = [
     Route("/rooms/{slug}/reviews/reviewers", reviewer_submit, methods=["POST"]),
     Route("/rooms/{slug}/reviews/assign", assign_submit, methods=["POST"]),
     Route("/rooms/{slug}/reviews/release", release_submit, methods=["POST"]),
+    Route("/rooms/{slug}/reviews/{review_id:id}/comments", comments_submit, methods=["POST"]),
     Route("/rooms/{slug}/reviews/queue", queue_page, methods=["GET"]),
     Route("/rooms/{slug}/reviews/queue/items", queue_part, methods=["GET"]),
     Route("/rooms/{slug}/ideas/{idea_id:id}/review", scorecard_page, methods=["GET"]),

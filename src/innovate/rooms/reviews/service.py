@@ -251,7 +251,8 @@ MODERATION = {"hide": ("hidden", audit.REVIEW_COMMENTS_HIDDEN), "restore": ("vis
               "approve": ("visible", audit.REVIEW_COMMENTS_APPROVED)}
 
 
-async def moderate_comments(resources: Resources, actor: User, review_id: int, data: Input) -> Review:
+async def moderate_comments(resources: Resources, actor: User, review_id: int, data: Input, *,
+                            in_room: str | None = None) -> Review:
     """Hide a review's comments, restore them, or approve held ones (the scores stay)."""
     action = choice_field(data, "action", tuple(MODERATION))
     reason = text_field(data, "reason", max_length=rules.REASON_MAX, required=action == "hide", multiline=True)
@@ -260,7 +261,7 @@ async def moderate_comments(resources: Resources, actor: User, review_id: int, d
         if review is None:
             raise NotFound("No such review.")
         access = await room_access_by_id(db, actor, review.room_id)
-        if not access.can_moderate:
+        if not access.can_moderate or (in_room is not None and access.room.slug != in_room):
             raise NotFound("No such review.")
         state, action_name = MODERATION[action]
         expected = {"hide": ("visible", "held"), "restore": ("hidden",), "approve": ("held",)}[action]
