@@ -287,6 +287,14 @@ async def test_local_guest_account_where_allowed(app: Any, hr: httpx.AsyncClient
                 "email": "lena@expert.example", "password": "long enough pw", "password_confirm": "nope"}
         mismatch = await http.post(path_of(created["url"]), data=form)
         assert mismatch.status_code == 422 and "does not match" in mismatch.text
+        # Every error at once, each at its field; what was typed (not the password) stays.
+        wrong = await http.post(path_of(created["url"]), data={**form, "name": "", "email": "lena at expert",
+                                                                "password": "short"})
+        assert wrong.status_code == 422 and "Please check the 4 fields marked below." in wrong.text
+        for name in ("name", "email", "password", "password_confirm"):
+            assert re.search(rf'id="join-local-form-{name}"[^>]*aria-invalid="true" '
+                             rf'aria-describedby="join-local-form-{name}-error"', wrong.text), name
+        assert 'value="lena at expert"' in wrong.text and 'value="short"' not in wrong.text
         assert (await invite_row(resources, created["id"])).uses == 0
         form["password_confirm"] = form["password"]
         response = await http.post(path_of(created["url"]), data=form)

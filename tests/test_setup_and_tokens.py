@@ -65,6 +65,11 @@ async def test_setup_form_reports_bad_fields(client: httpx.AsyncClient, resource
     short = await client.post(path, data={"email": "ok@example.com", "password": "short", "password_confirm": "short",
                                           "csrf_token": form_csrf(page.text)})
     assert short.status_code == 422 and "at least 10" in short.text
+    both = await client.post(path, data={"email": "nope", "password": "short", "password_confirm": "other",
+                                         "csrf_token": form_csrf(page.text)})
+    assert both.status_code == 422 and "Please check the 3 fields marked below." in both.text  # all at once
+    for name in ("email", "password", "password_confirm"):
+        assert f'aria-invalid="true" aria-describedby="setup-form-{name}-error"' in both.text, name
     # The link survives failed attempts.
     assert (await client.get(path)).status_code == 200
 

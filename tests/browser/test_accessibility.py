@@ -118,6 +118,16 @@ VISITS = [
     Visit("moderation-queue", "moderator", "/rooms/{slug}/moderation", screenshot="moderation-queue"),
     Visit("invite-links", "moderator", "/rooms/{slug}/invites"),
     Visit("insights", "moderator", "/rooms/{slug}/insights", screenshot="insights"),
+    # The room, idea, inbox, invite and moderation pages at a phone's width too.
+    Visit("idea-phone", "employee", "/rooms/{slug}/ideas/{idea_id}", phone=True),
+    Visit("inbox", "employee", "/notifications"),
+    Visit("inbox-phone", "employee", "/notifications", phone=True),
+    Visit("invite-phone", None, "{invite_url}", phone=True),
+    Visit("invite-links-phone", "moderator", "/rooms/{slug}/invites", phone=True),
+    Visit("moderation-queue-phone", "moderator", "/rooms/{slug}/moderation", phone=True),
+    # Where guests used to get stuck: their own challenges, and leaving.
+    Visit("my-challenges", "guest", "/rooms"),
+    Visit("leave-guest-phone", "guest", "/rooms/{slug}/leave", phone=True),
 ]
 
 

@@ -14,6 +14,7 @@ from innovate.accounts.hashing import hash_password, needs_rehash, verify_passwo
 from innovate.accounts.models import Identity, LoginFailure, User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Invalid, TooMany
+from innovate.inputs import FieldErrors, Input, text_or_empty
 from innovate.resources import Resources
 
 LOCAL_ISSUER = "local"
@@ -49,6 +50,19 @@ def check_password(password: str) -> str:
         raise Invalid.field("password", f"use at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise Invalid.field("password", f"use at most {MAX_PASSWORD} characters")
+    return password
+
+
+# The fields of a form that makes a password account (set-up, a local guest, a new password).
+ACCOUNT_FIELDS = ("name", "email", "password", "password_confirm")
+
+
+def check_new_password(data: Input, errors: FieldErrors) -> str:
+    """The chosen password: its length and its repetition, checked with the form's other fields."""
+    password = text_or_empty(data, "password")
+    errors.check(check_password, password)
+    if password != data.get("password_confirm"):
+        errors.add("password_confirm", "does not match the password")
     return password
 
 

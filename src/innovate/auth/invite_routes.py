@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts.hashing import token_hash
+from innovate.accounts.local import ACCOUNT_FIELDS, check_new_password, normalise_email
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.throttles import hit_committed
 from innovate.auth.invite_locks import confirms_outside_addresses, lock_warning
@@ -38,8 +39,8 @@ from innovate.auth.invites import (
 )
 from innovate.auth.oidc import sign_in_providers
 from innovate.auth.signin import failure_page, start_sign_in
-from innovate.errors import AppError, Invalid, NotFound
-from innovate.inputs import JSON, FieldErrors, Input, bool_field, int_field, read_input, text_field, text_or_empty
+from innovate.errors import AppError, NotFound
+from innovate.inputs import JSON, FieldErrors, Input, bool_field, int_field, read_input, text_field
 from innovate.web import Form, is_htmx, resources, see_other, template
 
 # Joining --------------------------------------------------------------------------------------
@@ -70,8 +71,7 @@ def _join_context(request: Request, preview: Any, **extra: Any) -> dict[str, Any
         "invite": preview,
         "providers": providers,
         "allow_local": res.settings.allow_local_guests and not preview.restricted,
-        "error": None,
-        "values": {},
+        "form": Form(),
         **extra,
     }
 
@@ -122,14 +122,14 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
     res = resources(request)
     if not res.settings.allow_local_guests:
         raise NotFound("Local guest accounts are not enabled here.")
-    values = {"name": data.get("name") if isinstance(data.get("name"), str) else "",
-              "email": data.get("email") if isinstance(data.get("email"), str) else ""}
     try:
-        name = text_field(data, "name", max_length=120) or ""
-        email = text_field(data, "email", max_length=320) or ""
-        password = text_or_empty(data, "password")
-        if password != data.get("password_confirm"):
-            raise Invalid.field("password_confirm", "does not match the password")
+        errors = FieldErrors()
+        name = errors.check(text_field, data, "name", max_length=120) or ""
+        email = errors.check(text_field, data, "email", max_length=320) or ""
+        if email:
+            errors.check(normalise_email, email)
+        password = check_new_password(data, errors)
+        errors.raise_if_any()
         redemption = await redeem_invite(res, digest, Joiner(local=LocalGuest(name=name, email=email,
                                                                                      password=password[:1024])))
     except InviteNotValid:
@@ -137,7 +137,7 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
     except AppError as exc:
         if exc.code in ("invite_restricted", "removed", "account_disabled"):
             raise
-        context = _join_context(request, preview, error=exc.message, values=values)
+        context = _join_context(request, preview, form=Form.failed(data, exc, ACCOUNT_FIELDS))
         return template(request, "invites/join.html", context, status=exc.status)
     await rotate_session(request.scope, redemption.user)
     return see_other(f"/rooms/{redemption.room_slug}")

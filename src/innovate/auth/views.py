@@ -11,13 +11,13 @@ from starlette.routing import Route
 
 from innovate.accounts import links
 from innovate.accounts.guards import require_user
-from innovate.accounts.local import authenticate
+from innovate.accounts.local import ACCOUNT_FIELDS, authenticate, check_name, check_new_password, normalise_email
 from innovate.accounts.models import User
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.tokens import create_token, list_tokens, revoke_token, token_json
 from innovate.errors import AppError, Conflict, Invalid, NotFound
-from innovate.inputs import JSON, read_input, text_field, text_or_empty
-from innovate.web import resources, see_other, template
+from innovate.inputs import JSON, FieldErrors, read_input, text_field, text_or_empty
+from innovate.web import Form, resources, see_other, template
 
 
 def safe_next(value: str | None) -> str:
@@ -75,22 +75,24 @@ async def setup_page(request: Request) -> Response:
     token = request.path_params["token"]
     if await links.peek_link(resources(request), links.SETUP, token) is None:
         raise NotFound("This setup link has already been used or has expired.")
-    return template(request, "setup.html", {"token": token, "error": None, "values": {}})
+    return template(request, "setup.html", {"token": token, "form": Form()})
 
 
 async def setup_submit(request: Request) -> Response:
     """Create the first admin; the link is spent in the same transaction."""
     token = request.path_params["token"]
     data = await read_input(request)
-    values = {k: data.get(k) for k in ("email", "name")}
     try:
-        password = text_field(data, "password", max_length=1024, multiline=False) or ""
-        if password != data.get("password_confirm"):
-            raise Invalid.field("password_confirm", "does not match the password")
-        user = await links.set_up_first_admin(resources(request), token, email=str(data.get("email", "")),
-                                              name=str(data.get("name", "")), password=password)
+        errors = FieldErrors()
+        errors.check(normalise_email, text_or_empty(data, "email"))
+        errors.check(check_name, text_or_empty(data, "name"), "")
+        password = check_new_password(data, errors)
+        errors.raise_if_any()
+        user = await links.set_up_first_admin(resources(request), token, email=text_or_empty(data, "email"),
+                                              name=text_or_empty(data, "name"), password=password)
     except (Invalid, Conflict) as exc:
-        return template(request, "setup.html", {"token": token, "error": exc.message, "values": values}, status=exc.status)
+        form = Form.failed(data, exc, ACCOUNT_FIELDS)
+        return template(request, "setup.html", {"token": token, "form": form}, status=exc.status)
     await rotate_session(request.scope, user)
     return see_other("/")
 
@@ -99,19 +101,20 @@ async def set_password_page(request: Request) -> Response:
     token = request.path_params["token"]
     if await links.peek_link(resources(request), links.SET_PASSWORD, token) is None:
         raise NotFound("This link has already been used or has expired.")
-    return template(request, "set_password.html", {"token": token, "error": None})
+    return template(request, "set_password.html", {"token": token, "form": Form()})
 
 
 async def set_password_submit(request: Request) -> Response:
     token = request.path_params["token"]
     data = await read_input(request)
     try:
-        password = text_field(data, "password", max_length=1024) or ""
-        if password != data.get("password_confirm"):
-            raise Invalid.field("password_confirm", "does not match the password")
+        errors = FieldErrors()
+        password = check_new_password(data, errors)
+        errors.raise_if_any()
         user = await links.set_password_with_link(resources(request), token, password)
     except Invalid as exc:
-        return template(request, "set_password.html", {"token": token, "error": exc.message}, status=exc.status)
+        form = Form.failed(data, exc, ACCOUNT_FIELDS)
+        return template(request, "set_password.html", {"token": token, "form": form}, status=exc.status)
     await rotate_session(request.scope, user)
     return see_other("/")
 
