@@ -332,10 +332,10 @@ def messages(page: Page, text: str | None = None) -> Locator:
 
 async def post(page: Page, text: str) -> None:
     composer = page.locator("#composer-room")
-    await composer.get_by_role("textbox", name="Your message").fill(text)
+    await composer.get_by_label("Your message", exact=True).fill(text)
     await composer.get_by_role("button", name="Send").click()
     await expect(messages(page, text)).to_have_count(1)
-    await expect(page.locator("#composer-room").get_by_role("textbox", name="Your message")).to_have_value("")
+    await expect(page.locator("#composer-room").get_by_label("Your message", exact=True)).to_have_value("")
 
 
 async def in_room(page: Page, slug: str) -> Page:

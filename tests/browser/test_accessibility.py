@@ -42,9 +42,9 @@ class Showcase:
 
 async def _post(page: Page, text: str) -> None:
     composer = page.locator("#composer-room")
-    await composer.get_by_role("textbox", name="Your message").fill(text)
+    await composer.get_by_label("Your message", exact=True).fill(text)
     await composer.get_by_role("button", name="Send").click()
-    await expect(composer.get_by_role("textbox", name="Your message")).to_have_value("")
+    await expect(composer.get_by_label("Your message", exact=True)).to_have_value("")
 
 
 async def done(request: Awaitable[httpx.Response]) -> dict[str, Any]:

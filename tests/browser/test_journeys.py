@@ -212,7 +212,7 @@ async def test_offline_employee_gets_every_missed_message_once_in_order(site: Si
 
     await employee.context.set_offline(True)
     await expect(employee.locator("#room")).to_have_attribute("data-live", "offline")
-    await expect(employee.locator("#live-announcer")).to_contain_text("You are offline")
+    await expect(employee.get_by_role("status").filter(has_text="You are offline")).to_be_visible()
     texts = [f"Missed update {n} of 5" for n in range(1, 6)]
     async with site.api("moderator") as mod:
         for text in texts:
@@ -244,7 +244,7 @@ async def test_muted_member_composer_is_disabled_live_until_the_mute_ends(site: 
     slug = room["slug"]
     employee = await in_room(await people.signed_in("employee"), slug)
     composer = employee.locator("#composer-room")
-    textbox, send = composer.get_by_role("textbox", name="Your message"), composer.get_by_role("button", name="Send")
+    textbox, send = composer.get_by_role("combobox", name="Your message"), composer.get_by_role("button", name="Send")
     await expect(textbox).to_be_editable()
 
     member_id = await site.member_id(slug, "Emil Employee")
@@ -276,7 +276,7 @@ async def test_locking_an_idea_turns_its_composer_off_live_and_keeps_the_draft(s
     await live(employee)
     await mark(employee)
     composer = employee.locator(f"#composer-idea-{idea_id}")
-    textbox = composer.get_by_role("textbox", name="Your comment")
+    textbox = composer.get_by_role("combobox", name="Your comment")
     await textbox.fill("A draft the lock must not eat")
 
     async with site.api("moderator") as mod:

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session"), py
 
 def composer(page: Page) -> tuple[Locator, Locator, Locator]:
     form = page.locator("#composer-room")
-    return form, form.get_by_role("textbox", name="Your message"), form.get_by_role("button", name="Send")
+    return form, form.get_by_role("combobox", name="Your message"), form.get_by_role("button", name="Send")
 
 
 async def test_a_post_shows_at_once_and_becomes_one_message(site: Site, people: People) -> None:

@@ -20,7 +20,7 @@ from innovate.accounts.models import User
 from innovate.kinds import Recipients
 from innovate.markdown import MENTION
 from innovate.rooms.access import guest_access_over
-from innovate.rooms.discussion.service import handle_of
+from innovate.rooms.discussion.mentions import handle_of
 from innovate.rooms.models import Idea, Membership, Message, Room
 from innovate.rooms.reviews.queries import authors_of_reviewed
 from innovate.writes import Appended

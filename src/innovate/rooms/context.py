@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
+from innovate.rooms import rules
 from innovate.rooms.access import RoomAccess, room_access
 from innovate.rooms.phases import Standing, blocked_for, next_step, phase_blocks, phase_moves
 from innovate.rooms.queries import viewer_for
@@ -30,6 +31,7 @@ def room_context(access: RoomAccess) -> dict[str, Any]:
         "phase_blocked": phase_blocks(room, viewer.moderator),
         "next_step": next_step(room),
         "phase_moves": phase_moves(room) if viewer.moderator else [],
+        "message_max": rules.MESSAGE_MAX,
     }
 
 

@@ -6,8 +6,6 @@ visible to its author and the moderators only, until a moderator approves or rej
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,16 +25,10 @@ from innovate.rooms.access import (
     require_participant,
     room_access,
 )
+from innovate.rooms.discussion.mentions import handle_of
 from innovate.rooms.events import append_event
 from innovate.rooms.models import Idea, Membership, Message, Room
 from innovate.writes import write
-
-HANDLE_STRIP = re.compile(r"[^a-z0-9._-]")
-
-
-def handle_of(user: User) -> str:
-    """The @handle members use for someone: their name without spaces, lower case."""
-    return HANDLE_STRIP.sub("", user.name.lower().replace(" ", "")) or f"user{user.id}"
 
 
 async def mention_links(db: AsyncSession, room: Room, body: str) -> dict[str, str]:

@@ -10,7 +10,9 @@
 //   going offline may leave such a socket too: in both cases a fresh socket replaces it at
 //   once (with ?after=, so nothing is lost and, seqs being filtered, nothing is repeated);
 // - sends "typing" signals from the composers and shows who is typing in each thread;
-// - shows who is here now on the member list (#presence-<user id>).
+// - shows who is here now on the member list (#presence-<user id>);
+// - says in a banner (#connection-banner) when the page is offline or has lost its
+//   connection, with the time of its last update, until the socket is open again.
 // What it needs of hx-ws beyond its documented API goes through hxws-adapter.js (HxWs).
 (function () {
   "use strict";
@@ -22,13 +24,16 @@
   var TYPING_EVERY_MS = 2500;   // the server relays one signal per person every 2 s at most
   var RELOAD = 4000;
   var STOPPED = { 1008: "You can no longer follow this room live.", 1009: "Live updates stopped." };
+  var BANNER_AFTER_MS = 5000;   // a connection lost for this long gets the banner
 
   var room = null;
   var lastSeq = 0;
   var connection = null;
   var pinger = null;
   var watchdog = null;
-  var lastHeard = 0;           // when the socket last delivered a frame
+  var lastHeard = Date.now();  // when the page was last up to date (loaded, or a frame came)
+  var everOpen = false;
+  var bannerTimer = null;
   var lastTyping = 0;
   var typing = {};             // thread key -> {user id -> {name, until}}
   var present = null;          // the last presence frame's data: who is here now
@@ -53,6 +58,37 @@
 
   function setState(state) {
     if (room) room.dataset.live = state;
+    showBanner(state);
+  }
+
+  // The banner: offline at once; a lost connection once it has not come back for a moment
+  // (most come back within a second); gone when the socket is open again.
+  function clock(ms) {
+    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function fillBanner(text) {
+    var banner = $("#connection-banner");
+    if (!banner) return;
+    if (!text) {
+      banner.textContent = "";
+      return;
+    }
+    // Plain text: a <time datetime> would be rewritten as a full date by app.js.
+    var line = document.createElement("p");
+    line.textContent = text + " Last update at " + clock(lastHeard) + ".";
+    banner.replaceChildren(line);
+  }
+
+  function showBanner(state) {
+    clearTimeout(bannerTimer);
+    if (state === "open") fillBanner("");
+    else if (state === "offline") fillBanner("You are offline. New messages will appear when you are back online.");
+    else if (state === "reconnecting" && everOpen) {
+      bannerTimer = setTimeout(function () {
+        if (room.dataset.live !== "open") fillBanner("The connection was lost. Reconnecting…");
+      }, BANNER_AFTER_MS);
+    }
   }
 
   // Seq bookkeeping ------------------------------------------------------------------------
@@ -84,6 +120,7 @@
   function onConnected(event) {
     connection = event.detail.connection;
     lastHeard = Date.now();
+    everOpen = true;
     setState("open");
     clearInterval(pinger);
     pinger = setInterval(ping, PING_MS);
@@ -114,8 +151,7 @@
 
   function onOffline() {
     clearTimeout(watchdog);
-    setState("offline");
-    announce("You are offline. New messages will appear when you are back online.");
+    setState("offline");  // the banner says so (it is a live region)
   }
 
   function onOnline() {
@@ -137,7 +173,7 @@
     }
     if (STOPPED[code]) {
       setState("stopped");
-      announce(STOPPED[code] + " Reload the page to see the latest.");
+      fillBanner(STOPPED[code] + " Reload the page to see the latest.");
       return;
     }
     setState("reconnecting");

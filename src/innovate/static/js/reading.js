@@ -8,7 +8,7 @@
 // - Optimistic posting: a composer's message shows in its thread at once, marked "Sending…",
 //   and makes way for the real one (the post's answer or the live event, whichever comes
 //   first). A failed connection keeps the text in the composer and says so there.
-// - Ctrl+Enter (or ⌘+Enter) in a composer sends it.
+// The composer's keys, drafts and focus are composer.js's.
 (function () {
   "use strict";
 
@@ -230,14 +230,6 @@
     else form.prepend(alert);
   }
 
-  function onKeyDown(event) {
-    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
-    var form = event.target.closest && event.target.closest("form.composer");
-    if (!form || event.target.tagName !== "TEXTAREA") return;
-    event.preventDefault();
-    form.requestSubmit();
-  }
-
   // Start -------------------------------------------------------------------------------------
 
   function start() {
@@ -270,7 +262,6 @@
     document.addEventListener("visibilitychange", function () { readWhatIsInView(); updateTitle(); });
     document.addEventListener("htmx:before:request", onBeforeRequest);
     document.addEventListener("htmx:finally:request", onFinally);
-    document.addEventListener("keydown", onKeyDown);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

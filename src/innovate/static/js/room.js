@@ -249,7 +249,9 @@
     if (form) $all("button[type=submit]", form).forEach(function (b) { b.setAttribute("aria-busy", "true"); });
   }
 
-  function onAfterRequest(event) {
+  // On htmx:finally:request, which comes whatever happened: htmx:after:request does not come
+  // when the request failed (offline), and a button left busy ignores clicks (Pico).
+  function onFinallyRequest(event) {
     var form = event.target.closest && event.target.closest("form");
     if (form) $all("button[aria-busy]", form).forEach(function (b) { b.removeAttribute("aria-busy"); });
   }
@@ -303,7 +305,7 @@
     $all("form.room-form").forEach(roomForm);
     document.addEventListener("click", onClick);
     document.addEventListener("htmx:before:request", onBeforeRequest);
-    document.addEventListener("htmx:after:request", onAfterRequest);
+    document.addEventListener("htmx:finally:request", onFinallyRequest);
     document.addEventListener("htmx:after:swap", onAfterSwap);
     document.addEventListener("htmx:after:swap", function () { $all("form.room-form").forEach(roomForm); });
     observe();
