@@ -310,6 +310,14 @@ async def test_notification_settings_api(resources: Resources, world: World, sig
                                                            "csrf_token": ada.headers["X-CSRF-Token"]})
     assert page.status_code == 200 and "Saved." in page.text
     assert (await ada.get("/api/v1/me/notification-settings")).json()["categories"]["ideas"] == "off"
+    # A tampered form: every bad part at its own field, and nothing saved.
+    bad = await ada.post("/settings/notifications", data={"mentions": "hourly", "time_zone": "Mars/Olympus",
+                                                          "ideas": "immediately",
+                                                          "csrf_token": ada.headers["X-CSRF-Token"]})
+    assert bad.status_code == 422 and "Please check the 2 fields marked below." in bad.text
+    assert 'id="notification-settings-categories.mentions-error"' in bad.text
+    assert 'aria-invalid="true" aria-describedby="notification-settings-time_zone-error"' in bad.text
+    assert (await ada.get("/api/v1/me/notification-settings")).json()["categories"]["ideas"] == "off"
 
 
 async def test_the_mail_test_command(sink: Sink, tmp_path: Any) -> None:

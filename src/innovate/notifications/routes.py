@@ -14,6 +14,7 @@ from innovate.inputs import read_input
 from innovate.notifications import preferences, queries
 from innovate.notifications.service import check_settings, mark_read, save_settings, unread_count
 from innovate.resources import Resources
+from innovate.web import Form
 
 
 def _res(request: Request) -> Resources:
@@ -59,7 +60,7 @@ async def inbox_read(request: Request) -> Response:
     return RedirectResponse("/notifications", status_code=303)
 
 
-async def _settings_page(request: Request, *, error: str | None = None, notice: str | None = None,
+async def _settings_page(request: Request, *, form: Form | None = None, notice: str | None = None,
                          status: int = 200) -> Response:
     user = request.scope["user"]
     async with _res(request).db() as db:
@@ -68,8 +69,11 @@ async def _settings_page(request: Request, *, error: str | None = None, notice: 
         "prefs": prefs, "categories": [(c, preferences.CATEGORY_LABELS[c]) for c in preferences.CATEGORIES],
         "choices": [(c, preferences.CHOICE_LABELS[c]) for c in preferences.CHOICES],
         "zones": sorted(preferences._zones()), "mail_enabled": _res(request).settings.mail_enabled,
-        "bouncing": prefs.bouncing(user.email), "error": error, "notice": notice,
+        "bouncing": prefs.bouncing(user.email), "form": form or Form(), "notice": notice,
         "digest_hour": _res(request).settings.digest_hour}, status=status)
+
+
+SETTINGS_FIELDS = (*(f"categories.{c}" for c in preferences.CATEGORIES), "time_zone")
 
 
 async def settings_page(request: Request) -> Response:
@@ -91,7 +95,7 @@ async def settings_submit(request: Request) -> Response:
     try:
         await save_settings(_res(request), user, check_settings(wanted))
     except AppError as exc:
-        return await _settings_page(request, error=exc.message, status=exc.status)
+        return await _settings_page(request, form=Form.failed(data, exc, SETTINGS_FIELDS), status=exc.status)
     notice = "We will try your address again." if wanted.get("clear_bounce") else "Saved."
     return await _settings_page(request, notice=notice)
 

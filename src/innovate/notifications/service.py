@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate import kinds, metrics
 from innovate.accounts.models import User
 from innovate.db import PerDialect, insert_for, utcnow
+from innovate.errors import Invalid
+from innovate.inputs import FieldErrors
 from innovate.kinds import Category, Notify, Recipients
 from innovate.notifications import preferences
 from innovate.notifications.models import Notification
@@ -354,25 +356,26 @@ class SettingsChange:
 
 def check_settings(data: dict[str, Any]) -> SettingsChange:
     """``{"categories": {name: choice}, "time_zone": "Europe/Berlin", "clear_bounce": true}``,
-    every part optional; a bad part is a 422 naming it."""
-    from innovate.errors import Invalid
-
+    every part optional; the bad parts are one 422 naming each."""
     categories = data.get("categories", {})
     if not isinstance(categories, dict):
         raise Invalid.field("categories", "expected an object such as {\"mentions\": \"immediately\"}")
+    errors = FieldErrors()
     choices: dict[str, str] = {}
     for name, choice in categories.items():
         if name not in preferences.CATEGORIES:
-            raise Invalid.field(f"categories.{name}", f"unknown category; expected {', '.join(preferences.CATEGORIES)}")
-        if choice not in preferences.CHOICES:
-            raise Invalid.field(f"categories.{name}", f"expected one of {', '.join(preferences.CHOICES)}")
-        choices[name] = choice
+            errors.add(f"categories.{name}", f"unknown category; expected {', '.join(preferences.CATEGORIES)}")
+        elif choice not in preferences.CHOICES:
+            errors.add(f"categories.{name}", f"expected one of {', '.join(preferences.CHOICES)}")
+        else:
+            choices[name] = choice
     zone = data.get("time_zone")
     if zone is not None and (not isinstance(zone, str) or not preferences.valid_zone(zone)):
-        raise Invalid.field("time_zone", "expected a time zone name such as Europe/Berlin")
+        errors.add("time_zone", "expected a time zone name such as Europe/Berlin")
     clear = data.get("clear_bounce", False)
     if not isinstance(clear, bool):
-        raise Invalid.field("clear_bounce", "expected true or false")
+        errors.add("clear_bounce", "expected true or false")
+    errors.raise_if_any()
     return SettingsChange(choices=choices, time_zone=zone, clear_bounce=clear)
 
 
