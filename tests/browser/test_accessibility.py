@@ -128,6 +128,8 @@ VISITS = [
     # Where guests used to get stuck: their own challenges, and leaving.
     Visit("my-challenges", "guest", "/rooms"),
     Visit("leave-guest-phone", "guest", "/rooms/{slug}/leave", phone=True),
+    Visit("expert-reviews", "moderator", "/rooms/{slug}/reviews"),
+    Visit("review-queue-phone", "guest", "/rooms/{slug}/reviews/queue", phone=True),
 ]
 
 
