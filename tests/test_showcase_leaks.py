@@ -31,8 +31,8 @@ async def crawl(client: httpx.AsyncClient, start: list[str]) -> dict[str, str]:
     todo = list(start)
     while todo:
         path = todo.pop()
-        if path in seen or path.startswith(("/static/", "/media/", "/login")):
-            continue
+        if path in seen or path.startswith(("/static/", "/media/", "/login")) or path.endswith("/refer"):
+            continue  # pictures, and the employees' referral form (behind the sign-in)
         answer = await client.get(path)
         assert answer.status_code == 200, (path, answer.status_code)
         seen[path] = answer.text

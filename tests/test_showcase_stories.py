@@ -122,6 +122,28 @@ async def test_story_input_errors_name_their_fields(world: Showcase, sign_in) ->
     assert len((await admin.get("/api/v1/stories")).json()["items"]) == 1  # nothing half-written
 
 
+async def test_pictures_in_the_text_are_uploaded_described_and_ours(
+        world: Showcase, client: httpx.AsyncClient, sign_in) -> None:
+    admin = await sign_in(world.admin)
+    elsewhere = await admin.post("/api/v1/stories", json={"title": "T", "body": "![A bike](https://cdn.example/b.png)"})
+    assert elsewhere.status_code == 422 and "uploaded with the story" in elsewhere.json()["error"]["fields"]["body"]
+    undescribed = await admin.post("/api/v1/stories", json={"title": "T", "body": "![](/media/abc/large.webp)"})
+    assert undescribed.status_code == 422 and "description" in undescribed.json()["error"]["fields"]["body"]
+    not_a_file = await admin.post("/api/v1/stories", json={"title": "T", "picture": "bike.jpg", "picture_alt": "x"})
+    assert not_a_file.status_code == 422 and "picture" in not_a_file.json()["error"]["fields"]
+    created = await admin.post("/api/v1/stories", data={
+        "title": "Pictures inside", "body": "First paragraph.", "picture_alt": "A [red] bike", "published": "true"},
+        files={"picture": ("bike.jpg", cover_file(), "image/jpeg")})
+    assert created.status_code == 201, created.text
+    body = created.json()["body"]
+    assert re.fullmatch(r"First paragraph\.\n\n!\[A \(red\) bike\]\(/media/[\w-]+/large\.webp\)\n", body), body
+    page = (await client.get("/stories/pictures-inside")).text
+    src = re.search(r'<img src="(/media/[^"]+)" alt="A \(red\) bike" loading="lazy">', page)
+    assert src is not None and (await client.get(src.group(1))).status_code == 200
+    entry = feedparser.parse((await client.get("/stories/feed.atom")).content).entries[0]
+    assert 'src="http://testserver/media/' in entry.content[0].value  # resolved against the feed's xml:base
+
+
 async def test_who_may_write_and_read_stories(world: Showcase, client: httpx.AsyncClient, sign_in) -> None:
     admin = await sign_in(world.admin)
     await name_writer(admin, world.bob.id)

@@ -23,19 +23,43 @@ URL_SCHEMES = {"http", "https", "mailto"}
 MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
 
 
-def render(source: str, mention_link: Callable[[str], str | None] | None = None) -> str:
-    """Render Markdown; ``mention_link(handle)`` returns a profile URL for room members."""
+# Texts that may show pictures (stories) show only pictures uploaded here: a src anywhere
+# else is dropped, so a text cannot make readers' browsers fetch from another site.
+PICTURE_PREFIX = "/media/"
+
+
+def render(source: str, mention_link: Callable[[str], str | None] | None = None, *, pictures: bool = False) -> str:
+    """Render Markdown; ``mention_link(handle)`` returns a profile URL for room members;
+    ``pictures``: keep ``![alt](/media/...)`` pictures (see :func:`pictures_in`)."""
     html = _md.render(source)
     if mention_link is not None:
         html = _link_mentions(html, mention_link)
     return nh3.clean(
         html,
-        tags=TAGS,
-        attributes=ATTRIBUTES,
+        tags=TAGS | {"img"} if pictures else TAGS,
+        attributes={**ATTRIBUTES, "img": {"src", "alt"}} if pictures else ATTRIBUTES,
+        attribute_filter=_only_our_pictures if pictures else None,
+        set_tag_attribute_values={"img": {"loading": "lazy"}} if pictures else None,
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+
+
+def _only_our_pictures(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src" and not value.startswith(PICTURE_PREFIX):
+        return None
+    return value
+
+
+def pictures_in(source: str) -> list[tuple[str, str]]:
+    """Every ``![alt](src)`` picture of a Markdown text, as (src, alt)."""
+    found = []
+    for token in _md.parse(source):
+        for child in token.children or ():
+            if child.type == "image":
+                found.append((str(child.attrGet("src") or ""), child.content.strip()))
+    return found
 
 
 def _link_mentions(html: str, mention_link: Callable[[str], str | None]) -> str:

@@ -139,7 +139,7 @@ async def _public_stories(db: AsyncSession, rows: list[Story], *, with_positions
     for r in rows:
         assert r.published_at is not None
         found.append(PublicStory(
-            slug=r.slug, title=r.title, summary=r.summary, byline=r.byline, body_html=render(r.body),
+            slug=r.slug, title=r.title, summary=r.summary, byline=r.byline, body_html=render(r.body, pictures=True),
             cover=pictures_.get(r.cover_key or ""), share=pictures_.get(r.share_key or ""),
             published_at=r.published_at, updated_at=max(r.updated_at, r.published_at), tags=list(r.tags),
             positions=await positions_sharing(db, list(r.tags)) if with_positions else []))

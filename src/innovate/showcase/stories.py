@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from innovate import audit
+from innovate import audit, markdown
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
@@ -35,7 +35,8 @@ SHARE_LABEL = "Story"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Addresses the writers' own pages use under /stories/.
 RESERVED = ("new", "manage")
-FIELDS = ("title", "summary", "body", "byline", "slug", "tags", "cover", "cover_alt", "published")
+FIELDS = ("title", "summary", "body", "byline", "slug", "tags", "cover", "cover_alt", "picture", "picture_alt",
+          "published")
 
 
 async def is_writer(db: AsyncSession, user: User) -> bool:
@@ -63,6 +64,24 @@ class Draft:
     published: bool | None
     cover: object          # the uploaded file, if one came
     cover_alt: str | None
+    picture: object        # a picture for the text, added at its end
+    picture_alt: str | None
+
+
+def _file(data: Input, name: str) -> object:
+    """The file a form sent as ``name``, or None (an empty file input sends a nameless part)."""
+    value = data.get(name)
+    if value is None or isinstance(value, str) or not getattr(value, "filename", None):
+        return value if isinstance(value, str) and value else None
+    return value
+
+
+def _check_pictures(body: str) -> None:
+    for src, alt in markdown.pictures_in(body):
+        if not src.startswith(markdown.PICTURE_PREFIX):
+            raise Invalid.field("body", "pictures must be uploaded with the story (their address starts with /media/)")
+        if not alt:
+            raise Invalid.field("body", "every picture needs a description: ![what it shows](/media/...)")
 
 
 def check(data: Input, *, creating: bool) -> Draft:
@@ -82,26 +101,26 @@ def check(data: Input, *, creating: bool) -> Draft:
         values["slug"] = slug
     if "tags" in data:
         values["tags"] = parse_labels(data.get("tags"))
-    cover = data.get("cover")
-    has_file = cover is not None and not (isinstance(cover, str) and cover == "") and not (
-        hasattr(cover, "filename") and not getattr(cover, "filename", None))
-    alt = pictures.alt_text(data, "cover_alt") if has_file else None
+    if "body" in values:
+        _check_pictures(values["body"])
+    cover, picture = _file(data, "cover"), _file(data, "picture")
     published = bool_field(data, "published") if data.get("published") not in (None, "") else None
-    return Draft(values, published, cover if has_file else None, alt)
+    return Draft(values, published, cover, pictures.alt_text(data, "cover_alt") if cover is not None else None,
+                 picture, pictures.alt_text(data, "picture_alt") if picture is not None else None)
 
 
-async def _cover(resources: Resources, draft: Draft) -> pictures.Prepared | None:
-    if draft.cover is None:
+async def _prepared(resources: Resources, upload: object, field: str) -> pictures.Prepared | None:
+    if upload is None:
         return None
-    return await pictures.prepare(draft.cover, field="cover", profile=COVER,
-                                  max_bytes=resources.settings.upload_max_bytes)
+    return await pictures.prepare(upload, field=field, profile=COVER, max_bytes=resources.settings.upload_max_bytes)
 
 
 async def create(resources: Resources, actor: User, data: Input) -> Story:
     async with resources.db() as db:
         await require_writer(db, actor)
     draft = check(data, creating=True)
-    cover = await _cover(resources, draft)
+    cover = await _prepared(resources, draft.cover, "cover")
+    picture = await _prepared(resources, draft.picture, "picture")
     title = draft.values["title"]
     slug = draft.values.pop("slug", None) or slug_from(title)
     share = await shareimages.drawn(title, resources.settings.company_name, SHARE_LABEL) if draft.published else None
@@ -111,7 +130,7 @@ async def create(resources: Resources, actor: User, data: Input) -> Story:
             story = Story(slug=slug, author_id=actor.id, state="draft", **{"tags": [], **draft.values})
             db.add(story)
             await db.flush()
-            await _apply(db, resources, actor, story, draft, cover, share)
+            await _apply(db, resources, actor, story, draft, cover, picture, share)
     except IntegrityError:
         raise Invalid.field("slug", f"/stories/{slug} is taken; choose another address") from None
     return story
@@ -124,7 +143,8 @@ async def update(resources: Resources, actor: User, slug: str, data: Input) -> S
         old_share_alt = shareimages.alt_for(current.title, resources.settings.company_name, SHARE_LABEL)
         fresh = await shareimages.current(db, current.share_key, old_share_alt)
     draft = check(data, creating=False)
-    cover = await _cover(resources, draft)
+    cover = await _prepared(resources, draft.cover, "cover")
+    picture = await _prepared(resources, draft.picture, "picture")
     title = draft.values.get("title", current.title)
     goes_public = draft.published or (draft.published is None and current.state == "published")
     share = None
@@ -136,15 +156,22 @@ async def update(resources: Resources, actor: User, slug: str, data: Input) -> S
             story = await _story(db, slug)
             for name, value in draft.values.items():
                 setattr(story, name, value)
-            await _apply(db, resources, actor, story, draft, cover, share)
+            await _apply(db, resources, actor, story, draft, cover, picture, share)
     except IntegrityError:
         raise Invalid.field("slug", "that address is taken; choose another") from None
     return story
 
 
 async def _apply(db: AsyncSession, resources: Resources, actor: User, story: Story, draft: Draft,
-                 cover: pictures.Prepared | None, share: pictures.Prepared | None) -> None:
+                 cover: pictures.Prepared | None, picture: pictures.Prepared | None,
+                 share: pictures.Prepared | None) -> None:
     now = utcnow()
+    if picture is not None:
+        alt = draft.picture_alt or ""
+        saved = await store.save(db, picture, alt=alt, owner_id=actor.id)
+        # Brackets would end the Markdown's description early.
+        described = alt.replace("[", "(").replace("]", ")")
+        story.body = f"{story.body.rstrip()}\n\n![{described}]({saved.url('large')})\n".lstrip()
     if cover is not None:
         old = story.cover_key
         story.cover_key = (await store.save(db, cover, alt=draft.cover_alt or "", owner_id=actor.id)).key
