@@ -26,7 +26,7 @@ from innovate.insights.overview import (
 from innovate.markdown import render
 from innovate.rooms.access import RoomAccess, require_moderator, room_access
 from innovate.rooms.reviews import queries as reviews
-from innovate.web import flash, page, resources, see_other, view
+from innovate.web import Form, flash, page, resources, see_other, view
 
 EXPORT_TITLES = {
     "ideas": "Ideas with tallies and status",
@@ -56,8 +56,7 @@ def _common() -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS, "duration": duration}
 
 
-@view
-async def room_dashboard(request: Request) -> Response:
+async def _dashboard(request: Request, tags_form: Form | None = None, status: int = 200) -> Response:
     access = await _moderated_room(request)
     async with resources(request).db() as db:
         figures_ = await overview(db, access.room)
@@ -65,8 +64,14 @@ async def room_dashboard(request: Request) -> Response:
         expert = await reviews.insights(db, access.room)
     return page(request, "insights/dashboard.html", {
         **_common(), "room": access.room, "o": figures_, "exports": _exports(access.room.slug), "expert": expert,
-        "known_tags": tags, "tag_values": ", ".join(t.label for t in figures_.tags),
-    })
+        "known_tags": tags,
+        "tags_form": tags_form or Form(values={"tags": ", ".join(t.label for t in figures_.tags)}),
+    }, status=status)
+
+
+@view
+async def room_dashboard(request: Request) -> Response:
+    return await _dashboard(request)
 
 
 @view
@@ -75,10 +80,9 @@ async def room_tags_submit(request: Request) -> Response:
     data = await read_input(request)
     try:
         tags = await set_room_tags(resources(request), require_user(request), slug, data.get("tags", ""))
-    except Invalid as exc:  # shown beside the form; refusals (403/404) get the error page
-        flash(request, f"Tags not saved: {(exc.fields or {}).get('tags', exc.message)}")
-    else:
-        flash(request, "Tags saved: " + (", ".join(t.label for t in tags) or "none") + ".")
+    except Invalid as exc:  # shown at the field; refusals (403/404) get the error page
+        return await _dashboard(request, Form.failed(data, exc, ("tags",)), status=exc.status)
+    flash(request, "Tags saved: " + (", ".join(t.label for t in tags) or "none") + ".")
     return see_other(f"/rooms/{quote(slug)}/insights#interests")
 
 
