@@ -130,6 +130,10 @@ VISITS = [
     Visit("leave-guest-phone", "guest", "/rooms/{slug}/leave", phone=True),
     Visit("expert-reviews", "moderator", "/rooms/{slug}/reviews"),
     Visit("review-queue-phone", "guest", "/rooms/{slug}/reviews/queue", phone=True),
+    Visit("communities", "employee", "/communities"),
+    Visit("communities-phone", "employee", "/communities", phone=True),
+    Visit("new-community", "employee", "/communities/new"),
+    Visit("personas", "employee", "/personas"),
 ]
 
 
