@@ -76,13 +76,38 @@ def loop_factory(choice: str):
 
 
 def proc_cpu_seconds(pid: int | str = "self") -> float:
-    """utime + stime of a process (all threads), in seconds, from /proc."""
+    """utime + stime of a process (all threads) and of its live child processes (a server's
+    workers), in seconds, from /proc."""
     with open(f"/proc/{pid}/stat", "rb") as f:
         data = f.read()
     # The command name (field 2) may contain spaces: split after its ")".
     fields = data[data.rindex(b")") + 2 :].split()
     # fields[0] is field 3 (state); utime is field 14, stime field 15.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    own = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return own + sum(_cpu_or_zero(child) for child in child_pids(pid))
+
+
+def child_pids(pid: int | str) -> list[int]:
+    """The live child processes of ``pid`` (/proc/PID/task/*/children)."""
+    children: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return children
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                children += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return children
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return proc_cpu_seconds(pid)
+    except (OSError, ValueError):
+        return 0.0  # exited meanwhile
 
 
 def proc_rss_kib(pid: int | str = "self") -> int:

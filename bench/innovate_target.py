@@ -171,7 +171,9 @@ class InnovateTarget(Target):
 
     def server_command(self, port: int, ready_file: str) -> list[str]:
         # `innovate serve` has no ready file: start() waits for /healthz instead.
-        return [INNOVATE_BIN, "serve", "--host", self.host, "--port", str(port)]
+        workers = int(self.options.get("workers", 1))
+        return [INNOVATE_BIN, "serve", "--host", self.host, "--port", str(port),
+                *(["--workers", str(workers)] if workers > 1 else [])]
 
     @property
     def members(self) -> int:
@@ -203,10 +205,12 @@ class InnovateTarget(Target):
         assert self._tmpdir is not None, "the data directory is made before the server starts"
         self._log_path = Path(self._tmpdir.name) / "server.log"
         argv = ["taskset", "-c", self.cpu, *self.server_command(port, "")]
+        # The workers scenario runs several processes over the redis broker.
+        broker = {"INNOVATE_BROKER": self.options["broker"]} if self.options.get("broker") else {}
         with open(self._log_path, "wb") as log:
             self._proc = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **env, **broker},
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -41,7 +41,7 @@ from bench.common import (  # noqa: E402
     raise_nofile_limit,
 )
 from bench.targets import TARGETS, Target  # noqa: E402
-from bench.votes import ceiling_per_s, run_votes, summarize_votes  # noqa: E402
+from bench.votes import ceiling_per_s, private_postgres, run_votes, summarize_votes  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -124,6 +124,9 @@ class Config:
     votes_subscribers: int = 200
     votes_concurrency: int = 50
     votes_rounds: int | None = None  # None: same as rounds
+    # (6) workers (application only, on request): one worker against two over this broker
+    workers_broker: str = "redis://127.0.0.1:6379/0"
+    workers_rounds: int | None = None  # None: same as rounds
 
     @classmethod
     def quick_config(cls) -> Config:
@@ -450,6 +453,44 @@ def summarize_sink_compare(runs: list[dict]) -> dict:
     }
 
 
+def run_workers(target: Target, cfg: Config) -> dict:
+    """``innovate serve`` with one worker and with two, both over the redis broker and allowed
+    both CPUs (the load generator shares CPU 1 with them), at the saturation size; the server's
+    CPU counts every worker."""
+    out: dict[str, Any] = {"broker": cfg.workers_broker, "database": "postgresql"}
+    for workers in (1, 2):
+
+        def saturate(t: Target) -> dict:
+            return traffic(t, cfg, mode="saturate", subscribers=cfg.sat_subscribers,
+                           duration=cfg.sat_duration, warmup=cfg.sat_warmup)
+
+        # Several processes share a PostgreSQL database (as a deployment with workers does): a
+        # private one per run, like the votes scenario's.
+        with private_postgres() as database_url:
+            options = {**target.options, "workers": workers, "broker": cfg.workers_broker, "cpu": "0,1",
+                       "database_url": database_url}
+            try:
+                r = with_server(target.name, options, saturate, cfg)
+            except (LoadError, targets_mod.TargetError) as exc:
+                out[f"workers_{workers}"] = {"error": str(exc)[-2000:]}
+                continue
+        out[f"workers_{workers}"] = {k: r.get(k) for k in (
+            "deliveries_per_s", "server_cpu_pct", "client_cpu_pct", "lost", "duplicated", "drained", "contended",
+            "server_runqueue_wait_pct", "client_runqueue_wait_pct", "latency_ms")}
+    one, two = (out.get(f"workers_{w}", {}).get("deliveries_per_s") for w in (1, 2))
+    out["ratio_workers_2_vs_1"] = round(two / one, 4) if one and two else None
+    return out
+
+
+def summarize_workers(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    figures: dict[str, Any] = {"ratio_workers_2_vs_1": median([r.get("ratio_workers_2_vs_1") for r in ok])}
+    for w in (1, 2):
+        for key in ("deliveries_per_s", "server_cpu_pct", "client_cpu_pct"):
+            figures[f"workers_{w}_{key}"] = median([(r.get(f"workers_{w}") or {}).get(key) for r in ok])
+    return figures
+
+
 @dataclass
 class Scenario:
     name: str
@@ -484,6 +525,10 @@ register_scenario(
              targets={PRIMARY}, rounds_attr="votes_rounds", manages_server=True)
 )
 register_scenario(
+    Scenario("workers", run_workers, summarize_workers, targets={PRIMARY}, default=False,
+             rounds_attr="workers_rounds", manages_server=True)
+)
+register_scenario(
     Scenario("sink_compare", run_sink_compare, summarize_sink_compare,
              targets={REFERENCE_RAW}, default=False)
 )
@@ -506,7 +551,7 @@ def brief(scenario: str, r: dict) -> str:
     if scenario == "idle_memory":
         return (f"KiB/conn={r['kib_per_idle_conn']} "
                 f"rss={[(p['alive'], p['server_rss_kib']) for p in r['points']]}")
-    if scenario == "sink_compare":
+    if scenario in ("sink_compare", "workers"):
         return json.dumps(r)
     if scenario == "votes":
         v, b = r["votes"], r["bare_insert"]
@@ -810,6 +855,12 @@ def render_markdown(summary: dict, json_name: str) -> str:
         ("GET /api/v1/me: server CPU ms per request", "me_server_cpu_ms_per_request", 2, False),
         ("Reference app: server CPU ms per GET /api/v1/me", "reference_server_cpu_ms_per_me", 2, False),
         ("Votes: server CPU %", "votes_server_cpu_pct", 0, False),
+        (f"innovate serve, redis broker, both CPUs: deliveries/s with 1 worker ({cfg['sat_subscribers']:,} subscribers)",
+         "workers_1_deliveries_per_s", 0, False),
+        ("… its server CPU % (every process)", "workers_1_server_cpu_pct", 0, False),
+        ("… deliveries/s with --workers 2", "workers_2_deliveries_per_s", 0, False),
+        ("… its server CPU % (every process)", "workers_2_server_cpu_pct", 0, False),
+        ("… 2 workers / 1 worker", "ratio_workers_2_vs_1", 3, False),
         ("Votes: client CPU %", "votes_client_cpu_pct", 0, False),
         ("Votes: rejected", "votes_rejected", 0, False),
         ("Votes: tally frames per socket", "votes_tally_frames_per_socket", 0, False),
