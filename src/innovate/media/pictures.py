@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -110,12 +111,17 @@ def _megabytes(n: int) -> str:
 
 def render(data: bytes, field: str, profile: Profile) -> Prepared:
     """The synchronous part of :func:`prepare` (CPU-bound: it runs in a worker thread)."""
-    picture = _decode(data, field)
-    renditions = tuple(_encode(picture, size, longest, profile) for size, longest in profile.sizes.items())
-    return Prepared(profile=profile, renditions=renditions)
+    picture = _decode(data, field, max(profile.sizes.values()))
+    # Largest first, each from the one before: a 12-megapixel photo is resampled once at
+    # full size, not once per rendition.
+    made: dict[str, Rendition] = {}
+    for size, longest in sorted(profile.sizes.items(), key=lambda item: -item[1]):
+        picture = _bounded(picture, longest)
+        made[size] = _encode(picture, size, profile)
+    return Prepared(profile=profile, renditions=tuple(made[size] for size in profile.sizes))
 
 
-def _decode(data: bytes, field: str) -> Image.Image:
+def _decode(data: bytes, field: str, largest: int) -> Image.Image:
     unreadable = Invalid.field(field, "is not a picture we can read (JPEG, PNG, WebP or GIF)")
     try:
         with Image.open(io.BytesIO(data), formats=ACCEPTED) as source:
@@ -124,6 +130,9 @@ def _decode(data: bytes, field: str) -> Image.Image:
                 raise Invalid.field(field, f"the picture is too large ({width}×{height} pixels; "
                                            f"at most {MAX_PIXELS // 1_000_000} million)")
             source.seek(0)  # an animation: its first frame
+            # JPEG can decode at 1/2, 1/4 or 1/8 scale: never more pixels than the largest size needs.
+            ratio = min(1.0, largest / max(width, height))
+            source.draft("RGB", (math.ceil(width * ratio), math.ceil(height * ratio)))
             source.load()
             upright = ImageOps.exif_transpose(source)
     except Invalid:
@@ -138,9 +147,13 @@ def _decode(data: bytes, field: str) -> Image.Image:
     return Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
 
 
-def _encode(picture: Image.Image, size: str, longest: int, profile: Profile) -> Rendition:
+def _bounded(picture: Image.Image, longest: int) -> Image.Image:
     bounded = picture.copy()
     bounded.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    return bounded
+
+
+def _encode(bounded: Image.Image, size: str, profile: Profile) -> Rendition:
     name, content_type, options = _ENCODING[profile.fmt]
     if profile.fmt == "jpeg" and bounded.mode == "RGBA":
         flat = Image.new("RGB", bounded.size, "white")
