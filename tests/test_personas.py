@@ -165,3 +165,21 @@ async def test_for_you_worked_out_by_hand(people: dict[str, Any], resources: Res
         assert [(e.kind, e.item["title"], e.reasons) for e in await for_you(db, resources.settings.secret_key, emp)] == expected
     home = await me.get("/")
     assert "Because you follow Green champion; because you follow the tag Cycling" in home.text
+
+
+async def test_admins_name_curators_on_their_page(people: dict[str, Any], sign_in: Any) -> None:
+    admin = await sign_in(people["admin"])
+    unknown = await admin.post("/admin/curators", data={"email": "nobody@example.com"})
+    assert unknown.status_code == 422 and 'id="curator-form-email-error"' in unknown.text
+    guest = await admin.post("/admin/curators", data={"email": "guest@example.org"})
+    assert guest.status_code == 422
+    named = await admin.post("/admin/curators", data={"email": "HR@example.com"})
+    assert named.status_code == 303
+    assert "Hanna HR" in (await admin.get("/admin/curators")).text
+    hr = await sign_in(people["hr"])
+    assert (await hr.get("/personas/new")).status_code == 200
+    for who in ("hr", "emp", "mod"):
+        http = hr if who == "hr" else await sign_in(people[who])
+        assert (await http.get("/admin/curators")).status_code == 403
+    assert (await admin.post(f"/admin/curators/{people['hr'].id}/remove")).status_code == 303
+    assert (await hr.get("/personas/new")).status_code == 403

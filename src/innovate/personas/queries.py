@@ -15,7 +15,7 @@ from innovate.errors import NotFound
 from innovate.insights.models import Tag
 from innovate.markdown import render
 from innovate.media import store
-from innovate.personas.models import Persona, PersonaFollow, PersonaRoom, PersonaTag
+from innovate.personas.models import Curator, Persona, PersonaFollow, PersonaRoom, PersonaTag
 from innovate.rooms.access import visible_room_ids
 from innovate.rooms.models import Room
 
@@ -80,3 +80,10 @@ async def persona(db: AsyncSession, user: User, persona_id: int) -> PersonaView:
 async def followed_ids(db: AsyncSession, user_id: int) -> list[int]:
     return list((await db.execute(select(PersonaFollow.persona_id).where(PersonaFollow.user_id == user_id)
                                   .order_by(PersonaFollow.persona_id))).scalars())
+
+
+async def curators(db: AsyncSession) -> list[dict[str, Any]]:
+    """The HR people administrators named, by name."""
+    rows = await db.execute(select(User.id, User.name, User.email).join(Curator, Curator.user_id == User.id)
+                            .order_by(User.name))
+    return [{"id": i, "name": n, "email": e} for i, n, e in rows.all()]

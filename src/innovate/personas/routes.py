@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.accounts.guards import require_user
+from innovate.accounts.guards import require_admin, require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError
 from innovate.inputs import read_input
@@ -117,7 +117,43 @@ async def edit_submit(request: Request) -> Response:
     return redirect(request, f"/personas/{persona_id}")
 
 
+@view
+async def curators_page(request: Request) -> Response:
+    require_admin(request)
+    async with resources(request).db() as db:
+        people = await queries.curators(db)
+    return page(request, "personas/curators.html", {"curators": people, "form": Form()})
+
+
+@view
+async def curators_add(request: Request) -> Response:
+    admin = require_admin(request)
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        async with resources(request).db() as db:
+            people = await queries.curators(db)
+        return page(request, "personas/curators.html", {"curators": people, "form": form})
+
+    email = data.get("email")
+    await form_post(data, service.name_curator(resources(request), admin, None, True,
+                                               email=email if isinstance(email, str) else ""), ("email",), refused)
+    flash(request, "Named: they may now curate personas and send pulses.")
+    return redirect(request, "/admin/curators")
+
+
+@view
+async def curators_remove(request: Request) -> Response:
+    admin = require_admin(request)
+    await service.name_curator(resources(request), admin, request.path_params["user_id"], False)
+    flash(request, "They no longer curate personas or send pulses.")
+    return redirect(request, "/admin/curators")
+
+
 routes = [
+    Route("/admin/curators", curators_page, methods=["GET"]),
+    Route("/admin/curators", curators_add, methods=["POST"]),
+    Route("/admin/curators/{user_id:id}/remove", curators_remove, methods=["POST"]),
     Route("/personas", index, methods=["GET"]),
     Route("/personas/new", new_page, methods=["GET"]),
     Route("/personas/new", new_submit, methods=["POST"]),

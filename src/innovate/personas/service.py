@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,16 +51,24 @@ def require_employee(user: User) -> None:
         raise NotFound("Not found")  # personas are for employees; guests see only their rooms
 
 
-async def name_curator(resources: Resources, actor: User, user_id: int, curator: bool) -> bool:
-    """Name (or un-name) an HR person (administrators); employees only."""
+async def name_curator(resources: Resources, actor: User, user_id: int | None, curator: bool, *,
+                       email: str | None = None) -> bool:
+    """Name (or un-name) an HR person (administrators), by id or by e-mail; employees only."""
     if not actor.is_admin:
         raise Forbidden("Only administrators may do that.")
     async with write(resources) as (db, _outbox):
-        person = await db.get(User, user_id)
+        if user_id is not None:
+            person = await db.get(User, user_id)
+        else:
+            person = (await db.execute(select(User).where(
+                func.lower(User.email) == (email or "").strip().lower()))).scalar_one_or_none()
+            if person is None:
+                raise Invalid.field("email", "no account with this address")
         if person is None:
             raise NotFound("No such user.")
+        user_id = person.id
         if curator and (person.is_guest or not person.is_active):
-            raise Invalid.field("curator", "only active employees can be named")
+            raise Invalid.field("email" if email is not None else "curator", "only active employees can be named")
         if curator:
             done = await db.execute(insert_for(db, Curator).values(user_id=user_id, named_by_id=actor.id,
                                                                    created_at=utcnow())
