@@ -39,6 +39,7 @@ from innovate.mail import worker as mail_worker
 from innovate.notifications import service as notifications
 from innovate.notifications.bell import BellMiddleware
 from innovate.observability import RequestObservabilityMiddleware, configure_logging
+from innovate.people.retention import retention
 from innovate.realtime.brokers import create_broker
 from innovate.realtime.hub import Hub
 from innovate.resources import Resources
@@ -159,7 +160,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         if owned:
             await announce_setup_link(res)
         try:
-            async with scheduler(res), mail_worker.running(res):
+            async with scheduler(res), mail_worker.running(res), retention(res):
                 yield {}
         finally:
             # Sockets first (1012: reconnect), while the broker can still say who left.
@@ -212,6 +213,8 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.notifications.api import routes as notification_api_routes
     from innovate.notifications.routes import routes as notification_page_routes
     from innovate.people.api import routes as people_api_routes
+    from innovate.people.personal_routes import routes as personal_routes
+    from innovate.people.routes import routes as people_pages
     from innovate.personas import api as personas_api
     from innovate.personas import routes as persona_pages
     from innovate.pulses import api as pulses_api
@@ -237,7 +240,7 @@ def _feature_routes() -> list[BaseRoute]:
             *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes,
             *communities_api.routes, *community_pages.routes, *personas_api.routes, *persona_pages.routes,
             *foryou_api.routes, *review_pages.routes, *search_routes.routes, *pulses_api.routes,
-            *pulse_pages.routes]
+            *pulse_pages.routes, *personal_routes, *people_pages]
 
 
 def app_from_env() -> Starlette:

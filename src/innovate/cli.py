@@ -209,6 +209,68 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_export(args: argparse.Namespace) -> int:
+    from innovate.accounts.local import find_user_by_email
+    from innovate.app import open_resources
+    from innovate.people.personal import write_personal_data
+
+    out = Path(args.out)
+    if str(out) != "-" and out.exists() and not args.force:
+        raise CommandError(f"{out} exists; pass --force to replace it")
+
+    async def export(settings: Settings) -> int:
+        resources = await open_resources(settings)
+        try:
+            user = await find_user_by_email(resources, args.email)
+            if user is None:
+                raise CommandError(f"no user with e-mail {args.email}")
+            if str(out) == "-":
+                await write_personal_data(resources, user.id, sys.stdout.buffer)
+                sys.stdout.flush()
+                return user.id
+            # Written beside the target and renamed at the end: a failed export leaves no half file.
+            partial = out.with_name(out.name + ".part")
+            try:
+                with partial.open("wb") as handle:
+                    await write_personal_data(resources, user.id, handle)
+                partial.replace(out)
+            finally:
+                partial.unlink(missing_ok=True)
+            return user.id
+        finally:
+            await resources.engine.dispose()
+
+    user_id = _run(export)
+    if str(out) != "-":
+        print(f"exported the personal data of user {user_id} to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_user_erase(args: argparse.Namespace) -> int:
+    from innovate.accounts.local import find_user_by_email
+    from innovate.app import open_resources
+    from innovate.errors import AppError
+    from innovate.people.erase import erase_user
+
+    async def erase(settings: Settings) -> int:
+        resources = await open_resources(settings)
+        try:
+            user = await find_user_by_email(resources, args.email)
+            if user is None:
+                raise CommandError(f"no user with e-mail {args.email}")
+            erased = await erase_user(resources, None, user.id, delete_content=args.delete_content)
+            return erased.former_member_id
+        except AppError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await resources.engine.dispose()
+
+    former = _run(erase)
+    what = "their messages and ideas deleted" if args.delete_content else "their messages and ideas kept"
+    print(f"erased {args.email}: now Former member {former} ({what})")
+    return 0
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from innovate.accounts.local import find_user_by_email
     from innovate.accounts.tokens import create_token
@@ -348,6 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--guest", action="store_true")
     create.add_argument("--no-password", action="store_true", help="print a one-time set-password link instead")
     create.set_defaults(func=cmd_user_create)
+    uexport = user.add_parser("export", help="write every record about a person as one JSON document")
+    uexport.add_argument("email")
+    uexport.add_argument("--out", required=True, metavar="PATH", help="the file to write, or - for stdout")
+    uexport.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    uexport.set_defaults(func=cmd_user_export)
+    uerase = user.add_parser("erase", help="erase a person: they become a Former member")
+    uerase.add_argument("email")
+    uerase.add_argument("--delete-content", action="store_true", help="delete their messages and ideas too")
+    uerase.set_defaults(func=cmd_user_erase)
 
     token = sub.add_parser("token", help="personal access tokens").add_subparsers(dest="token_command", required=True)
     tcreate = token.add_parser("create", help="create a token for a user and print it once")

@@ -153,6 +153,10 @@ MEMBER_JOINED = _member("member.joined", html="live/member_joined.html",
                      notify=(Notify("added_to_room", Recipients.ADDED_MEMBER, Category.INVITATIONS),))
 MEMBER_LEFT = _member("member.left", html="live/member_gone.html")
 MEMBER_REMOVED = _member("member.removed", html="live/member_gone.html")
+# A guest's access to the room ran out (their end date passed, or a moderator ended it now).
+MEMBER_ACCESS_ENDED = _member("member.access_ended", html="live/member_gone.html")
+# A moderator moved a guest's end date (extended it, or set one).
+MEMBER_ACCESS_CHANGED = _member("member.access_changed", html="live/member_changed.html")
 MEMBER_MUTED = _member("member.muted", html="live/member_changed.html")
 MEMBER_UNMUTED = _member("member.unmuted", html="live/member_changed.html")
 MEMBER_UPDATED = _member("member.updated", html="live/member_changed.html",

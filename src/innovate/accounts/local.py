@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,6 +107,13 @@ async def add_local_user(
     except IntegrityError:
         raise AddressTaken(f"An account for {address} already exists.", fields={"email": "already registered"}) from None
     return user
+
+
+def has_signed_in_way(user_id: Any) -> Any:
+    """SQL: the account has a way to sign in (a provider's identity, or a password set); an
+    account with neither is an invitation nobody has taken up yet."""
+    return exists().where(Identity.user_id == user_id,
+                          or_(Identity.issuer != LOCAL_ISSUER, Identity.secret_hash.is_not(None)))
 
 
 async def create_local_user(resources: Resources, email: str, password: str | None, **kwargs: Any) -> User:

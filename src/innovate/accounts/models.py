@@ -34,6 +34,8 @@ class User(Base):
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None]
+    # Set on the "Former member" row that stands for an erased person (people/erase.py).
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[Identity]] = relationship(back_populates="user", lazy="raise")

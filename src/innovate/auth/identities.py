@@ -2,7 +2,10 @@
 
 An account is found by its (issuer, subject) pair and nothing else. An e-mail address never
 joins an external identity to an existing account; linking is an explicit action of the
-signed-in user (:func:`link_identity`).
+signed-in user (:func:`link_identity`). The one exception is an employee account made for
+someone who has never signed in (invited by an administrator, or provisioned through SCIM):
+their first sign-in through an employee provider, with an address that provider verified,
+becomes that account (:func:`provisioned_account`). Never for guests, never afterwards.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit
-from innovate.accounts.local import LOCAL_ISSUER
+from innovate.accounts.local import LOCAL_ISSUER, has_signed_in_way
 from innovate.accounts.models import Identity, User
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import utcnow
@@ -69,6 +72,30 @@ async def _email_free(db: AsyncSession, email: str | None) -> bool:
         return False
     taken = (await db.execute(select(User.id).where(func.lower(User.email) == email.lower()))).first()
     return taken is None
+
+
+async def provisioned_account(db: AsyncSession, identity: ExternalIdentity) -> User | None:
+    """For an employee sign-in of an unknown identity: the employee account waiting for its
+    first sign-in at the address ``identity``'s provider verified, now bound to it (locked:
+    two first sign-ins racing each other cannot both take it). None if there is none."""
+    address = identity.verified_email
+    if not address:
+        return None
+    user = (await db.execute(
+        select(User).where(func.lower(User.email) == address.lower(), User.kind == "employee",
+                           User.erased_at.is_(None), ~has_signed_in_way(User.id))
+        .with_for_update()
+    )).scalar_one_or_none()
+    if user is None:
+        return None
+    if not user.is_active:
+        raise Deactivated()
+    db.add(Identity(user_id=user.id, issuer=identity.issuer, subject=identity.subject,
+                    email=identity.email, email_verified=identity.email_verified, last_used_at=utcnow()))
+    await db.flush()
+    await audit.record(db, user.id, audit.IDENTITY_LINKED, target_kind="user", target_id=user.id,
+                       data={"issuer": identity.issuer, "provider": identity.provider, "first_sign_in": True})
+    return user
 
 
 async def create_user_for_identity(db: AsyncSession, identity: ExternalIdentity, *, kind: str) -> User:
@@ -172,6 +199,9 @@ async def sign_in_identity(resources: Resources, identity: ExternalIdentity, *, 
         if user is None:
             if not employee:
                 raise NotInvited()
+            waiting = await provisioned_account(db, identity)
+            if waiting is not None:
+                return waiting
             user = await create_user_for_identity(db, identity, kind="employee")
             await audit.record(db, user.id, audit.USER_CREATED, target_kind="user", target_id=user.id,
                         data={"kind": "employee", "issuer": identity.issuer, "provider": identity.provider})

@@ -21,6 +21,7 @@ from innovate.auth.invite_locks import confirms_outside_addresses, lock_warning
 from innovate.auth.invites import (
     DEFAULT_EXPIRY_HOURS,
     DEFAULT_MAX_USES,
+    MAX_ACCESS_DAYS,
     MAX_EXPIRY_HOURS,
     MAX_MAX_USES,
     InviteNotValid,
@@ -146,7 +147,7 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
 # Creating, listing, revoking -------------------------------------------------------------------
 
 
-INVITE_FIELDS = ("max_uses", "expires_in_hours", "email", "domain", "note", "send")
+INVITE_FIELDS = ("max_uses", "expires_in_hours", "email", "domain", "note", "send", "access_days")
 
 
 def _invite_request(data: Input) -> InviteRequest:
@@ -160,6 +161,7 @@ def _invite_request(data: Input) -> InviteRequest:
         domain=errors.check(text_field, data, "domain", max_length=253, required=False),
         note=errors.check(text_field, data, "note", max_length=200, required=False),
         send=bool(errors.check(bool_field, data, "send")),
+        access_days=errors.check(int_field, data, "access_days", minimum=0, maximum=MAX_ACCESS_DAYS, required=False),
     )
     checked = errors.check(check_request, request)  # the checks across fields, with the unreadable ones
     errors.raise_if_any()
@@ -199,7 +201,8 @@ async def _panel(request: Request, *, status: int = 200, new_url: str | None = N
         "locks_usable": confirms_outside_addresses(settings),
         "form": form or Form(),
         "defaults": {"max_uses": DEFAULT_MAX_USES, "expires_in_hours": DEFAULT_EXPIRY_HOURS,
-                     "max_expiry_hours": MAX_EXPIRY_HOURS, "max_max_uses": MAX_MAX_USES},
+                     "max_expiry_hours": MAX_EXPIRY_HOURS, "max_max_uses": MAX_MAX_USES,
+                     "access_days": resources(request).settings.guest_access_days, "max_access_days": MAX_ACCESS_DAYS},
     }
     name = "invites/_panel.html" if is_htmx(request) else "invites/page.html"
     headers = {"Cache-Control": "no-store"} if new_url else None

@@ -27,6 +27,7 @@ from innovate.auth.identities import (
     Deactivated,
     NotAnEmployeeAnyMore,
     create_user_for_identity,
+    provisioned_account,
     touch_identity,
     user_for_identity,
     verified_emails,
@@ -49,6 +50,7 @@ DEFAULT_MAX_USES = 1
 MAX_MAX_USES = 500
 DEFAULT_EXPIRY_HOURS = 7 * 24
 MAX_EXPIRY_HOURS = 30 * 24  # guests never get a link without an end
+MAX_ACCESS_DAYS = 730  # how long a guest may keep a room after joining; 0: until the room ends it
 MAX_TOKEN_LENGTH = 128
 JOINABLE_PHASES = ("draft", "open", "voting")
 STATES = ("active", "expired", "used_up", "revoked")
@@ -202,6 +204,7 @@ def invite_json(invite: Invite, *, state: str | None = None) -> dict[str, Any]:
         "email": invite.email,
         "domain": invite.domain,
         "note": invite.note,
+        "access_days": invite.access_days,
         "created_at": invite.created_at.isoformat() if invite.created_at else None,
         "revoked_at": invite.revoked_at.isoformat() if invite.revoked_at else None,
     }
@@ -233,6 +236,9 @@ class InviteRequest:
     domain: str | None = None
     note: str | None = None
     send: bool = False  # mail the link to ``email``
+    # Days a guest who joins keeps the room; 0: until the room closes (or is archived, as
+    # its settings say); None: the site's default (INNOVATE_GUEST_ACCESS_DAYS).
+    access_days: int | None = None
 
 
 def check_request(request: InviteRequest) -> InviteRequest:
@@ -258,8 +264,11 @@ def check_request(request: InviteRequest) -> InviteRequest:
     note = " ".join(request.note.split()) if request.note else None
     if note is not None and len(note) > 200:
         errors.add("note", "use at most 200 characters")
+    if request.access_days is not None and not 0 <= request.access_days <= MAX_ACCESS_DAYS:
+        errors.add("access_days", f"must be between 0 (until the room closes) and {MAX_ACCESS_DAYS}")
     errors.raise_if_any()
-    return InviteRequest(request.max_uses, request.expires_in_hours, email, domain, note or None, request.send)
+    return InviteRequest(request.max_uses, request.expires_in_hours, email, domain, note or None, request.send,
+                         request.access_days)
 
 
 async def create_invite(resources: Resources, user: User | None, slug: str,
@@ -268,6 +277,7 @@ async def create_invite(resources: Resources, user: User | None, slug: str,
     checked = check_request(request)
     token = new_token()
     settings = resources.settings
+    access_days = settings.guest_access_days if checked.access_days is None else checked.access_days
     if checked.send and not settings.mail_enabled:
         raise Invalid.field("send", "e-mail is not set up on this site; copy the link and send it yourself")
     async with write(resources) as (db, _outbox):
@@ -280,13 +290,14 @@ async def create_invite(resources: Resources, user: User | None, slug: str,
         invite = Invite(
             room_id=access.room.id, token_hash=token_hash(token), created_by_id=access.user.id,
             max_uses=checked.max_uses, uses=0, expires_at=utcnow() + timedelta(hours=checked.expires_in_hours),
-            email=checked.email, domain=checked.domain, note=checked.note,
+            email=checked.email, domain=checked.domain, note=checked.note, access_days=access_days or None,
         )
         db.add(invite)
         await db.flush()
         await audit.record(db, access.user.id, audit.INVITE_CREATED, room_id=access.room.id, target_kind="invite",
                     target_id=invite.id, data={"max_uses": invite.max_uses, "expires_at": invite.expires_at.isoformat(),
-                                               "email": invite.email, "domain": invite.domain, "mailed": checked.send})
+                                               "email": invite.email, "domain": invite.domain, "mailed": checked.send,
+                                               "access_days": invite.access_days})
         if checked.send:
             await queue_invite_mail(db, settings, invite=invite, room=access.room, inviter=access.user.name,
                                     url=invite_url(resources, token))
@@ -363,7 +374,7 @@ def _restriction(emails: set[str]) -> Any:
                 or_(Invite.domain.is_(None), Invite.domain.in_(domains)))
 
 
-async def _spend(db: AsyncSession, digest: str, emails: set[str]) -> tuple[int, int] | None:
+async def _spend(db: AsyncSession, digest: str, emails: set[str]) -> tuple[int, int, int | None] | None:
     now = utcnow()
     joinable = select(Room.id).where(Room.phase.in_(JOINABLE_PHASES))
     result = await db.execute(
@@ -377,10 +388,10 @@ async def _spend(db: AsyncSession, digest: str, emails: set[str]) -> tuple[int, 
             _restriction(emails),
         )
         .values(uses=Invite.uses + 1)
-        .returning(Invite.id, Invite.room_id)
+        .returning(Invite.id, Invite.room_id, Invite.access_days)
     )
     row = result.first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 async def _resolve_user(db: AsyncSession, joiner: Joiner) -> tuple[User, set[str]]:
@@ -393,6 +404,8 @@ async def _resolve_user(db: AsyncSession, joiner: Joiner) -> tuple[User, set[str
     if joiner.identity is not None:
         identity = joiner.identity
         user = await user_for_identity(db, identity.issuer, identity.subject)
+        if user is None and joiner.employee:
+            user = await provisioned_account(db, identity)
         if user is None:
             user = await create_user_for_identity(db, identity, kind="employee" if joiner.employee else "guest")
         elif not user.is_active:
@@ -427,7 +440,7 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
             spent = await _spend(db, digest, emails)
             if spent is None:
                 raise await _why_not(db, digest)
-            invite_id, room_id = spent
+            invite_id, room_id, access_days = spent
             room = await db.get(Room, room_id)
             assert room is not None  # the invite row references it
             if user.is_guest and (guest_access_over(room) or room.kind == "community"
@@ -448,7 +461,8 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
             if recorded.scalar_one_or_none() is None:
                 # The same person using a multi-use link again (after leaving): do not spend twice.
                 await db.execute(update(Invite).where(Invite.id == invite_id).values(uses=Invite.uses - 1))
-            await add_member(db, outbox, room, user, role="member", actor_id=user.id)
+            ends = utcnow() + timedelta(days=access_days) if user.is_guest and access_days else None
+            await add_member(db, outbox, room, user, role="member", actor_id=user.id, access_ends_at=ends)
             await audit.record(db, user.id, audit.INVITE_REDEEMED, room_id=room.id, target_kind="invite", target_id=invite_id,
                         data={"user_id": user.id, "kind": user.kind})
     except _AlreadyIn as done:

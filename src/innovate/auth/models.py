@@ -26,6 +26,9 @@ class Invite(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     domain: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
+    # How long a guest who joins through it keeps the room, in days from joining; None: until
+    # the room's schedule ends guest access (it closes or is archived).
+    access_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

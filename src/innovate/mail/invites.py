@@ -22,7 +22,8 @@ async def queue_invite_mail(db: AsyncSession, settings: Settings, *, invite: Any
     (or the reverse) never exists."""
     expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     text, html = messages.render("invite", inviter=inviter, room_title=room.title, url=url, expires=expires,
-                                 max_uses=invite.max_uses, guests_until=room.guests_until)
+                                 max_uses=invite.max_uses, guests_until=room.guests_until,
+                                 access_days=invite.access_days)
     return await enqueue(db, settings, Draft(
         to_address=invite.email, subject=f"{inviter} invites you to \u201c{room.title}\u201d", body_text=text,
         body_html=html, purpose="invite", invite_id=invite.id))

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
-from innovate.errors import Forbidden, NotFound
+from innovate.errors import Forbidden, Invalid, NotFound
 from innovate.inputs import Input, int_field, read_input
 from innovate.moderation import service as moderation
 from innovate.moderation.pages import MUTE_CHOICES, queue_context
@@ -40,6 +40,17 @@ async def _unmute(res: Resources, user: User, slug: str, member_id: int, data: I
 async def _remove(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     await moderation.remove_member(res, user, slug, member_id, moderation.reason_field(data, required=False))
     return "Removed from the room."
+
+
+async def _access(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
+    fields = {k: data[k] for k in ("extend_days", "end_access", "reason") if data.get(k) not in (None, "")}
+    if not fields.get("extend_days") and not fields.get("end_access"):
+        raise Invalid.field("extend_days", "choose how many days to add, or end the access now")
+    target = await moderation.update_member(res, user, slug, member_id, fields)
+    if target.membership.state != "active":
+        return "Their guest access to this room has ended."
+    ends = target.membership.access_ends_at
+    return f"Guest access now ends {ends:%Y-%m-%d %H:%M} UTC." if ends else "Guest access ends with the room."
 
 
 async def _role(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
@@ -89,6 +100,7 @@ routes = [
     Route("/rooms/{slug}/members/{user_id:id}/mute", _member_button("mute_member", _mute), methods=["POST"]),
     Route("/rooms/{slug}/members/{user_id:id}/unmute", _member_button("unmute_member", _unmute), methods=["POST"]),
     Route("/rooms/{slug}/members/{user_id:id}/remove", _member_button("remove_member", _remove), methods=["POST"]),
+    Route("/rooms/{slug}/members/{user_id:id}/access", _member_button("member_access", _access), methods=["POST"]),
     Route("/rooms/{slug}/members/{user_id:id}/role", _member_button("member_role", _role), methods=["POST"]),
     Route("/rooms/{slug}/members/{user_id:id}/deactivate", _member_button("deactivate_member", _deactivate),
           methods=["POST"]),

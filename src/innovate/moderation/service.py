@@ -27,7 +27,7 @@ from innovate.accounts.models import User
 from innovate.audit import AuditEntry
 from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
-from innovate.inputs import Input, choice_field, datetime_field, int_field, text_field
+from innovate.inputs import Input, bool_field, choice_field, datetime_field, int_field, text_field
 from innovate.resources import Resources
 from innovate.rooms import rules
 from innovate.rooms.access import (
@@ -42,6 +42,7 @@ from innovate.rooms.access import (
 from innovate.rooms.discussion.queries import PIN_LIMIT
 from innovate.rooms.events import append_event
 from innovate.rooms.guests import end_guest_access_if_roomless
+from innovate.rooms.memberships import end_guest_access_in
 from innovate.rooms.models import ROLES, Idea, Membership, Message, Report, Room
 from innovate.writes import Outbox, access_changed, state_changed, write
 
@@ -71,6 +72,38 @@ def mute_until_field(data: Input) -> tuple[bool, datetime | None]:
             raise Invalid.field("muted_until", "must be within a year")
         return True, until
     return False, None
+
+
+MAX_ACCESS_EXTENSION_DAYS = 730
+
+
+@dataclass(frozen=True)
+class AccessEnd:
+    """A moderator's change to a guest's end of access: ``now`` ends it at once; otherwise
+    ``until`` is the new end date (None: until the room's schedule ends it)."""
+
+    now: bool
+    until: datetime | None
+
+
+def access_end_field(data: Input, current: datetime | None) -> AccessEnd | None:
+    """From ``end_access: true``, ``extend_days: N`` (from the current end, or from now when it
+    has passed or none is set) or ``access_ends_at`` (ISO 8601, or null: until the room closes)."""
+    if bool_field(data, "end_access"):
+        return AccessEnd(now=True, until=None)
+    now = utcnow()
+    if data.get("extend_days") not in (None, ""):
+        days = int_field(data, "extend_days", minimum=1, maximum=MAX_ACCESS_EXTENSION_DAYS) or 0
+        start = current if current is not None and current > now else now
+        return AccessEnd(now=False, until=start + timedelta(days=days))
+    if "access_ends_at" in data:
+        until = datetime_field(data, "access_ends_at")
+        if until is not None and until <= now:
+            raise Invalid.field("access_ends_at", "must be in the future (send end_access: true to end it now)")
+        if until is not None and until > now + timedelta(days=MAX_ACCESS_EXTENSION_DAYS):
+            raise Invalid.field("access_ends_at", "must be within two years")
+        return AccessEnd(now=False, until=until)
+    return None
 
 
 # Access -----------------------------------------------------------------------------------
@@ -482,15 +515,44 @@ async def _set_role(db: AsyncSession, outbox: Outbox, access: RoomAccess, target
     return True
 
 
+async def set_access_end_in(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: Target, change: AccessEnd,
+                            reason: str | None) -> bool:
+    """A guest's end of access: ended now (as on removal, but a new invite brings them back),
+    or moved to another date. Employees' access does not end by date."""
+    if not target.user.is_guest:
+        raise Conflict("Only guests' access ends by date; remove an employee instead.")
+    membership = target.membership
+    if change.now:
+        return await end_guest_access_in(db, outbox, membership, now=utcnow(), actor_id=access.user.id, reason=reason)
+    if membership.access_ends_at == change.until:
+        return False
+    previous = membership.access_ends_at
+    membership.access_ends_at = change.until
+    await db.flush()
+    until = change.until.isoformat() if change.until is not None else None
+    await append_event(db, outbox, access.room.id, kinds.MEMBER_ACCESS_CHANGED,
+                       {"user_id": target.user.id, "access_ends_at": until}, actor_id=access.user.id)
+    await audit.record(db, access.user.id, audit.MEMBER_ACCESS_CHANGED, room_id=access.room.id, target_kind="user",
+                       target_id=target.user.id, reason=reason,
+                       data={"from": previous.isoformat() if previous is not None else None, "to": until})
+    # A later date may let back in a socket that was about to be cut; an earlier one is
+    # enforced at that time by the scheduler.
+    access_changed(outbox, room_id=access.room.id, user_id=target.user.id)
+    return True
+
+
 async def update_member(resources: Resources, actor: User, slug: str, user_id: int, data: Input) -> Target:
-    """PATCH a member: ``role`` (moderator | member) and/or a mute (``mute_minutes``, or
-    ``muted_until``; null or 0 lifts it). One transaction; the answer is the member as it
+    """PATCH a member: ``role`` (moderator | member), a mute (``mute_minutes``, or
+    ``muted_until``; null or 0 lifts it) and/or a guest's end of access (``extend_days``,
+    ``access_ends_at``, ``end_access``). One transaction; the answer is the member as it
     left them."""
     role = choice_field(data, "role", ROLES) if "role" in data else None
     mute_given, until = mute_until_field(data)
     reason = reason_field(data, required=False)
-    if role is None and not mute_given:
-        raise Invalid.field("role", "send role, mute_minutes or muted_until")
+    access_given = any(data.get(k) not in (None, "") for k in ("extend_days", "end_access")) or "access_ends_at" in data
+    if role is None and not mute_given and not access_given:
+        raise Invalid.field("role", "send role, mute_minutes, muted_until, extend_days, access_ends_at or end_access")
+    ended = False
     async with write(resources) as (db, outbox):
         access = await _moderating(db, actor, slug)
         target = await member_target(db, access, user_id)
@@ -498,6 +560,12 @@ async def update_member(resources: Resources, actor: User, slug: str, user_id: i
             await _set_role(db, outbox, access, target, role, reason)
         if mute_given:
             await mute_in(db, outbox, access, target, until, reason)
+        if access_given:
+            change = access_end_field(data, target.membership.access_ends_at)
+            if change is not None:
+                ended = await set_access_end_in(db, outbox, access, target, change, reason) and change.now
+    if ended:
+        await end_guest_access_if_roomless(resources, user_id)
     return target
 
 

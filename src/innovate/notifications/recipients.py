@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
+from innovate.db import utcnow
 from innovate.kinds import Recipients
 from innovate.markdown import MENTION
 from innovate.rooms.access import guest_access_over
@@ -173,6 +174,9 @@ async def eligible(db: AsyncSession, s: Subject, candidates: set[int] | None) ->
     conditions = [Membership.room_id == room.id, Membership.state == "active", User.is_active.is_(True)]
     if guest_access_over(room):
         conditions.append(User.kind != "guest")
+    else:
+        conditions.append(or_(User.kind != "guest", Membership.access_ends_at.is_(None),
+                              Membership.access_ends_at > utcnow()))
     if room.phase == "draft":
         conditions.append(Membership.role == "moderator")
     if candidates is not None:

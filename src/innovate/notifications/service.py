@@ -304,25 +304,35 @@ async def tell(db: AsyncSession, outbox: Outbox, settings: Settings, user_ids: s
 
 
 async def notify_access_ending(resources: Resources, now: datetime | None = None) -> int:
-    """Tell guests whose access to a room ends within three days (once per end date)."""
+    """Tell guests whose access to a room ends within three days (once per end date): by the
+    room's schedule or by their own membership's end date, whichever comes first."""
     now = now or utcnow()
     horizon = now + timedelta(days=ACCESS_NOTICE_DAYS)
+
+    def soon(column: Any) -> Any:
+        return (column > now) & (column <= horizon)
+
     async with resources.db() as db:
-        rooms = list((await db.execute(select(Room).where(
-            Room.phase != "archived",
-            ((Room.archives_at > now) & (Room.archives_at <= horizon))
-            | ((Room.closes_at > now) & (Room.closes_at <= horizon))))).scalars())
-    told = 0
-    for room in rooms:
-        ends = guest_access_ends_at(room)
+        found = (await db.execute(
+            select(Room, Membership).join(Membership, Membership.room_id == Room.id)
+            .join(User, User.id == Membership.user_id)
+            .where(Room.phase != "archived", Membership.state == "active", User.kind == "guest",
+                   User.is_active.is_(True),
+                   soon(Room.archives_at) | soon(Room.closes_at) | soon(Membership.access_ends_at))
+        )).all()
+    ending: dict[tuple[int, datetime], tuple[Room, list[int]]] = {}
+    for room, membership in found:
+        ends = guest_access_ends_at(room, membership)
         if ends is None or not now < ends <= horizon or guest_access_over(room):
             continue
+        ending.setdefault((room.id, ends), (room, []))[1].append(membership.user_id)
+    told = 0
+    for (_, ends), (room, candidates) in ending.items():
         thread = f"access_ending:room:{room.id}:{ends.date().isoformat()}"
         async with write(resources) as (db, outbox):
             guests = list((await db.execute(
-                select(User.id).join(Membership, Membership.user_id == User.id).where(
-                    Membership.room_id == room.id, Membership.state == "active", User.kind == "guest",
-                    User.is_active.is_(True),
+                select(User.id).where(
+                    User.id.in_(candidates),
                     ~exists().where(Notification.user_id == User.id, Notification.thread == thread))
             )).scalars())
             if not guests:

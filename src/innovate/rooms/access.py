@@ -60,12 +60,21 @@ def guest_access_over(room: Room) -> bool:
 
 
 def guest_access_ends_at(room: Room, membership: Membership | None = None) -> datetime | None:
-    """When a guest's access to the room ends by the room's schedule (None: no date is set):
-    its archiving time, or its closing time when guests leave at close. The one place that
-    says it, for the notices sent before the end (per-membership end dates belong here)."""
-    times = [room.archives_at, room.closes_at if room.guests_until == "closed" else None]
+    """When a guest's access to the room ends (None: no date is set): the membership's own
+    end date, the room's archiving time, or its closing time when guests leave at close,
+    whichever comes first. The one place that says it, for the room page and the notices
+    sent before the end."""
+    times = [room.archives_at, room.closes_at if room.guests_until == "closed" else None,
+             membership.access_ends_at if membership is not None else None]
     set_times = [t for t in times if t is not None]
     return min(set_times) if set_times else None
+
+
+def guest_membership_over(membership: Membership, now: datetime | None = None) -> bool:
+    """A guest's own end date has passed. Access ends at that instant, before the scheduler
+    has marked the membership ``expired`` and closed the sockets."""
+    ends = membership.access_ends_at
+    return ends is not None and ends <= (now or utcnow())
 
 
 def can_see_room(room: Room, user: User, membership: Membership | None) -> bool:
@@ -75,7 +84,7 @@ def can_see_room(room: Room, user: User, membership: Membership | None) -> bool:
         return True
     active = membership is not None and membership.state == "active"
     if user.is_guest:
-        return active and not guest_access_over(room)
+        return active and not guest_access_over(room) and not guest_membership_over(membership)  # type: ignore[arg-type]
     if active:
         return room.phase != "draft" or membership.role == "moderator"  # type: ignore[union-attr]
     return room.visibility == "employees" and room.phase != "draft"

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.rooms import rules
-from innovate.rooms.access import RoomAccess, room_access
+from innovate.rooms.access import RoomAccess, guest_access_ends_at, room_access
 from innovate.rooms.phases import Standing, blocked_for, next_step, phase_blocks, phase_moves
 from innovate.rooms.queries import viewer_for
 from innovate.rooms.serializers import room_json
@@ -23,6 +23,8 @@ def room_context(access: RoomAccess) -> dict[str, Any]:
     viewer = viewer_for(access)
     room = room_json(access.room, access.membership, moderator=viewer.moderator)
     standing = Standing.of(access)
+    guest = access.user.is_guest and access.is_member
+    ends = guest_access_ends_at(access.room, access.membership) if guest else None
     return {
         "room": room,
         "viewer": viewer,
@@ -32,6 +34,9 @@ def room_context(access: RoomAccess) -> dict[str, Any]:
         "next_step": next_step(room),
         "phase_moves": phase_moves(room) if viewer.moderator else [],
         "message_max": rules.MESSAGE_MAX,
+        # A guest sees when their access ends: a date, or the room's phase that ends it.
+        "guest_access": {"ends_at": ends.isoformat() if ends else None,
+                         "until": access.room.guests_until} if guest else None,
     }
 
 

@@ -85,13 +85,17 @@ class Membership(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16), default="member")
-    state: Mapped[str] = mapped_column(String(16), default="active")  # "active" | "removed" | "left"
+    # "active" | "removed" | "left" | "expired" (a guest whose access ran out: a new invite brings them back)
+    state: Mapped[str] = mapped_column(String(16), default="active")
     muted_until: Mapped[datetime | None]
     # Budget-mode dots already spent; guarded by a conditional UPDATE.
     votes_spent: Mapped[int] = mapped_column(Integer, default=0)
     approved_posts: Mapped[int] = mapped_column(Integer, default=0)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     left_at: Mapped[datetime | None]
+    # A guest's own end of access (None: the room's schedule alone ends it); see
+    # rooms.access.guest_access_ends_at.
+    access_ends_at: Mapped[datetime | None] = mapped_column(index=True)
 
     __table_args__ = (
         UniqueConstraint("room_id", "user_id"),

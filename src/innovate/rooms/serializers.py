@@ -145,6 +145,8 @@ def member_json(membership: Membership, user: User) -> dict[str, Any]:
         "role": membership.role,
         "muted_until": _iso(membership.muted_until),
         "joined_at": _iso(membership.joined_at),
+        # A guest's own end of access (null: the room's schedule ends it).
+        "access_ends_at": _iso(membership.access_ends_at) if user.kind == "guest" else None,
     }
 
 
