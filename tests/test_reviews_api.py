@@ -212,6 +212,9 @@ async def test_authors_see_nothing_before_release_then_results_without_names(pan
     assert (await mod.post(f"/api/v1/rooms/{panel.room.slug}/reviews/release")).status_code == 409
     seen = (await ada.get(f"/api/v1/ideas/{panel.ada_idea.id}/reviews")).json()
     assert seen["released"] is True and seen["results"]["mean"] == 61.11
+    told = [i for i in (await ada.get("/api/v1/me/notifications")).json()["items"] if i["kind"] == "review_results"]
+    assert len(told) == 1 and told[0]["subject"] == f"The experts' reviews of your ideas in '{panel.room.title}' are out"
+    assert not [i for i in (await eve.get("/api/v1/me/notifications")).json()["items"] if i["kind"] == "review_results"]
     assert [r["reviewer"] for r in seen["items"]] == [None, None]
     assert {r["summary"] for r in seen["items"]} == {"Go", ""} and "Gia" not in str(seen) and "Bob" not in str(seen)
     board = (await ada.get(f"/api/v1/rooms/{panel.room.slug}/ideas?sort=expert")).json()["items"]

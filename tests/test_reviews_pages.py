@@ -47,6 +47,10 @@ async def test_criteria_and_settings_forms_answer_at_their_fields(panel, sign_in
     assert added.status_code == 303 and added.headers["location"] == f"/rooms/{slug}/reviews#review-criteria"
     names = [c["name"] for c in (await mod.get(f"/api/v1/rooms/{slug}/criteria")).json()["items"]]
     assert names == ["Impact", "Feasibility", "Novelty"]
+    removed = await mod.post(f"/rooms/{slug}/reviews/criteria", data={**form, "criteria.0.scale": "5",
+                                                                      "criteria.1.name": ""})
+    assert removed.status_code == 303
+    assert [c["name"] for c in (await mod.get(f"/api/v1/rooms/{slug}/criteria")).json()["items"]] == ["Impact"]
     bad = await mod.post(f"/rooms/{slug}/reviews/settings", data={"deadline_at": "soon", "deadline_phase": ""})
     assert bad.status_code == 422 and "review-settings-form-deadline_at-error" in bad.text
     saved = await mod.post(f"/rooms/{slug}/reviews/settings", data={

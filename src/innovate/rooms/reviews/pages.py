@@ -33,8 +33,8 @@ def _last(value: Any) -> Any:
 
 
 def criteria_input(form: Input) -> Input:
-    """``criteria.N.field`` inputs as the API's ``{"criteria": [...]}``; an empty new row is
-    left out (the form always offers one)."""
+    """``criteria.N.field`` inputs as the API's ``{"criteria": [...]}``. A row whose name was
+    emptied is left out: the form's blank new row, or a criterion the moderator removes."""
     rows: dict[int, dict[str, Any]] = {}
     for key, value in form.items():
         match = INDEXED.match(key)
@@ -43,7 +43,7 @@ def criteria_input(form: Input) -> Input:
     items = []
     for index in sorted(rows):
         row = rows[index]
-        if not row.get("id") and not str(row.get("name", "")).strip():
+        if not str(row.get("name", "")).strip():
             continue
         if row.get("id"):
             row["id"] = int(row["id"]) if str(row["id"]).isdigit() else row["id"]
