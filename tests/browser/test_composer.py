@@ -234,3 +234,19 @@ async def test_mentions_suggest_members_of_this_room_as_a_combobox(site: Site, p
     text_box, link_box = await body.bounding_box(), await mention.bounding_box()
     assert text_box is not None and link_box is not None
     assert link_box["y"] - text_box["y"] < line_height / 2, "the mention went onto a line of its own"
+
+
+async def test_a_long_idea_is_counted_and_refused_not_cut(site: Site, people: People) -> None:
+    room = await site.open_room("long-idea")
+    employee = await in_room(await people.signed_in("employee"), room["slug"])
+    form = employee.locator("#idea-form")  # open: the room has no ideas yet
+    body = form.get_by_label("Describe it")
+    await form.get_by_role("textbox", name="Title").fill("A very thorough proposal")
+    text = "z" * 10_005
+    await body.fill(text)
+    await expect(body).to_have_value(text)  # nothing cut off
+    await expect(form.locator(".length-counter")).to_contain_text("5 characters too many (at most 10,000)")
+    await form.get_by_role("button", name="Submit idea").click()
+    await expect(form.locator(".field-error")).to_contain_text("at most 10000 characters (got 10005)")
+    await expect(body).to_have_value(text)
+    await expect(employee.locator(".idea-card", has_text="A very thorough proposal")).to_have_count(0)

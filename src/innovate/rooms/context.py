@@ -33,7 +33,9 @@ def room_context(access: RoomAccess) -> dict[str, Any]:
         "phase_blocked": phase_blocks(room, viewer.moderator),
         "next_step": next_step(room),
         "phase_moves": phase_moves(room) if viewer.moderator else [],
+        # No maxlength on long texts (it cuts a paste silently): composer.js counts to these.
         "message_max": rules.MESSAGE_MAX,
+        "idea_body_max": rules.IDEA_BODY_MAX,
         # A guest sees when their access ends: a date, or the room's phase that ends it.
         "guest_access": {"ends_at": ends.isoformat() if ends else None,
                          "until": access.room.guests_until} if guest else None,
