@@ -227,6 +227,8 @@ def _feature_routes() -> list[BaseRoute]:
     from innovate.rooms.ideas import routes as idea_pages
     from innovate.rooms.reviews import api as reviews_api
     from innovate.rooms.reviews import routes as review_pages
+    from innovate.scim.routes import routes as scim_routes
+    from innovate.scim.token_routes import routes as scim_token_routes
     from innovate.search import routes as search_routes
     from innovate.showcase import api as showcase_api
     from innovate.showcase import pages as showcase_pages
@@ -240,7 +242,8 @@ def _feature_routes() -> list[BaseRoute]:
             *showcase_api.routes, *showcase_routes.routes, *showcase_pages.routes, *reviews_api.routes,
             *communities_api.routes, *community_pages.routes, *personas_api.routes, *persona_pages.routes,
             *foryou_api.routes, *review_pages.routes, *search_routes.routes, *pulses_api.routes,
-            *pulse_pages.routes, *personal_routes, *people_pages]
+            *pulse_pages.routes, *personal_routes, *people_pages,
+            *scim_routes, *scim_token_routes]
 
 
 def app_from_env() -> Starlette:

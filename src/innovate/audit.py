@@ -80,6 +80,9 @@ USER_ROLE_CHANGED = "user.role_changed"
 INVITATION_RESENT = "invitation.resent"
 INVITATION_REVOKED = "invitation.revoked"
 USER_EXPORTED = "user.exported"
+USER_UPDATED = "user.updated"
+SCIM_TOKEN_CREATED = "scim_token.created"
+SCIM_TOKEN_REVOKED = "scim_token.revoked"
 
 # Entries written before the vocabulary was one keep their stored names; reading and
 # filtering treat them as the current ones (the trail itself is never rewritten).

@@ -271,6 +271,45 @@ def cmd_user_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scim_token_create(args: argparse.Namespace) -> int:
+    from innovate.app import open_resources
+    from innovate.errors import AppError
+    from innovate.scim.tokens import create_scim_token
+
+    async def create(settings: Settings) -> tuple[int, str]:
+        resources = await open_resources(settings)
+        try:
+            row, token = await create_scim_token(resources, None, args.name)
+            return row.id, token
+        except AppError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await resources.engine.dispose()
+
+    token_id, token = _run(create)
+    print(f"SCIM token {token_id} (shown once): {token}")
+    return 0
+
+
+def cmd_scim_token_revoke(args: argparse.Namespace) -> int:
+    from innovate.app import open_resources
+    from innovate.errors import AppError
+    from innovate.scim.tokens import revoke_scim_token
+
+    async def revoke(settings: Settings) -> None:
+        resources = await open_resources(settings)
+        try:
+            await revoke_scim_token(resources, None, args.id)
+        except AppError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await resources.engine.dispose()
+
+    _run(revoke)
+    print(f"SCIM token {args.id} revoked")
+    return 0
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from innovate.accounts.local import find_user_by_email
     from innovate.accounts.tokens import create_token
@@ -425,6 +464,15 @@ def build_parser() -> argparse.ArgumentParser:
     tcreate.add_argument("email")
     tcreate.add_argument("--name", default="cli")
     tcreate.set_defaults(func=cmd_token_create)
+
+    scim = sub.add_parser("scim", help="SCIM provisioning").add_subparsers(dest="scim_command", required=True)
+    stoken = scim.add_parser("token", help="SCIM bearer tokens").add_subparsers(dest="scim_token_command", required=True)
+    screate = stoken.add_parser("create", help="create a token for a directory (Entra ID, Okta...) and print it once")
+    screate.add_argument("--name", default="directory")
+    screate.set_defaults(func=cmd_scim_token_create)
+    srevoke = stoken.add_parser("revoke", help="revoke a SCIM token at once")
+    srevoke.add_argument("id", type=int)
+    srevoke.set_defaults(func=cmd_scim_token_revoke)
 
     mail = sub.add_parser("mail", help="e-mail").add_subparsers(dest="mail_command", required=True)
     mtest = mail.add_parser("test", help="send a test mail and print the SMTP outcome in one line")

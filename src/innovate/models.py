@@ -20,6 +20,7 @@ from innovate.personas.models import Curator, Persona, PersonaFollow, PersonaRoo
 from innovate.pulses.models import Pulse, PulseAnswer, PulseParticipation, PulseTarget
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 from innovate.rooms.reviews.models import Assignment, Criterion, Review, Reviewer, ReviewSettings
+from innovate.scim.models import ScimToken
 from innovate.showcase.models import (
     Position,
     PositionInterest,
@@ -73,6 +74,7 @@ __all__ = [
     "Reviewer",
     "Room",
     "RoomTag",
+    "ScimToken",
     "Session",
     "Story",
     "StoryWriter",

@@ -25,6 +25,9 @@ CSRF_FIELD = "csrf_token"
 CAPABILITY_PATHS = ("/mail/unsubscribe/",)
 # What a multipart form may add to its file: the other fields, boundaries and part headers.
 UPLOAD_FORM_BYTES = 65_536
+# Paths that never honour a session cookie (SCIM: a directory's bearer token), so a cross-site
+# form could not act through them.
+COOKIELESS_PATHS = ("/scim/v2",)
 
 
 def csrf_token(scope: Scope) -> str:
@@ -131,7 +134,7 @@ class RequestGuardMiddleware:
             await self._refuse(scope, receive, send, 413, "too_large", f"The request body is larger than {limit} bytes.")
             return
         replay = _replay(body, receive)
-        if scope.get("auth") != "token" and not scope["path"].startswith(CAPABILITY_PATHS):
+        if scope.get("auth") != "token" and not scope["path"].startswith(CAPABILITY_PATHS + COOKIELESS_PATHS):
             problem = await self._cross_site_problem(scope, body)
             if problem is not None:
                 await self._refuse(scope, replay, send, 403, "csrf", problem)

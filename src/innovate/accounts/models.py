@@ -36,6 +36,12 @@ class User(Base):
     deactivated_at: Mapped[datetime | None]
     # Set on the "Former member" row that stands for an erased person (people/erase.py).
     erased_at: Mapped[datetime | None]
+    # SCIM provisioning (scim/): the directory's own id for the person, their name as the
+    # directory splits it, and when the directory deleted them (deactivated; gone for SCIM).
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    given_name: Mapped[str | None] = mapped_column(String(120))
+    family_name: Mapped[str | None] = mapped_column(String(120))
+    scim_deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[Identity]] = relationship(back_populates="user", lazy="raise")

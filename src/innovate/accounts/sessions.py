@@ -31,6 +31,9 @@ from innovate.writes import Outbox, access_changed, write
 
 log = logging.getLogger("innovate.sessions")
 
+# Paths whose requests are authorised by their own bearer token and never by a session.
+BEARER_ONLY_PATHS = ("/scim/v2",)
+
 
 def _cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> str:
     cookie: SimpleCookie = SimpleCookie()
@@ -120,6 +123,11 @@ class AuthMiddleware:
         scope["auth"] = None
         scope["session"] = {}
         scope["session_id"] = None
+        if scope["path"].startswith(BEARER_ONLY_PATHS):
+            # A directory's SCIM requests carry their own token (scim/), which signs nobody
+            # in; neither a session nor a personal token counts there.
+            await self.app(scope, receive, send)
+            return
 
         token = bearer_token(scope)
         if token is not None:

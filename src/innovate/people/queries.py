@@ -147,7 +147,7 @@ def person_json(user: User, methods: list[str], sessions: int, last_seen: dateti
         "is_moderator": user.is_moderator, "state": state_of(user, bool(methods)),
         "sign_in_methods": methods, "open_sessions": sessions, "last_seen_at": _iso(last_seen),
         "rooms": rooms, "created_at": _iso(user.created_at), "deactivated_at": _iso(user.deactivated_at),
-        "external_id": getattr(user, "external_id", None),
+        "external_id": user.external_id,
     }
 
 
