@@ -128,6 +128,14 @@ async def test_reports_in_the_page(world: World, sign_in, resources) -> None:
         "details": EVIL})
     assert sent.status_code == 200 and f'id="report-message-{world.message.id}"' in sent.text
     assert "Thank you" in sent.text
+    # Refused: the box again, open, the error at its field and the details kept.
+    long = await bob.post(f"/rooms/{world.a.slug}/reports", headers=HX, data={
+        "csrf_token": token, "message_id": str(world.message.id), "reason": "Other", "details": "d" * 901})
+    assert long.status_code == 422
+    assert long.text.startswith(f'<details class="report-box" id="report-message-{world.message.id}" open>')
+    assert (f'aria-invalid="true" aria-describedby="report-message-{world.message.id}-details-error"' in long.text
+            and "use at most 900 characters" in long.text and "d" * 901 in long.text)
+    assert re.search(r'value="Other" required checked', long.text)
     plain = await bob.post(f"/rooms/{world.a.slug}/reports", data={
         "csrf_token": token, "idea_id": str(world.idea.id), "reason": "Off-topic"})
     assert plain.status_code == 303

@@ -12,14 +12,29 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
-from innovate.inputs import Input, read_input, text_field
+from innovate.errors import AppError
+from innovate.inputs import FieldErrors, Input, read_input, text_field
 from innovate.moderation import reports
 from innovate.moderation.actions import IDEA_ACTIONS, MESSAGE_ACTIONS
 from innovate.moderation.pages import queue_context
 from innovate.rooms.discussion.pages import message_context
 from innovate.rooms.ideas.pages import idea_context
 from innovate.rooms.urls import idea_url, thread_url
-from innovate.web import Handler, back, flash_part, partial, render_to_string, reply, resources, view
+from innovate.web import (
+    Form,
+    Handler,
+    as_id,
+    back,
+    flash_part,
+    form_post,
+    html,
+    is_htmx,
+    partial,
+    render_to_string,
+    reply,
+    resources,
+    view,
+)
 
 MESSAGE_DONE = {
     "hide": "The message is hidden.",
@@ -90,10 +105,15 @@ def _idea_button(name: str) -> Handler:
 # Reports ------------------------------------------------------------------------------------
 
 
+REPORT_FIELDS = ("reason", "details")
+
+
 def report_input(data: Input) -> Input:
     """The report form's reason (a choice) and optional details, as the service's ``reason``."""
-    choice = text_field(data, "reason", max_length=100) or ""
-    details = text_field(data, "details", max_length=900, required=False, multiline=True)
+    errors = FieldErrors()
+    choice = errors.check(text_field, data, "reason", max_length=100) or ""
+    details = errors.check(text_field, data, "details", max_length=900, required=False, multiline=True)
+    errors.raise_if_any()
     values = {k: data.get(k) for k in ("message_id", "idea_id") if data.get(k) not in (None, "")}
     return {**values, "reason": f"{choice}: {details}" if details else choice}
 
@@ -101,10 +121,21 @@ def report_input(data: Input) -> Input:
 @view
 async def report_submit(request: Request) -> Response:
     slug = request.path_params["slug"]
-    values = report_input(await read_input(request))
-    kind = "message" if values.get("message_id") else "idea"
-    # A form cannot reach across rooms: the reported message or idea is one of this room's.
-    filed = await reports.file_report(resources(request), require_user(request), values, in_room=slug)
+    data = await read_input(request)
+    kind = "message" if data.get("message_id") else "idea"
+    target_id = as_id(data.get(f"{kind}_id"))
+
+    def refused(form: Form, exc: AppError) -> Response:
+        if not is_htmx(request) or target_id is None:
+            raise exc  # a plain post has no report box of its own to show it in: the error page does
+        return html(render_to_string(request, "moderation/_report_form.html", {
+            "kind": kind, "target_id": target_id, "room": {"slug": slug}, "report_form": form}))
+
+    async def file() -> reports.Filed:
+        # A form cannot reach across rooms: the reported message or idea is one of this room's.
+        return await reports.file_report(resources(request), require_user(request), report_input(data), in_room=slug)
+
+    filed = await form_post(data, file(), REPORT_FIELDS, refused)
     done = "Thank you: the moderators will look at it. The author is not told who reported it."
     return await reply(request, lambda: render_to_string(request, "moderation/_reported.html", {
         "kind": kind, "target_id": filed.report.target_id, "text": done}), back(request, f"/rooms/{slug}"), done=done)
