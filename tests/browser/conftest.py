@@ -55,7 +55,7 @@ GUEST_PROVIDER = "experts"
 GUEST_PROVIDER_NAME = "Expert ID"
 # One provider account per test that needs a guest, so no guest ever holds two rooms.
 GUEST_ACCOUNTS = {f"guest{n}": {"email": f"guest{n}@expert.example", "email_verified": True,
-                                 "name": f"Gina Guest {n}"} for n in range(1, 13)}
+                                 "name": f"Gina Guest {n}"} for n in range(1, 21)}
 STAFF = {
     "admin": ("ada@corp.example", "Ada Admin", ["--admin"]),
     "moderator": ("mo@corp.example", "Mo Moderator", ["--moderator"]),
