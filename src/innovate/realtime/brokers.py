@@ -41,6 +41,7 @@ RESYNC: dict[str, Any] = {"kind": "resync"}
 MAX_PAYLOAD_BYTES = 7000
 MAX_QUEUED = 100_000
 KEEPALIVE_SECONDS = 10.0
+SUBSCRIBE_TIMEOUT_SECONDS = 15.0
 
 
 class Broker(Protocol):
@@ -415,24 +416,28 @@ class RedisClusterBroker(NetworkBroker):
         listeners: list[asyncio.Task[None]] = []
         failed = asyncio.Event()
         try:
-            await cluster.initialize()
-            by_node: dict[tuple[str, int], list[str]] = {}
-            for channel in self.channels:
-                node = cluster.get_node_from_key(channel)
-                if node is None:
-                    raise ConnectionError(f"no cluster node serves {channel!r}")
-                by_node.setdefault((str(node.host), int(node.port)), []).append(channel)
-            owner: dict[str, Any] = {}  # shard channel -> a client of the node that serves it
-            for (host, port), channels in by_node.items():
-                client = Redis(host=host, port=port, retry=Retry(NoBackoff(), 0), socket_connect_timeout=5,
-                               socket_keepalive=True, health_check_interval=int(KEEPALIVE_SECONDS))
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                subscribers.append((client, pubsub))
-                owner.update(dict.fromkeys(channels, client))
-                for channel in channels:  # one SSUBSCRIBE per slot: Redis refuses a cross-slot one
-                    await pubsub.ssubscribe(channel)
-                listeners.append(asyncio.create_task(self._listen(pubsub, failed),
-                                                     name=f"innovate-broker-redis-cluster-{host}:{port}"))
+            # Connecting and subscribing must fail, not hang, while a node is down or restarting
+            # (the supervisor then retries): a subscription left half made would deliver some
+            # shards and never catch the rooms up.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                await cluster.initialize()
+                by_node: dict[tuple[str, int], list[str]] = {}
+                for channel in self.channels:
+                    node = cluster.get_node_from_key(channel)
+                    if node is None:
+                        raise ConnectionError(f"no cluster node serves {channel!r}")
+                    by_node.setdefault((str(node.host), int(node.port)), []).append(channel)
+                owner: dict[str, Any] = {}  # shard channel -> a client of the node that serves it
+                for (host, port), channels in by_node.items():
+                    client = Redis(host=host, port=port, retry=Retry(NoBackoff(), 0), socket_connect_timeout=5,
+                                   socket_keepalive=True, health_check_interval=int(KEEPALIVE_SECONDS))
+                    pubsub = client.pubsub(ignore_subscribe_messages=True)
+                    subscribers.append((client, pubsub))
+                    owner.update(dict.fromkeys(channels, client))
+                    for channel in channels:  # one SSUBSCRIBE per slot: Redis refuses a cross-slot one
+                        await pubsub.ssubscribe(channel)
+                    listeners.append(asyncio.create_task(self._listen(pubsub, failed),
+                                                         name=f"innovate-broker-redis-cluster-{host}:{port}"))
             self._cluster = cluster
             self._on_connected()
 
