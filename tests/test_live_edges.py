@@ -175,3 +175,16 @@ async def test_a_refused_handshake_is_answered_and_logged_at_info_with_its_reaso
         pass
     errors = [r for r in server_log.records if r.levelno >= logging.WARNING]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_a_moderator_who_stops_hiding_the_tallies_shows_them_at_once(live: LiveServer, make_user: Any) -> None:
+    moderator, ada, bob = await make_user(is_moderator=True), await make_user(), await make_user()
+    room = await open_room(live, moderator, ada, bob, hide_tallies_until_closed=True, votes_in_open=True)
+    slug = room["slug"]
+    idea = await submit_idea(live, moderator, slug, "Night deliveries")
+    await vote(live, bob, idea["id"], 1)
+    async with await live.connect(ada, slug) as ws:
+        await frames_until(ws, lambda fs: bool(of_kind(fs, "presence")))
+        await api_call(live, moderator, "PATCH", f"/api/v1/rooms/{slug}", {"hide_tallies_until_closed": False})
+        frames = await frames_until(ws, lambda fs: tallies_in(fs).get(idea["id"]) == 1)
+    assert "room.updated" in [f["kind"] for f in frames]
