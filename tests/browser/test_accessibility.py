@@ -107,6 +107,7 @@ VISITS = [
     Visit("sign-in", None, "/login", screenshot="sign-in"),
     Visit("invite", None, "{invite_url}", screenshot="invite"),
     Visit("home", "employee", "/"),
+    Visit("home-phone", "employee", "/", phone=True),
     Visit("room-directory", "moderator", "/rooms", screenshot="room-directory"),
     Visit("new-challenge", "moderator", "/rooms/new"),
     Visit("room", "moderator", "/rooms/{slug}", screenshot="room"),

@@ -42,7 +42,9 @@ def pane(page: Page, name: str) -> Any:
 async def header_on_one_line(page: Page) -> bool:
     """Every item of the site header sits level with the first one."""
     return await page.evaluate("""() => {
-        const items = [...document.querySelectorAll(".site-header nav li")].map(li => li.getBoundingClientRect());
+        // The items shown: the Menu's own entries open below it, and the sections' row is hidden.
+        const items = [...document.querySelectorAll(".site-header nav > ul > li")]
+            .filter(li => li.getClientRects().length).map(li => li.getBoundingClientRect());
         return items.every(box => box.top < items[0].bottom && box.bottom > items[0].top);
     }""")
 
