@@ -148,7 +148,7 @@ async def test_csv_export(world: World, sign_in) -> None:
 
 
 def test_the_application_never_updates_or_deletes_audit_entries() -> None:
-    """Append-only by construction: no code path in the application changes an entry."""
+    """Append-only by construction: no code path in the application changes an entry (but erasure)."""
     offenders = []
     patterns = [
         re.compile(r"\b(update|delete)\(\s*AuditEntry\b"),
@@ -157,6 +157,11 @@ def test_the_application_never_updates_or_deletes_audit_entries() -> None:
         re.compile(r"\.delete\(\s*(entry|audit_entry|audit)\b"),
     ]
     for path in SRC.rglob("*.py"):
+        # The one exception, by law: erasing a person (GDPR art. 17) points the entries about
+        # them at the "Former member" row and scrubs their name and address from the entries'
+        # data. No entry is deleted, and what was done, and when, stays.
+        if path.relative_to(SRC).as_posix() == "innovate/people/erase.py":
+            continue
         text = path.read_text()
         for pattern in patterns:
             for match in pattern.finditer(text):
