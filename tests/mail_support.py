@@ -24,6 +24,7 @@ class Sink:
 
     mails: list[EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    connections: list[SMTP] = field(default_factory=list)
     server: asyncio.base_events.Server | None = None
     port: int = 0
 
@@ -42,13 +43,23 @@ class Sink:
 
     async def start(self, port: int = 0) -> int:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: SMTP(self), host="127.0.0.1", port=port)
+        self.server = await loop.create_server(self._connection, host="127.0.0.1", port=port)
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
+
+    def _connection(self) -> SMTP:
+        connection = SMTP(self)
+        self.connections.append(connection)
+        return connection
 
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+            # A client that went away without QUIT (a sender cancelled mid-session when its app
+            # stopped) leaves its connection open, and wait_closed() waits for every connection.
+            for connection in self.connections:
+                if connection.transport is not None:
+                    connection.transport.close()
             await self.server.wait_closed()
             self.server = None
 
