@@ -34,6 +34,7 @@ import fcntl
 import logging
 import os
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,17 +68,17 @@ IN_DOUBT = "in doubt: the sender stopped after handing the message over and befo
 # The lock ---------------------------------------------------------------------------------------
 
 
-class SenderLock:
+class SenderLock(ABC):
     """Held by at most one process of a deployment."""
 
-    async def acquire(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    async def acquire(self) -> bool: ...
 
-    async def held(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    async def held(self) -> bool: ...
 
-    async def release(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def release(self) -> None: ...
 
 
 class PostgresLock(SenderLock):
