@@ -155,3 +155,19 @@ async def test_the_search_page_and_bad_queries(site: Site, sign_in: Any, client:
     assert (await client.get("/api/v1/search", params={"q": "backhaul"})).status_code == 401
     signed_out = await client.get("/search", params={"q": "backhaul"})
     assert signed_out.status_code in (302, 303) and "/login" in signed_out.headers["location"]
+
+
+async def test_guests_reach_search_from_every_page(site: Site, sign_in: Any) -> None:
+    """A guest's directory has no search box: the site's links lead them to search, which
+    only ever finds what is in their own rooms."""
+    s = site
+    gia = await sign_in(s.gia)
+    for path in ("/", "/rooms", f"/rooms/{s.a.slug}", "/notifications"):
+        page = await gia.get(path)
+        assert page.status_code == 200, path
+        # Twice: in the header's row and in its narrow-screen Menu.
+        assert page.text.count('<a href="/search">Search</a>') == 2, path
+    here = await gia.get("/search", params={"q": "backhaul"})
+    assert here.text.count('<a href="/search" aria-current="page">Search</a>') == 2
+    assert "Shared <mark>backhaul</mark> for depots" in here.text
+    assert "Electric backhaul" not in here.text and "acquire" not in here.text
