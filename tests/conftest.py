@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -113,15 +114,37 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
         yield res
     finally:
         if not settings.is_sqlite:
-            await databases.empty_all_tables(res.engine)
-        await res.engine.dispose()
+            await within(STOP_SECONDS, "emptying the tables", databases.empty_all_tables(res.engine))
+        await within(STOP_SECONDS, "closing the database connections", res.engine.dispose())
 
 
 @pytest.fixture
 async def app(settings: Settings, resources: Resources) -> AsyncIterator[Any]:
     application = create_app(settings, resources=resources)
-    async with application.router.lifespan_context(application):
+    lifespan = application.router.lifespan_context(application)
+    await lifespan.__aenter__()
+    try:
         yield application
+    finally:
+        await within(STOP_SECONDS, "stopping the app", lifespan.__aexit__(None, None, None))
+
+
+STOP_SECONDS = 30.0
+
+
+async def within(seconds: float, what: str, step: Awaitable[Any]) -> Any:
+    """A teardown step that hangs fails with the stacks of every task still running, which say
+    what it waits for (pytest-timeout's dump shows only threads, and the loop's is idle)."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await step
+    except TimeoutError:
+        stacks = []
+        for task in asyncio.all_tasks():
+            out = io.StringIO()
+            task.print_stack(file=out)
+            stacks.append(out.getvalue())
+        raise AssertionError(f"{what} took over {seconds:.0f} s; the tasks still running:\n" + "\n".join(stacks)) from None
 
 
 @pytest.fixture

@@ -12,11 +12,13 @@ import asyncio
 import os
 import secrets
 import shutil
+import warnings
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from innovate import migrations
@@ -97,7 +99,43 @@ def copy_sqlite(template: Path, target: Path) -> str:
 
 
 async def empty_all_tables(engine: AsyncEngine) -> None:
-    """Leave the shared PostgreSQL database as the next test expects it: empty."""
+    """Leave the shared PostgreSQL database as the next test expects it: empty.
+
+    The database belongs to this test process, so at teardown nothing but this engine's idle
+    connections should be on it. A session a test left inside a transaction would make the
+    TRUNCATE wait for its locks forever; instead the wait is bounded, the sessions in the way
+    are named in a warning (so the leak can be found) and ended, and the TRUNCATE runs again.
+    """
+    try:
+        await _truncate(engine)
+    except DBAPIError as exc:
+        if _sqlstate(exc) != LOCK_NOT_AVAILABLE:
+            raise
+        ended = await _end_other_sessions(engine)
+        warnings.warn(f"emptying the test database waited on sessions left open: {ended}", stacklevel=1)
+        await _truncate(engine)
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+async def _truncate(engine: AsyncEngine) -> None:
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL lock_timeout = '5s'"))
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+async def _end_other_sessions(engine: AsyncEngine) -> list[dict[str, object]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT pid, state, xact_start, wait_event_type, left(query, 200) AS query,"
+            " pg_terminate_backend(pid) AS ended"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state <> 'idle'"))).mappings().all()
+    return [dict(row) for row in rows]
