@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The main suite runs on both cores; each worker gets its own PostgreSQL database and Redis channel.
 TEST_WORKERS ?= 2
 
-.PHONY: run check test test-fast test-browser test-deps screenshots bench bench-quick bench-deps clean
+.PHONY: run check test test-fast test-browser test-deps messages screenshots bench bench-quick bench-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -16,11 +16,19 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# After marking strings: extract them, add the new ones to every language's .po (to translate),
+# and compile the .mo files the app reads. The .mo files are built, never committed.
+messages: $(STAMP)
+	$(BIN)/python -m innovate.i18n update
+	$(BIN)/python -m innovate.i18n compile
+
 run: $(STAMP)
+	$(BIN)/python -m innovate.i18n compile >/dev/null
 	$(BIN)/innovate serve
 
 test-deps: $(STAMP)
 	scripts/install-test-deps
+	$(BIN)/python -m innovate.i18n compile >/dev/null
 
 # Lint, types and the import contracts (configured in pyproject.toml). Each runs even when
 # an earlier one failed, so one run shows every problem; any failure fails the target.

@@ -1,4 +1,4 @@
-"""The package as it ships: a wheel built from pyproject.toml, README.md and src/ (what the
+"""The package as it ships: a wheel built from pyproject.toml, setup.py, README.md and src/ (what the
 Dockerfile's build stage copies), installed with its dependencies into a fresh virtualenv
 that cannot see the source tree, migrates a database and serves pages with their CSS and
 htmx."""
@@ -24,7 +24,7 @@ from tests.servers import ServerProcess, serve
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = PROJECT_ROOT / "src" / "innovate"
 # What the installed app needs beside its modules; every file in these folders must ship.
-DATA_FOLDERS = ("templates", "static", "migrations")
+DATA_FOLDERS = ("templates", "static", "migrations", "locale")
 # Variables that would let the virtualenv's Python find the source tree or another installation.
 UNSET = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
@@ -63,7 +63,7 @@ def _shipped_files() -> set[str]:
         path.relative_to(PACKAGE.parent).as_posix()
         for folder in DATA_FOLDERS
         for path in (PACKAGE / folder).rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".mo")
     }
 
 
@@ -72,10 +72,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once per session, from a copy: a build in the working tree would leave build/ and
     an egg-info there, and setuptools reuses a stale build/lib."""
     source = tmp_path_factory.mktemp("wheel-source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(PROJECT_ROOT / name, source / name)
     shutil.copytree(PROJECT_ROOT / "src", source / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "*.mo"))
     dist = tmp_path_factory.mktemp("dist")
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(dist), str(source)],
          env={k: v for k, v in os.environ.items() if k not in UNSET})
@@ -105,6 +105,9 @@ def test_the_wheel_holds_every_template_static_file_and_migration(wheel: Path) -
             "innovate/migrations/env.py"} <= shipped
     assert shipped - names == set(), "package data missing from the wheel (pyproject.toml [tool.setuptools.package-data])"
     assert "innovate/py.typed" in names
+    # The build compiles each language's catalog (no .mo was copied into the source it built from).
+    for language in ("de", "fr", "es"):
+        assert f"innovate/locale/{language}/LC_MESSAGES/messages.mo" in names
 
 
 def test_the_installed_wheel_migrates_and_serves_pages_with_their_static_files(installed: Installed) -> None:
@@ -123,6 +126,8 @@ def test_the_installed_wheel_migrates_and_serves_pages_with_their_static_files(i
         with httpx.Client(base_url=server.url, timeout=30) as http:
             login = http.get("/login")
             assert login.status_code == 200 and "<form" in login.text
+            german = http.get("/login", headers={"Accept-Language": "de"})
+            assert '<html lang="de">' in german.text and "Anmelden" in german.text
             assets = set(re.findall(r'(?:href|src)="(/static/[^"?]+)', login.text))
             assert any(a.endswith(".css") for a in assets), assets
             assert "/static/vendor/htmx/htmx.min.js" in assets

@@ -33,6 +33,7 @@ from innovate.errors import (
     server_error_handler,
 )
 from innovate.home import routes as home_routes
+from innovate.i18n.middleware import LocaleMiddleware
 from innovate.inputs import JSON
 from innovate.live.feed import RoomFeed
 from innovate.mail import worker as mail_worker
@@ -130,7 +131,9 @@ class InnovateApp(Starlette):
             return
         scope["app"] = self
         if self._socket_stack is None:
-            self._socket_stack = RequestObservabilityMiddleware(AuthMiddleware(self.router))
+            settings: Settings = self.state.settings
+            self._socket_stack = RequestObservabilityMiddleware(AuthMiddleware(LocaleMiddleware(
+                self.router, default=settings.default_locale, pseudo=settings.pseudo_locale)))
         await self._socket_stack(scope, receive, send)
 
 
@@ -179,6 +182,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
             Middleware(metrics.MetricsEndpoint, token=settings.metrics_token, enabled=not settings.metrics_port),
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(AuthMiddleware),
+            Middleware(LocaleMiddleware, default=settings.default_locale, pseudo=settings.pseudo_locale),
             Middleware(RequestGuardMiddleware, public_origin=settings.public_origin,
                        max_body_bytes=settings.max_body_bytes, upload_max_bytes=settings.upload_max_bytes),
             Middleware(BellMiddleware),

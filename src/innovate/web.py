@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import escape
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -38,6 +38,7 @@ from starlette.routing import Match, Route
 from starlette.templating import Jinja2Templates
 
 from innovate.errors import AppError, Invalid, NotFound, NotSignedIn
+from innovate.i18n.jinja import install as install_i18n
 from innovate.inputs import ID_DIGITS, Input
 from innovate.resources import Resources
 from innovate.security import csrf_token
@@ -63,13 +64,6 @@ def _isotime(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def _timetag(value: datetime | None) -> Markup:
-    """A <time> element; the page's script rewrites it in the reader's local time zone."""
-    if value is None:
-        return Markup("")
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC"))
-
-
 def create_templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
@@ -77,9 +71,10 @@ def create_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    install_i18n(env)
     env.filters["isotime"] = _isotime
-    env.filters["timetag"] = _timetag
     return Jinja2Templates(env=env, context_processors=[_request_context])
 
 

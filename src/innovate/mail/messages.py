@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from innovate.db import utcnow
+from innovate.i18n.jinja import install as install_i18n
 from innovate.mail.models import OutboxMail
 from innovate.settings import TEMPLATES_DIR, Settings
 
@@ -21,9 +22,11 @@ from innovate.settings import TEMPLATES_DIR, Settings
 def _env() -> Environment:
     # Its own environment: mails are rendered outside any request. HTML is escaped; the
     # plain-text templates turn escaping off themselves.
-    return Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)),
-                       autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)),
+                      autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    install_i18n(env)
+    return env
 
 
 def render(name: str, **context: Any) -> tuple[str, str]:

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     mail_retry_seconds: float = Field(default=60.0, gt=0, description="The first retry's delay; each later one doubles (at most 6 hours).")
     mail_poll_seconds: float = Field(default=5.0, gt=0, description="How often the sender looks for due mail, digests and ending guest access.")
     digest_hour: int = Field(default=8, ge=0, le=23, description="The recipient's local hour at which digests go out.")
+    default_locale: str = Field(default="en", description="The language of people who chose none and whose browser asks for none we have: en, de, fr or es.")
+    pseudo_locale: bool = Field(default=False, description="Offer the pseudo-locale en_XA (tests that look for untranslated text); never in production.")
 
     @field_validator("public_url")
     @classmethod
@@ -125,6 +127,14 @@ class Settings(BaseSettings):
         if value and len(value) < 32:
             raise ValueError("expected at least 32 characters (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
         return value
+
+    @model_validator(mode="after")
+    def _known_locale(self) -> Settings:
+        from innovate.i18n import available
+
+        if self.default_locale not in available(pseudo=self.pseudo_locale):
+            raise ValueError(f"INNOVATE_DEFAULT_LOCALE: expected one of {', '.join(available(pseudo=self.pseudo_locale))}")
+        return self
 
     @model_validator(mode="after")
     def _postgres_broker_needs_postgres(self) -> Settings:

@@ -1,10 +1,18 @@
 // Innovate page behaviour that htmx does not cover: local times, and Copy buttons.
 (function () {
   "use strict";
+  // In the page's language (<html lang>), as the server wrote it, and the reader's time zone.
+  var lang = document.documentElement.lang || undefined;
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
-      if (!isNaN(d)) { el.textContent = d.toLocaleString(); el.title = el.getAttribute("datetime"); }
+      if (isNaN(d)) { return; }
+      try {
+        el.textContent = d.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+      } catch (e) {
+        el.textContent = d.toLocaleString();
+      }
+      el.title = el.getAttribute("datetime");
     });
   }
 
