@@ -17,18 +17,19 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # After marking strings: extract them, add the new ones to every language's .po (to translate),
-# and compile the .mo files the app reads. The .mo files are built, never committed.
+# and compile the .mo files the app reads. The .mo files are built, never committed. PYTHONPATH:
+# the catalogs of this checkout, whichever checkout the virtualenv's editable install points at.
 messages: $(STAMP)
-	$(BIN)/python -m innovate.i18n update
-	$(BIN)/python -m innovate.i18n compile
+	PYTHONPATH=src $(BIN)/python -m innovate.i18n update
+	PYTHONPATH=src $(BIN)/python -m innovate.i18n compile
 
 run: $(STAMP)
-	$(BIN)/python -m innovate.i18n compile >/dev/null
+	PYTHONPATH=src $(BIN)/python -m innovate.i18n compile >/dev/null
 	$(BIN)/innovate serve
 
 test-deps: $(STAMP)
 	scripts/install-test-deps
-	$(BIN)/python -m innovate.i18n compile >/dev/null
+	PYTHONPATH=src $(BIN)/python -m innovate.i18n compile >/dev/null
 
 # Lint, types and the import contracts (configured in pyproject.toml). Each runs even when
 # an earlier one failed, so one run shows every problem; any failure fails the target.
