@@ -290,7 +290,7 @@ async def test_notification_settings_api(resources: Resources, world: World, sig
     ada = await sign_in(world.ada)
     got = (await ada.get("/api/v1/me/notification-settings")).json()
     assert got["categories"] == {"mentions": "immediately", "ideas": "immediately", "phases": "daily",
-                                 "invitations": "immediately"}
+                                 "invitations": "immediately", "pulses": "immediately"}
     assert got["mail"]["enabled"] is True and got["time_zone"] is None
     for body, field in (({"categories": {"mentions": "hourly"}}, "categories.mentions"),
                         ({"categories": {"gossip": "off"}}, "categories.gossip"),

@@ -25,6 +25,7 @@ from innovate.accounts.local import user_count
 from innovate.accounts.sessions import AuthMiddleware
 from innovate.auth import oidc as sign_in
 from innovate.auth.views import routes as auth_routes
+from innovate.communities import requests as join_requests
 from innovate.db import create_engine, create_session_factory
 from innovate.errors import (
     AppError,
@@ -147,6 +148,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         app.state.resources = res
         app.state.templates = templates
         sign_in.install(res)
+        join_requests.install(res)  # a community that stops being by request settles its requests
         notifications.install(res)  # notifications are written in every write transaction
         feed = app.state.feed = RoomFeed(res.db, templates)
         hub = res.hub = Hub(res.broker, feed, res.settings, res.writes)

@@ -42,7 +42,9 @@ class Category(Enum):
     MENTIONS = "mentions"        # @mentions, replies to me, my held posts reviewed
     IDEAS = "ideas"              # my ideas: comments, threads I took part in, status, merges
     PHASES = "phases"            # a room I am in opened voting, closed
-    INVITATIONS = "invitations"  # added to a room, made its moderator, my guest access ending
+    INVITATIONS = "invitations"  # access to a room: added to it, made its moderator, asked to join it
+    #                              (to its owners) and the answer (to the one who asked), guest access ending
+    PULSES = "pulses"            # HR's short messages and questions (not about access to any room)
 
 
 class Recipients(Enum):
@@ -62,6 +64,7 @@ class Recipients(Enum):
     REVIEWER = "reviewer"                # the reviewer an assignment or a reminder is for (data.user_id)
     REVIEWED_AUTHORS = "reviewed_authors"  # authors of ideas with a submitted review
     ADMINS = "admins"                    # the site's administrators (members of the room or not)
+    ROOM_MODERATORS = "room_moderators"  # the room's moderators (a community's owners)
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,17 @@ PUBLICATION_CONSENT_REQUESTED = _idea("publication.consent_requested",
 # its moderators' view (admins see it) gets the flag.
 COMMUNITY_ORPHANED = Kind("community.orphaned", loads=Loads.ROOM, html="live/room_changed.html",
                           notify=(Notify("community_orphaned", Recipients.ADMINS, Category.INVITATIONS),))
+
+# Joining a community that is open by request. Only its moderators see these events
+# (audience "moderators"): their request queue and its count follow live. The owners are told
+# of new requests (one item per community: "3 people ask to join"); the person who asked is
+# told of the answer by the service itself (they are no member yet, so no room rule reaches
+# them).
+JOIN_REQUESTED = Kind("join_request.created", html="live/join_request.html",
+                      notify=(Notify("join_request", Recipients.ROOM_MODERATORS, Category.INVITATIONS),))
+JOIN_REQUEST_WITHDRAWN = Kind("join_request.withdrawn", html="live/join_request.html")
+JOIN_REQUEST_APPROVED = Kind("join_request.approved", html="live/join_request.html")
+JOIN_REQUEST_DECLINED = Kind("join_request.declined", html="live/join_request.html")
 
 REPORT_CREATED = Kind("report.created", loads=Loads.REPORT, html="live/report.html")
 REPORT_RESOLVED = Kind("report.resolved", html="live/report.html")

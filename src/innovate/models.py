@@ -11,6 +11,7 @@ from innovate.accounts.models import (
 )
 from innovate.audit import AuditEntry
 from innovate.auth.models import Invite, InviteRedemption
+from innovate.communities.models import JoinRequest
 from innovate.db import Base
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.mail.models import OutboxMail
@@ -52,6 +53,7 @@ __all__ = [
     "Identity",
     "Idea",
     "Invite",
+    "JoinRequest",
     "InviteRedemption",
     "LoginFailure",
     "Media",

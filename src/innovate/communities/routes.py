@@ -9,21 +9,27 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_admin, require_user
 from innovate.accounts.models import User
-from innovate.communities import queries, service
-from innovate.errors import AppError, NotFound
+from innovate.communities import queries, requests, service
+from innovate.communities.requests import about_url
+from innovate.errors import AppError, Forbidden, NotFound
 from innovate.inputs import Input, read_input
 from innovate.insights.interests import all_tags, parse_labels, set_room_tags
+from innovate.rooms.context import room_context
 from innovate.rooms.service import create_room, join_room, leave_room
 from innovate.rooms.urls import room_url
 from innovate.web import (
     Form,
+    back,
     flash,
     form_post,
+    html,
+    is_htmx,
     page,
     redirect,
     render_to_string,
     reply,
     resources,
+    see_other,
     view,
 )
 
@@ -43,7 +49,7 @@ async def directory_page(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()[:100]
     tag = request.query_params.get("tag") or None
     async with resources(request).db() as db:
-        cards = await queries.directory(db, user, query=query, tag=tag)
+        cards = await queries.directory(db, user, resources(request).settings, query=query, tag=tag)
         tags = [t for t in await all_tags(db, user) if t.rooms]
     context = {"cards": cards, "query": query, "tag": tag, "tags": tags}
     return await reply(request, lambda: render_to_string(request, "communities/_results.html", context),
@@ -52,11 +58,115 @@ async def directory_page(request: Request) -> Response:
 
 async def _card_reply(request: Request, user: User, slug: str, done: str) -> Response:
     async with resources(request).db() as db:
-        cards = [c for c in await queries.directory(db, user, query="") if c.room["slug"] == slug]
+        cards = await queries.directory(db, user, resources(request).settings, slug=slug)
     if not cards:
         return redirect(request, "/communities")
     return await reply(request, lambda: render_to_string(request, "communities/_card.html", {"card": cards[0]}),
                        "/communities", done=done)
+
+
+# Joining by request -----------------------------------------------------------------------------
+
+
+@view
+async def about_page(request: Request) -> Response:
+    """What an employee who is not a member may see of a community open by request: its name,
+    description, tags, members and owners, and their request. Members go to the room."""
+    user = _employee(request)
+    slug = request.path_params["slug"]
+    async with resources(request).db() as db:
+        card = await queries.card(db, user, resources(request).settings, slug)
+    if card.url != about_url(slug):
+        return see_other(card.url or "/communities")
+    return page(request, "communities/about.html", {"card": card, "form": Form()})
+
+
+async def _request_reply(request: Request, user: User, slug: str, done: str, *, form: Form | None = None,
+                         status: int = 200) -> Response:
+    """The request controls, swapped where they were (a card or the about page); a plain post
+    goes back to the page it came from."""
+    async with resources(request).db() as db:
+        card = await queries.card(db, user, resources(request).settings, slug)
+    context = {"card": card, "form": form or Form()}
+    if form is not None and not is_htmx(request):
+        return page(request, "communities/about.html", context, status=status)
+    return await reply(request, lambda: render_to_string(request, "communities/_request.html", context),
+                       back(request, about_url(slug)), done=done, status=status)
+
+
+@view
+async def ask(request: Request) -> Response:
+    user = _employee(request)
+    slug = request.path_params["slug"]
+    data = await read_input(request)
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        return await _request_reply(request, user, slug, "", form=form, status=exc.status)
+
+    await form_post(data, requests.ask_to_join(resources(request), user, slug, data), ("message",), refused,
+                    raises=(NotFound,))
+    return await _request_reply(request, user, slug, "Your request is on its way to the owners.")
+
+
+@view
+async def withdraw(request: Request) -> Response:
+    user = _employee(request)
+    slug = request.path_params["slug"]
+    await requests.withdraw_request(resources(request), user, slug)
+    return await _request_reply(request, user, slug, "You withdrew your request.")
+
+
+@view
+async def queue_page(request: Request) -> Response:
+    async with resources(request).db() as db:
+        access, queue = await queries.queue_for(db, require_user(request), request.path_params["slug"])
+    return page(request, "communities/requests.html", {**room_context(access), "queue": queue, "forms": {}})
+
+
+@view
+async def queue_part(request: Request) -> Response:
+    """The queue alone: what a live frame asks for when a request came, went or was answered."""
+    async with resources(request).db() as db:
+        access, queue = await queries.queue_for(db, require_user(request), request.path_params["slug"])
+    return html(render_to_string(request, "communities/_queue.html", {**room_context(access), "queue": queue,
+                                                                       "forms": {}}))
+
+
+@view
+async def count_part(request: Request) -> Response:
+    """The number of pending requests, beside the link to the queue (moderators' tools)."""
+    async with resources(request).db() as db:
+        access, queue = await queries.queue_for(db, require_user(request), request.path_params["slug"])
+    return html(render_to_string(request, "communities/_count.html", {"room": {"slug": access.room.slug},
+                                                                       "pending": len(queue.pending)}))
+
+
+@view
+async def decide(request: Request) -> Response:
+    user = require_user(request)
+    slug = request.path_params["slug"]
+    request_id = request.path_params["request_id"]
+    data = await read_input(request)
+    decision = "approve" if request.url.path.endswith("/approve") else "decline"
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        async with resources(request).db() as db:
+            access, queue = await queries.queue_for(db, user, slug)
+        context = {**room_context(access), "queue": queue, "forms": {request_id: form}}
+        return await reply(request, lambda: render_to_string(request, "communities/_queue.html", context),
+                           lambda: page(request, "communities/requests.html", context, status=exc.status))
+
+    decided = await form_post(data, requests.decide(resources(request), user, slug, request_id,
+                                                    {**data, "decision": decision}), ("reason",), refused,
+                              raises=(NotFound, Forbidden))
+    async with resources(request).db() as db:
+        access, queue = await queries.queue_for(db, user, slug)
+    who = next((r.user["name"] for r in queue.answered if r.id == request_id), "They")
+    done = (f"{who} is a member now." if decided.request.state == "approved"
+            else f"You declined {who}'s request.")
+    context = {**room_context(access), "queue": queue, "forms": {}, "done": done}
+    return await reply(request, lambda: render_to_string(request, "communities/_queue.html", context),
+                       f"/rooms/{slug}/requests", done=done)
 
 
 @view
@@ -148,7 +258,15 @@ routes = [
     Route("/communities", directory_page, methods=["GET"]),
     Route("/communities/new", new_page, methods=["GET"]),
     Route("/communities/new", new_submit, methods=["POST"]),
+    Route("/communities/{slug}", about_page, methods=["GET"]),
     Route("/communities/{slug}/join", join, methods=["POST"]),
+    Route("/communities/{slug}/request", ask, methods=["POST"]),
+    Route("/communities/{slug}/withdraw", withdraw, methods=["POST"]),
+    Route("/rooms/{slug}/requests", queue_page, methods=["GET"]),
+    Route("/rooms/{slug}/requests/queue", queue_part, methods=["GET"]),
+    Route("/rooms/{slug}/requests/count", count_part, methods=["GET"]),
+    Route("/rooms/{slug}/requests/{request_id:id}/approve", decide, methods=["POST"]),
+    Route("/rooms/{slug}/requests/{request_id:id}/decline", decide, methods=["POST"]),
     Route("/communities/{slug}/leave", leave, methods=["POST"]),
     Route("/admin/communities", admin_page, methods=["GET"]),
     Route("/admin/communities/{slug}/owner", admin_owner, methods=["POST"]),

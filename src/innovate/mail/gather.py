@@ -26,7 +26,8 @@ WHY = {
     "mentions": "You get this because someone mentioned you, replied to you, or reviewed your post.",
     "ideas": "You get this because of activity on your ideas or in idea threads you took part in.",
     "phases": "You get this because a room you are in changed phase.",
-    "invitations": "You get this because of your access to a room.",
+    "invitations": "You get this because of your access to a room, or a request to join one.",
+    "pulses": "You get this because HR sent a pulse to people like you.",
 }
 
 

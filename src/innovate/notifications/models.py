@@ -67,6 +67,7 @@ class NotificationSettings(Base):
     ideas: Mapped[str | None] = mapped_column(String(12))
     phases: Mapped[str | None] = mapped_column(String(12))
     invitations: Mapped[str | None] = mapped_column(String(12))
+    pulses: Mapped[str | None] = mapped_column(String(12))
     # An IANA zone name ("Europe/Berlin"); guessed from the browser at first sign-in.
     time_zone: Mapped[str | None] = mapped_column(String(64))
     last_digest_at: Mapped[datetime | None]

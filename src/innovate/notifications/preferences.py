@@ -28,10 +28,15 @@ CATEGORY_LABELS = {
     Category.MENTIONS.value: "Mentions, replies to you, and your held posts reviewed",
     Category.IDEAS.value: "Your ideas: comments, threads you took part in, status changes",
     Category.PHASES.value: "Room phases: voting opens, a room closes",
-    Category.INVITATIONS.value: "Invitations: added to a room, made moderator, guest access ending",
+    Category.INVITATIONS.value: "Invitations and access: added to a room, made moderator, requests to join "
+                                "your community and the answer to yours, guest access ending",
+    Category.PULSES.value: "HR pulses: short messages and questions from HR",
 }
+# Pulses come at once, as they did when they shared the invitations' setting (migration 0017
+# gave each person's choice for invitations to pulses too).
 DEFAULTS = {Category.MENTIONS.value: IMMEDIATELY, Category.IDEAS.value: IMMEDIATELY,
-            Category.PHASES.value: DAILY, Category.INVITATIONS.value: IMMEDIATELY}
+            Category.PHASES.value: DAILY, Category.INVITATIONS.value: IMMEDIATELY,
+            Category.PULSES.value: IMMEDIATELY}
 DEFAULT_ZONE = "UTC"
 WEEKLY_ON = 0  # Monday morning
 

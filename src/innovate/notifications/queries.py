@@ -100,6 +100,18 @@ def subject(kind: str, count: int, title: str, actor: str | None, data: dict[str
         ends = data.get("ends_at")
         when = datetime.fromisoformat(ends).strftime("%Y-%m-%d %H:%M UTC") if isinstance(ends, str) else "soon"
         return f"Your guest access to '{title}' ends {when}"
+    if kind == "join_request":
+        pending = data.get("pending")
+        if isinstance(pending, int) and pending > 1:
+            return f"{pending} people ask to join '{title}'"
+        return f"{who} asks to join '{title}'"
+    if kind == "join_approved":
+        if data.get("opened"):
+            return f"'{title}' is now open to all employees, and you are in"
+        return f"You are in: {who} approved your request to join '{title}'"
+    if kind == "join_declined":
+        reason = data.get("reason")
+        return f"Your request to join '{title}' was declined" + (f": {reason}" if reason else "")
     if kind == "community_orphaned":
         return f"The community '{title}' has no owner any more: hand it to someone or archive it"
     if kind == "pulse":

@@ -143,6 +143,11 @@ async def reviewed_authors(db: AsyncSession, s: Subject) -> set[int] | None:
     return await authors_of_reviewed(db, s.room.id)
 
 
+async def room_moderators(db: AsyncSession, s: Subject) -> set[int] | None:
+    return set((await db.execute(select(Membership.user_id).where(
+        Membership.room_id == s.room.id, Membership.role == "moderator", Membership.state == "active"))).scalars())
+
+
 async def site_admins(db: AsyncSession, s: Subject) -> set[int] | None:
     return set((await db.execute(select(User.id).where(User.is_admin.is_(True), User.is_active.is_(True)))).scalars())
 
@@ -159,6 +164,7 @@ RULES: dict[Recipients, Rule] = {
     Recipients.REVIEWER: reviewer,
     Recipients.REVIEWED_AUTHORS: reviewed_authors,
     Recipients.ADMINS: site_admins,
+    Recipients.ROOM_MODERATORS: room_moderators,
 }
 
 

@@ -66,6 +66,8 @@ def _place(room: Room, s: Subject, notify: Notify) -> tuple[str, str, str, str]:
         path = f"{base}/ideas/{s.idea.id}" if s.idea is not None else base
         title = s.idea.title if s.idea is not None else room.title
         return f"{name}:message:{s.message.id}", title, path, f"message-{s.message.id}"
+    if name == "join_request":  # one item per community, however many ask: its queue answers them
+        return f"{name}:room:{room.id}", room.title, f"{base}/requests", ""
     if name == "community_orphaned":
         return f"{name}:room:{room.id}", room.title, "/admin/communities", f"community-{room.slug}"
     if s.idea is not None:
@@ -85,6 +87,8 @@ def _data(s: Subject, notify: Notify) -> dict[str, Any]:
         return {"reason": s.message.state_reason if s.message else None}
     if notify.name in ("review_assigned", "review_due"):
         return {"pending": s.data.get("pending"), "deadline": s.data.get("deadline")}
+    if notify.name == "join_request":
+        return {"pending": s.data.get("pending")}
     if notify.name == "phase":
         return {"phase": s.data.get("to"), "closes_at": s.room.closes_at.isoformat() if s.room.closes_at else None}
     return {}

@@ -41,6 +41,9 @@ THEIRS_ALONE = {
     ("identities", "user_id"), ("sessions", "user_id"), ("access_tokens", "user_id"),
     ("one_time_links", "user_id"), ("user_interests", "user_id"), ("notification_settings", "user_id"),
     ("notifications", "user_id"), ("mail_outbox", "user_id"), ("talent_consents", "user_id"),
+    # A request to join a community, with its message to the owners (the audit trail keeps
+    # the owners' answer, pointed at the placeholder).
+    ("join_requests", "user_id"),
 }
 
 

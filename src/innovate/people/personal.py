@@ -21,6 +21,7 @@ from sqlalchemy.sql import Select
 
 from innovate.accounts.models import AccessToken, Identity, Session, User
 from innovate.audit import AuditEntry, current_action
+from innovate.communities.models import JoinRequest
 from innovate.db import utcnow
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.resources import Resources
@@ -100,6 +101,12 @@ def _report(row: Any) -> dict[str, Any]:
             "reason": report.reason, "state": report.state, "created_at": _iso(report.created_at)}
 
 
+def _join_request(row: Any) -> dict[str, Any]:
+    request, slug = row
+    return {"id": request.id, "room": slug, "state": request.state, "message": request.message,
+            "reason": request.reason, "created_at": _iso(request.created_at), "decided_at": _iso(request.decided_at)}
+
+
 def _notification(row: Notification) -> dict[str, Any]:
     return {"id": row.id, "kind": row.kind, "category": row.category, "title": row.title, "path": row.path,
             "count": row.count, "data": row.data, "created_at": _iso(row.created_at),
@@ -113,7 +120,7 @@ def _audit(row: AuditEntry) -> dict[str, Any]:
 
 
 def _settings(row: NotificationSettings) -> dict[str, Any]:
-    return {"categories": {c: getattr(row, c) for c in ("mentions", "ideas", "phases", "invitations")},
+    return {"categories": {c: getattr(row, c) for c in ("mentions", "ideas", "phases", "invitations", "pulses")},
             "time_zone": row.time_zone, "bouncing_address": row.bouncing_address}
 
 
@@ -134,6 +141,8 @@ def _sections(user_id: int) -> list[tuple[str, Any, Any, Shape]]:
          .where(Vote.user_id == user_id), Vote.id, _vote),
         ("reports", select(Report, Room.slug).join(Room, Room.id == Report.room_id)
          .where(Report.reporter_id == user_id), Report.id, _report),
+        ("join_requests", select(JoinRequest, Room.slug).join(Room, Room.id == JoinRequest.room_id)
+         .where(JoinRequest.user_id == user_id), JoinRequest.id, _join_request),
         ("notifications", select(Notification).where(Notification.user_id == user_id), Notification.id,
          _notification),
         ("audit", select(AuditEntry).where(about), AuditEntry.id, _audit),

@@ -171,7 +171,7 @@ async def send_pulse(resources: Resources, actor: User, data: Input) -> Pulse:
                            data={"audience": audience, "personas": persona_ids, "rooms": room_ids,
                                  "anonymous": anonymous, "audience_size": pulse.audience_size})
         title = question.text or " ".join(body.split())[:200]
-        await tell(db, outbox, resources.settings, everyone, kind="pulse", category=Category.INVITATIONS,
+        await tell(db, outbox, resources.settings, everyone, kind="pulse", category=Category.PULSES,
                    thread=f"pulse:{pulse.id}", title=title, path=f"/pulses/{pulse.id}", actor_id=actor.id,
                    data={"question": question.kind != "none"})
         for user_id in sorted(everyone):

@@ -28,6 +28,9 @@ from innovate.db import Base, utcnow
 ROOM_KINDS = ("challenge", "community")
 PHASES = ("draft", "open", "voting", "closed", "archived")
 VISIBILITIES = ("employees", "invite-only")
+# A community may also be open "by request": listed for every employee, who asks to join and
+# is let in by its owners (communities/requests.py).
+COMMUNITY_VISIBILITIES = ("employees", "by-request", "invite-only")
 VOTING_MODES = ("updown", "approve", "budget")
 ROLES = ("moderator", "member")
 IDEA_STATUSES = ("submitted", "under_review", "shortlisted", "selected", "rejected", "merged")

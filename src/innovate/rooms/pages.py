@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
@@ -15,6 +16,7 @@ from innovate.rooms.discussion.pages import thread_context
 from innovate.rooms.discussion.queries import pinned_json
 from innovate.rooms.ideas.pages import ideas_context
 from innovate.rooms.ideas.queries import signed_ideas
+from innovate.rooms.models import Room
 from innovate.rooms.queries import active_member, joinable_rooms, list_members, list_rooms, room_links
 from innovate.rooms.reviews.pages import my_reviews
 from innovate.rooms.serializers import member_json
@@ -32,6 +34,16 @@ async def room_page(db: AsyncSession, user: User | None, slug: str, *, sort: str
     context["links"] = await room_links(db, access.room)
     context["my_reviews"] = await my_reviews(db, access)
     return context
+
+
+async def asks_to_join(db: AsyncSession, user: User | None, slug: str) -> bool:
+    """The room is a community open by request that ``user`` (an active employee) may not see
+    but may ask to join: a link to it leads them to its description and the Ask button."""
+    if user is None or not user.is_active or user.is_guest:
+        return False
+    found = (await db.execute(select(Room.id).where(Room.slug == slug, Room.kind == "community",
+                                                    Room.visibility == "by-request", Room.phase != "archived"))).first()
+    return found is not None
 
 
 async def directory(db: AsyncSession, user: User, *, query: str = "", phase: str | None = None,

@@ -175,11 +175,19 @@ async def settings_submit(request: Request) -> Response:
 async def room_page(request: Request) -> Response:
     """The room: brief, ideas board, discussion, members; with the composer and the idea form
     as a refused plain post left them."""
+    user, slug = require_user(request), request.path_params["slug"]
     async with resources(request).db() as db:
-        context = await pages.room_page(
-            db, require_user(request), request.path_params["slug"],
-            sort=idea_sort(request.query_params.get("sort")), cursor=request.query_params.get("cursor") or None,
-            before=query_id(request, "before"), reply_to=query_id(request, "reply_to"))
+        try:
+            context = await pages.room_page(
+                db, user, slug, sort=idea_sort(request.query_params.get("sort")),
+                cursor=request.query_params.get("cursor") or None, before=query_id(request, "before"),
+                reply_to=query_id(request, "reply_to"))
+        except NotFound:
+            # A link to a community one may ask to join (shared, or in a notification) leads
+            # to what one may see of it.
+            if await pages.asks_to_join(db, user, slug):
+                return see_other(f"/communities/{slug}")
+            raise
     forms = {"composer_form": Form(), "idea_form": Form(), **posted_forms(request)}
     return page(request, "rooms/room.html", {**context, **forms})
 

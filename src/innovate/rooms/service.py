@@ -39,6 +39,7 @@ from innovate.rooms.events import append_event
 from innovate.rooms.guests import guests_lost_room
 from innovate.rooms.memberships import add_member
 from innovate.rooms.models import (
+    COMMUNITY_VISIBILITIES,
     PHASES,
     PREMODERATION,
     ROOM_KINDS,
@@ -145,7 +146,7 @@ async def _create_community(resources: Resources, actor: User, data: Input) -> R
         "brief": errors.check(text_field, data, "brief", max_length=rules.BRIEF_MAX, required=False, default="",
                               multiline=True),
         "cover_url": errors.check(_cover_url, data),
-        "visibility": errors.check(choice_field, data, "visibility", VISIBILITIES, default="employees"),
+        "visibility": errors.check(choice_field, data, "visibility", COMMUNITY_VISIBILITIES, default="employees"),
         "ideas_board": errors.check(bool_field, data, "ideas_board", default=True),
         "allow_anonymous": errors.check(bool_field, data, "allow_anonymous"),
         "votes_in_open": True,
@@ -215,7 +216,8 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
         if "cover_url" in data:
             changed["cover_url"] = errors.check(_cover_url, data)
         if "visibility" in data:
-            changed["visibility"] = errors.check(choice_field, data, "visibility", VISIBILITIES)
+            changed["visibility"] = errors.check(choice_field, data, "visibility",
+                                                 COMMUNITY_VISIBILITIES if room.kind == "community" else VISIBILITIES)
         for flag in ("votes_in_open", "hide_tallies_until_closed", "allow_anonymous"):
             if flag in data:
                 changed[flag] = errors.check(bool_field, data, flag)

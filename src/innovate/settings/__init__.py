@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     community_guests: bool = Field(default=False, description="Let community owners invite guests.")
     communities_per_employee: int = Field(default=5, ge=0,
                                           description="Communities one employee may own at once (not archived); admins have no limit.")
+    join_requests_per_day: int = Field(default=10, ge=1,
+                                       description="Requests to join communities one employee may send per day (withdrawn ones count).")
+    join_request_cooldown_days: int = Field(default=30, ge=0, le=3650,
+                                            description="Days after a declined request before the same person may ask that community again.")
     guest_access_days: int = Field(default=90, ge=0, le=730, description="Days a guest keeps a room after joining, unless the invite says otherwise; 0: until the room closes.")
     guest_retention_days: int = Field(default=180, ge=1, description="Days after a guest lost their last room before their account is anonymised.")
     # Spam and abuse limits, per member and room; guests get the stricter guest_* values and
