@@ -29,7 +29,7 @@ async def test_0017_gives_pulses_each_persons_choice_for_invitations(resources: 
     """Pulses had the invitations' setting: whoever turned invitations off does not start
     getting pulse mail when pulses get a setting of their own; stored pulses move over."""
     from alembic import command
-    from sqlalchemy import select
+    from sqlalchemy import insert, select
 
     from innovate.notifications.models import Notification, NotificationSettings
 
@@ -42,12 +42,10 @@ async def test_0017_gives_pulses_each_persons_choice_for_invitations(resources: 
 
     async with resources.engine.begin() as connection:
         await connection.run_sync(downgrade)
-        settings = NotificationSettings.__table__
-        await connection.execute(settings.insert().values(user_id=ada.id, invitations="off", mentions="daily",
+        await connection.execute(insert(NotificationSettings).values(user_id=ada.id, invitations="off", mentions="daily",
                                                           updated_at=utcnow()))
-        notifications = Notification.__table__
         for kind, category in (("pulse", "invitations"), ("added_to_room", "invitations")):
-            await connection.execute(notifications.insert().values(
+            await connection.execute(insert(Notification).values(
                 user_id=bob.id, kind=kind, category=category, thread=f"{kind}:1", path="/", title="t",
                 anchor="", data={}, count=1, created_at=utcnow(), updated_at=utcnow()))
     await migrations.upgrade(resources.engine)
