@@ -252,3 +252,96 @@ async def test_user_content_is_escaped_inside_translated_text(make_user, sign_in
     http = await sign_in(user)
     home = await http.get("/", headers={"Accept-Language": "de"})
     assert "Hallo, &lt;b&gt;Ada&lt;/b&gt;" in home.text
+
+
+# A person's own language ---------------------------------------------------------------------
+
+
+async def test_a_person_chooses_their_language_on_the_account_page(make_user, sign_in, client) -> None:
+    user = await make_user("choose-lang@example.com", name="Ada")
+    http = await sign_in(user)
+    account = await http.get("/account", headers={"Accept-Language": "en"})
+    assert 'action="/account/language"' in account.text and 'lang="de">Deutsch</option>' in account.text
+    saved = await http.post("/account/language", data={"locale": "de"}, headers={"Accept-Language": "en"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/account?done=language"
+    # Their choice, whatever the browser says; the notice is in the new language.
+    after = await http.get("/account?done=language", headers={"Accept-Language": "fr,en;q=0.5"})
+    assert '<html lang="de">' in after.text and "Ihre Sprache wurde gespeichert." in after.text
+    assert '<option value="de" lang="de" selected>' in after.text
+    assert '<html lang="de">' in (await http.get("/", headers={"Accept-Language": "es"})).text
+    # Back to the browser's.
+    assert (await http.post("/account/language", data={"locale": ""})).status_code == 303
+    assert '<html lang="fr">' in (await http.get("/", headers={"Accept-Language": "fr"})).text
+    # Someone else's page is untouched; signed out, the form sends to sign-in.
+    assert '<html lang="en">' in (await client.get("/login")).text
+    refused = await client.post("/account/language", data={"locale": "de"})
+    assert refused.status_code in (303, 403)
+
+
+async def test_a_language_not_offered_is_refused_on_the_form_in_the_readers_language(make_user, sign_in) -> None:
+    user = await make_user("bad-lang@example.com")
+    http = await sign_in(user)
+    for wanted in ("it", "en_XA", "<script>"):
+        refused = await http.post("/account/language", data={"locale": wanted}, headers={"Accept-Language": "de"})
+        assert refused.status_code == 422
+        assert 'id="language-form-locale-error"' in refused.text
+        assert "wählen Sie eine der angebotenen Sprachen" in refused.text
+        assert 'aria-invalid="true"' in refused.text
+    assert '<html lang="en">' in (await http.get("/", headers={"Accept-Language": "en"})).text
+
+
+# Errors -------------------------------------------------------------------------------------
+
+
+async def test_api_errors_keep_code_and_fields_and_localise_the_message(make_user, sign_in) -> None:
+    user = await make_user("api-lang@example.com")
+    http = await sign_in(user)
+    for language, message in (("de", "Inhalt der Anfrage: kein gültiges UTF-8"), ("fr", "corps de la requête : UTF-8 non valide"),
+                              (None, "body: not valid UTF-8")):
+        headers = {"content-type": "application/x-www-form-urlencoded", **({"Accept-Language": language} if language else {})}
+        response = await http.post("/api/v1/tokens", content=b"name=%ff%fe", headers=headers)
+        assert response.status_code == 400
+        assert response.json() == {"error": {"code": "bad_request", "message": message,
+                                             "fields": {"body": "not valid UTF-8"}}}
+    missing = await http.get("/api/v1/no-such-thing", headers={"Accept-Language": "es"})
+    assert missing.status_code == 404 and missing.json()["error"] == {"code": "not_found", "message": "No encontrado"}
+
+
+async def test_an_api_clients_accept_language_wins_over_the_page_language(make_user, sign_in, resources) -> None:
+    from innovate.accounts.language import set_language
+
+    user = await make_user("api-choice@example.com")
+    await set_language(resources, user, "de")
+    http = await sign_in(user)
+    url = "/api/v1/no-such-thing"
+    assert (await http.get(url, headers={"Accept-Language": "fr"})).json()["error"]["message"] == "Introuvable"
+    assert (await http.get(url)).json()["error"]["message"] == "Nicht gefunden"
+
+
+async def test_form_errors_and_field_names_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    from tests.clients import form_csrf
+
+    token = form_csrf((await client.get("/login")).text)
+    # The set-password form of a link that does not exist: the error page, in German.
+    gone = await client.get("/set-password/not-a-real-token", headers={"Accept-Language": "de"})
+    assert gone.status_code == 404 and "Dieser Link wurde bereits verwendet oder ist abgelaufen." in gone.text
+    wrong = await client.post("/login", data={"email": "nobody@example.com", "password": "x" * 12, "csrf_token": token},
+                              headers={"Accept-Language": "es"})
+    assert wrong.status_code == 400 and "El correo electrónico y la contraseña no coinciden." in wrong.text
+
+
+def test_field_errors_are_translated_when_shown_and_english_for_programs() -> None:
+    from innovate.errors import Invalid
+    from innovate.inputs import FieldErrors, text_field
+
+    errors = FieldErrors()
+    errors.check(text_field, {}, "name", max_length=10)
+    errors.check(text_field, {"title": "x" * 12}, "title", max_length=10)
+    with pytest.raises(Invalid) as raised:
+        errors.raise_if_any()
+    exc = raised.value
+    with i18n.use_locale("de"):
+        assert exc.fields == {"name": "ist erforderlich", "title": "höchstens 10 Zeichen (es sind 12)"}
+        assert exc.message == "Name: ist erforderlich; Titel: höchstens 10 Zeichen (es sind 12)"
+        assert exc.english_fields == {"name": "is required", "title": "use at most 10 characters (got 12)"}
+    assert exc.message == "name: is required; title: use at most 10 characters (got 12)"

@@ -2,6 +2,11 @@
 
 ``/api/*`` answers ``{"error": {"code", "message", "fields"?}}``; pages get a friendly
 HTML page with the same status. Services raise these; views never build error bodies.
+
+Languages: an error's message and its fields' reasons may be lazy strings
+(``lazy_gettext``), translated when they are read (``exc.message``, ``exc.fields``), in the
+locale of whoever reads them. The API's ``message`` is in the caller's language; its ``code``
+and ``fields`` (names and reasons) stay English, for programs to match on.
 """
 
 from __future__ import annotations
@@ -14,24 +19,78 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from innovate.i18n import ENGLISH, gettext, lazy, lazy_gettext, lazy_pgettext, use_locale
+
 log = logging.getLogger("innovate.errors")
+
+NOT_FOUND = lazy_gettext("Not found")
 
 
 class AppError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None, headers: dict[str, str] | None = None):
+    def __init__(self, message: str, *, fields: Mapping[str, str] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.message = message
-        self.fields = fields
+        self._message = message
+        self._fields = dict(fields) if fields else None
         self.headers = headers or {}
+
+    @property
+    def message(self) -> str:
+        """In the active locale (a lazy message is translated now)."""
+        return str(self._message)
+
+    @property
+    def fields(self) -> dict[str, str] | None:
+        """Each field's reason, in the active locale."""
+        return {name: str(why) for name, why in self._fields.items()} if self._fields else None
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """The fields' reasons as raised (lazy ones stay lazy), to pass on to another error."""
+        return dict(self._fields or {})
+
+    @property
+    def english_fields(self) -> dict[str, str] | None:
+        """Each field's reason in English: what the API answers, whatever the caller's language."""
+        with use_locale(ENGLISH):
+            return self.fields
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
+        if self._fields:
+            error["fields"] = self.english_fields
         return {"error": error}
+
+
+# A field's name as a person reads it, where an error names a field that has no input of its
+# own (a form's alert, the error page, the API's message). The English label is the field's
+# name, so English messages read as they always did ("name: is required").
+FIELD_LABELS: dict[str, str] = {
+    "name": lazy_pgettext("field", "name"),
+    "email": lazy_pgettext("field", "email"),
+    "password": lazy_pgettext("field", "password"),
+    "password_confirm": lazy_pgettext("field", "password_confirm"),
+    "locale": lazy_pgettext("field", "locale"),
+    "body": lazy_pgettext("field", "body"),
+    "title": lazy_pgettext("field", "title"),
+}
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+def field_message(name: str, why: str) -> str:
+    """``Name: is required``, in the active locale."""
+    return gettext("%(field)s: %(why)s", field=field_label(name), why=str(why))
+
+
+def fields_message(fields: Mapping[str, str]) -> str:
+    """Every field's problem in one line (lazy: translated when it is read)."""
+    return lazy(lambda: "; ".join(field_message(name, why) for name, why in fields.items()))
 
 
 class Invalid(AppError):
@@ -40,7 +99,7 @@ class Invalid(AppError):
 
     @classmethod
     def field(cls, name: str, why: str) -> Invalid:
-        return cls(f"{name}: {why}", fields={name: why})
+        return cls(fields_message({name: why}), fields={name: why})
 
 
 class BadRequest(AppError):
@@ -62,7 +121,7 @@ class NotFound(AppError):
     status = 404
     code = "not_found"
 
-    def __init__(self, message: str = "Not found", **kwargs: Any):
+    def __init__(self, message: str = NOT_FOUND, **kwargs: Any):
         super().__init__(message, **kwargs)
 
 
@@ -94,12 +153,13 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
 
 
-def error_response(request: Request, status: int, code: str, message: str, fields: dict[str, str] | None = None,
+def error_response(request: Request, status: int, code: str, message: str, fields: Mapping[str, str] | None = None,
                    headers: Mapping[str, str] | None = None) -> Response:
     if wants_json(request):
-        body: dict[str, Any] = {"code": code, "message": message}
+        body: dict[str, Any] = {"code": code, "message": str(message)}
         if fields:
-            body["fields"] = fields
+            with use_locale(ENGLISH):  # names and reasons stay English: programs match on them
+                body["fields"] = {name: str(why) for name, why in fields.items()}
         return JSONResponse({"error": body}, status_code=status, headers=headers)
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
@@ -116,16 +176,17 @@ def error_response(request: Request, status: int, code: str, message: str, field
 
 async def app_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return error_response(request, exc.status, exc.code, exc.message, exc.fields, exc.headers)
+    # The fields as raised (lazy reasons): the API answers them in English, a page in the reader's language.
+    return error_response(request, exc.status, exc.code, exc.message, exc.reasons, exc.headers)
 
 
 _HTTP_CODES = {
-    400: ("bad_request", "The request could not be understood."),
-    401: ("not_signed_in", "Sign in first."),
-    403: ("forbidden", "You may not do that."),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "That method is not allowed here."),
-    413: ("too_large", "The request is too large."),
+    400: ("bad_request", lazy_gettext("The request could not be understood.")),
+    401: ("not_signed_in", lazy_gettext("Sign in first.")),
+    403: ("forbidden", lazy_gettext("You may not do that.")),
+    404: ("not_found", lazy_gettext("Not found")),
+    405: ("method_not_allowed", lazy_gettext("That method is not allowed here.")),
+    413: ("too_large", lazy_gettext("The request is too large.")),
 }
 
 
@@ -137,4 +198,4 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(request, 500, "server_error", "Something went wrong on our side; it has been logged.")
+    return error_response(request, 500, "server_error", gettext("Something went wrong on our side; it has been logged."))

@@ -17,11 +17,19 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from innovate.errors import BadRequest, Invalid
+from innovate.errors import BadRequest, Invalid, fields_message
+from innovate.i18n import lazy_gettext, lazy_ngettext
 
 Input = dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# Field errors, translated when shown (a form in the reader's language; the API's fields in English).
+REQUIRED = lazy_gettext("is required")
+WHOLE_NUMBER = lazy_gettext("expected a whole number")
+MALFORMED_JSON = {"body": lazy_gettext("malformed JSON")}
+NOT_AN_OBJECT = {"body": lazy_gettext("expected a JSON object")}
+NOT_UTF8 = {"body": lazy_gettext("not valid UTF-8")}
 
 # Row ids are 32-bit integers in PostgreSQL; nine digits always fit, so an id that could not
 # be one is refused here (a 4xx naming the field) instead of by the database (a 500).
@@ -37,15 +45,15 @@ async def read_input(request: Request) -> Input:
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise BadRequest("body: malformed JSON", fields={"body": "malformed JSON"}) from None
+            raise BadRequest(fields_message(MALFORMED_JSON), fields=MALFORMED_JSON) from None
         if not isinstance(parsed, dict):
-            raise BadRequest("body: expected a JSON object", fields={"body": "expected a JSON object"})
+            raise BadRequest(fields_message(NOT_AN_OBJECT), fields=NOT_AN_OBJECT)
         return parsed
     if content_type in ("application/x-www-form-urlencoded", ""):
         try:
             pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
         except UnicodeDecodeError:
-            raise BadRequest("body: not valid UTF-8", fields={"body": "not valid UTF-8"}) from None
+            raise BadRequest(fields_message(NOT_UTF8), fields=NOT_UTF8) from None
         data: Input = {}
         for key, value in pairs:
             data[key] = value if key not in data else (data[key] if isinstance(data[key], list) else [data[key]]) + [value]
@@ -68,9 +76,9 @@ class FieldErrors:
         try:
             return parse(*args, **kwargs)
         except Invalid as exc:
-            if not exc.fields:
+            if not exc.reasons:
                 raise
-            for name, why in exc.fields.items():
+            for name, why in exc.reasons.items():
                 self.add(name, why)
             return None
 
@@ -82,7 +90,7 @@ class FieldErrors:
 
     def raise_if_any(self) -> None:
         if self.fields:
-            raise Invalid("; ".join(f"{name}: {why}" for name, why in self.fields.items()), fields=dict(self.fields))
+            raise Invalid(fields_message(dict(self.fields)), fields=dict(self.fields))
 
 
 def _clean(value: str) -> str:
@@ -96,20 +104,24 @@ def text_field(data: Input, name: str, *, max_length: int, required: bool = True
     raw = data.get(name)
     if raw is None or (isinstance(raw, str) and raw.strip() == "" and not required):
         if required:
-            raise Invalid.field(name, "is required")
+            raise Invalid.field(name, REQUIRED)
         return default
     if not isinstance(raw, str):
-        raise Invalid.field(name, "expected text")
+        raise Invalid.field(name, lazy_gettext("expected text"))
     value = _clean(raw)
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-        raise Invalid.field(name, "contains control characters")
+        raise Invalid.field(name, lazy_gettext("contains control characters"))
     if not multiline and "\n" in value:
-        raise Invalid.field(name, "must be a single line")
+        raise Invalid.field(name, lazy_gettext("must be a single line"))
     stripped = value.strip()
     if len(stripped) < min_length:
-        raise Invalid.field(name, "must not be empty" if min_length == 1 else f"use at least {min_length} characters")
+        raise Invalid.field(name, lazy_gettext("must not be empty") if min_length == 1 else
+                            lazy_ngettext("use at least %(num)d character", "use at least %(num)d characters",
+                                          min_length))
     if len(stripped) > max_length:
-        raise Invalid.field(name, f"use at most {max_length} characters (got {len(stripped)})")
+        raise Invalid.field(name, lazy_ngettext("use at most %(num)d character (got %(got)d)",
+                                                 "use at most %(num)d characters (got %(got)d)",
+                                                 max_length, got=len(stripped)))
     return stripped
 
 
@@ -125,21 +137,21 @@ def int_field(data: Input, name: str, *, minimum: int | None = None, maximum: in
     raw = data.get(name)
     if raw is None or raw == "":
         if required:
-            raise Invalid.field(name, "is required")
+            raise Invalid.field(name, REQUIRED)
         return default
     if isinstance(raw, bool):
-        raise Invalid.field(name, "expected a whole number")
+        raise Invalid.field(name, WHOLE_NUMBER)
     if isinstance(raw, str):
         try:
             raw = int(raw.strip())
         except ValueError:
-            raise Invalid.field(name, "expected a whole number") from None
+            raise Invalid.field(name, WHOLE_NUMBER) from None
     if not isinstance(raw, int):
-        raise Invalid.field(name, "expected a whole number")
+        raise Invalid.field(name, WHOLE_NUMBER)
     if minimum is not None and raw < minimum:
-        raise Invalid.field(name, f"must be at least {minimum}")
+        raise Invalid.field(name, lazy_gettext("must be at least %(minimum)s", minimum=minimum))
     if maximum is not None and raw > maximum:
-        raise Invalid.field(name, f"must be at most {maximum}")
+        raise Invalid.field(name, lazy_gettext("must be at most %(maximum)s", maximum=maximum))
     return raw
 
 
@@ -158,15 +170,15 @@ def bool_field(data: Input, name: str, *, default: bool = False) -> bool:
         return True
     if isinstance(raw, str) and raw.lower() in ("0", "false", "off", "no", ""):
         return False
-    raise Invalid.field(name, "expected true or false")
+    raise Invalid.field(name, lazy_gettext("expected true or false"))
 
 
 def choice_field(data: Input, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
     raw = data.get(name, default)
     if raw is None:
-        raise Invalid.field(name, f"is required (one of {', '.join(choices)})")
+        raise Invalid.field(name, lazy_gettext("is required (one of %(choices)s)", choices=", ".join(choices)))
     if raw not in choices:
-        raise Invalid.field(name, f"expected one of {', '.join(choices)}")
+        raise Invalid.field(name, lazy_gettext("expected one of %(choices)s", choices=", ".join(choices)))
     return str(raw)
 
 
@@ -175,13 +187,13 @@ def datetime_field(data: Input, name: str) -> datetime | None:
     if raw in (None, ""):
         return None
     if not isinstance(raw, str):
-        raise Invalid.field(name, "expected an ISO 8601 date-time")
+        raise Invalid.field(name, lazy_gettext("expected an ISO 8601 date-time"))
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid.field(name, "expected an ISO 8601 date-time such as 2026-12-01T09:00:00Z") from None
+        raise Invalid.field(name, lazy_gettext("expected an ISO 8601 date-time such as 2026-12-01T09:00:00Z")) from None
     if value.tzinfo is None:
-        raise Invalid.field(name, "include a time zone, e.g. Z or +01:00")
+        raise Invalid.field(name, lazy_gettext("include a time zone, e.g. Z or +01:00"))
     return value
 
 

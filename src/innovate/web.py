@@ -37,7 +37,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match, Route
 from starlette.templating import Jinja2Templates
 
-from innovate.errors import AppError, Invalid, NotFound, NotSignedIn
+from innovate.errors import AppError, Invalid, NotFound, NotSignedIn, field_label, field_message
 from innovate.i18n.jinja import install as install_i18n
 from innovate.inputs import ID_DIGITS, Input
 from innovate.resources import Resources
@@ -74,6 +74,7 @@ def create_templates() -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     install_i18n(env)
+    env.globals["field_label"] = field_label
     env.filters["isotime"] = _isotime
     return Jinja2Templates(env=env, context_processors=[_request_context])
 
@@ -231,7 +232,7 @@ class Form:
         (the errors of fields the form has no input for, or the error's own message)."""
         errors = {k: v for k, v in (exc.fields or {}).items() if k in fields}
         others = {k: v for k, v in (exc.fields or {}).items() if k not in fields}
-        message = ("; ".join(f"{k}: {v}" for k, v in others.items()) if others
+        message = ("; ".join(field_message(k, v) for k, v in others.items()) if others
                    else None if errors else exc.message)
         return cls(values={k: v for k, v in values.items() if isinstance(v, str)}, errors=errors, message=message)
 

@@ -14,6 +14,7 @@ from innovate.accounts.hashing import hash_password, needs_rehash, verify_passwo
 from innovate.accounts.models import Identity, LoginFailure, User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Invalid, TooMany
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.inputs import FieldErrors, Input, text_or_empty
 from innovate.resources import Resources
 
@@ -27,7 +28,7 @@ MAX_NAME = 120
 def normalise_email(email: str) -> str:
     value = (email or "").strip()
     if not EMAIL_RE.match(value):
-        raise Invalid.field("email", "expected an e-mail address like ada@example.com")
+        raise Invalid.field("email", lazy_gettext("expected an e-mail address like ada@example.com"))
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
 
@@ -41,15 +42,17 @@ def check_guest_address(address: str, employee_domains: list[str]) -> None:
     who signs in the company's way (a guest account would pass for them)."""
     domain = normalise_email(address).rpartition("@")[2]
     if any(domain == d or domain.endswith("." + d) for d in employee_domains):
-        raise Invalid.field("email", f"{domain} is this company's domain: employees sign in with their "
-                                     "company account, not a guest account")
+        raise Invalid.field("email", lazy_gettext("%(domain)s is this company's domain: employees sign in with "
+                                                  "their company account, not a guest account", domain=domain))
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise Invalid.field("password", f"use at least {MIN_PASSWORD} characters")
+        raise Invalid.field("password", lazy_ngettext("use at least %(num)d character", "use at least %(num)d characters",
+                                                      MIN_PASSWORD))
     if len(password) > MAX_PASSWORD:
-        raise Invalid.field("password", f"use at most {MAX_PASSWORD} characters")
+        raise Invalid.field("password", lazy_ngettext("use at most %(num)d character", "use at most %(num)d characters",
+                                                      MAX_PASSWORD))
     return password
 
 
@@ -62,14 +65,15 @@ def check_new_password(data: Input, errors: FieldErrors) -> str:
     password = text_or_empty(data, "password")
     errors.check(check_password, password)
     if password != data.get("password_confirm"):
-        errors.add("password_confirm", "does not match the password")
+        errors.add("password_confirm", lazy_gettext("does not match the password"))
     return password
 
 
 def check_name(name: str, fallback: str) -> str:
     value = " ".join((name or "").split()) or fallback
     if len(value) > MAX_NAME:
-        raise Invalid.field("name", f"use at most {MAX_NAME} characters")
+        raise Invalid.field("name", lazy_ngettext("use at most %(num)d character", "use at most %(num)d characters",
+                                                  MAX_NAME))
     return value
 
 
@@ -90,7 +94,7 @@ async def add_local_user(
         check_password(password)
     display = check_name(name, address.split("@")[0])
     if kind not in ("employee", "guest"):
-        raise Invalid.field("kind", "expected employee or guest")
+        raise Invalid.field("kind", lazy_gettext("expected employee or guest"))
     user = User(email=address, name=display, kind=kind, is_admin=is_admin, is_moderator=is_moderator)
     db.add(user)
     try:
@@ -155,7 +159,8 @@ async def authenticate(resources: Resources, email: str, password: str, ip: str 
     if await _recent_failures(resources, keys[:1], window) >= settings.login_max_failures or (
         ip and await _recent_failures(resources, keys[1:], window) >= settings.login_max_failures * 4
     ):
-        raise TooMany("Too many failed sign-ins; wait a few minutes and try again.", settings.login_window_seconds)
+        raise TooMany(lazy_gettext("Too many failed sign-ins; wait a few minutes and try again."),
+                      settings.login_window_seconds)
 
     async with resources.db() as db:
         row = (await db.execute(

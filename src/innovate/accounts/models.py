@@ -42,6 +42,8 @@ class User(Base):
     given_name: Mapped[str | None] = mapped_column(String(120))
     family_name: Mapped[str | None] = mapped_column(String(120))
     scim_deleted_at: Mapped[datetime | None]
+    # The language the person chose on /account (innovate.i18n.LANGUAGES); None: their browser's.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[Identity]] = relationship(back_populates="user", lazy="raise")

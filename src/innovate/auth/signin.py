@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from innovate.accounts import language
 from innovate.accounts.guards import require_user
 from innovate.accounts.sessions import rotate_session
 from innovate.auth.identities import (
@@ -25,8 +26,9 @@ from innovate.auth.invites import Joiner, redeem_invite
 from innovate.auth.oidc import SignInFailed, is_employee, sign_in_providers
 from innovate.auth.views import safe_next
 from innovate.errors import AppError, NotSignedIn
+from innovate.i18n import gettext as _
 from innovate.inputs import read_input
-from innovate.web import resources, see_other, template
+from innovate.web import Form, form_post, resources, see_other, template, view
 
 PENDING_KEY = "_signin"
 
@@ -119,6 +121,10 @@ def _session_user(request: Request) -> Any:
 async def account_page(request: Request) -> Response:
     if request.scope.get("user") is None:
         return see_other("/login?next=/account")
+    return await _account(request, Form())
+
+
+async def _account(request: Request, language_form: Form) -> Response:
     user = _session_user(request)
     res = resources(request)
     providers = sign_in_providers(res)
@@ -134,9 +140,26 @@ async def account_page(request: Request) -> Response:
                 if user.kind == "guest" or p.is_employee_provider]
     done = request.query_params.get("done")
     notice = {"linked": "The sign-in was linked to your account.",
-              "unlinked": "The sign-in was removed from your account."}.get(done or "")
-    return template(request, "auth/account.html", {"identities": rows, "linkable": linkable, "notice": notice,
-                                                 "can_unlink": len(rows) > 1})
+              "unlinked": "The sign-in was removed from your account.",
+              "language": _("Your language was saved.")}.get(done or "")
+    return template(request, "auth/account.html", {
+        "identities": rows, "linkable": linkable, "notice": notice, "can_unlink": len(rows) > 1,
+        "languages": language.choices(pseudo=res.settings.pseudo_locale), "language_form": language_form})
+
+
+@view
+async def language_submit(request: Request) -> Response:
+    """The person's language for pages and mail; empty: follow the browser."""
+    user = _session_user(request)
+    res = resources(request)
+    data = await read_input(request)
+
+    async def choose() -> None:
+        await language.set_language(res, user, language.read_choice(data.get("locale"),
+                                                                    pseudo=res.settings.pseudo_locale))
+
+    await form_post(data, choose(), ("locale",), lambda form, _exc: _account(request, form))
+    return see_other("/account?done=language")
 
 
 async def link_start(request: Request) -> Response:
@@ -154,6 +177,7 @@ routes = [
     Route("/auth/{provider}/login", provider_login, methods=["POST"]),
     Route("/auth/{provider}/callback", provider_callback, methods=["GET"]),
     Route("/account", account_page, methods=["GET"]),
+    Route("/account/language", language_submit, methods=["POST"]),
     Route("/account/identities/{provider}/link", link_start, methods=["POST"]),
     Route("/account/identities/{identity_id:id}/unlink", unlink, methods=["POST"]),
 ]

@@ -16,6 +16,7 @@ from innovate.accounts.models import User
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.tokens import create_token, list_tokens, revoke_token, token_json
 from innovate.errors import AppError, Conflict, Invalid, NotFound
+from innovate.i18n import gettext as _
 from innovate.inputs import JSON, FieldErrors, read_input, text_field, text_or_empty
 from innovate.web import Form, resources, see_other, template
 
@@ -61,7 +62,7 @@ async def login_submit(request: Request) -> Response:
         return template(request, "login.html", {**context, "error": exc.message}, status=exc.status, headers=exc.headers)
     if user is None:
         # One message for unknown account and wrong password: no account enumeration.
-        return template(request, "login.html", {**context, "error": "That e-mail and password do not match."}, status=400)
+        return template(request, "login.html", {**context, "error": _("That e-mail and password do not match.")}, status=400)
     await rotate_session(request.scope, user)
     return see_other(next_url)
 
@@ -74,7 +75,7 @@ async def logout(request: Request) -> Response:
 async def setup_page(request: Request) -> Response:
     token = request.path_params["token"]
     if await links.peek_link(resources(request), links.SETUP, token) is None:
-        raise NotFound("This setup link has already been used or has expired.")
+        raise NotFound(_("This setup link has already been used or has expired."))
     return template(request, "setup.html", {"token": token, "form": Form()})
 
 
@@ -100,7 +101,7 @@ async def setup_submit(request: Request) -> Response:
 async def set_password_page(request: Request) -> Response:
     token = request.path_params["token"]
     if await links.peek_link(resources(request), links.SET_PASSWORD, token) is None:
-        raise NotFound("This link has already been used or has expired.")
+        raise NotFound(_("This link has already been used or has expired."))
     return template(request, "set_password.html", {"token": token, "form": Form()})
 
 

@@ -18,7 +18,7 @@ frame) wraps the rendering in :func:`use_locale`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
@@ -31,7 +31,7 @@ from innovate.i18n.catalogs import ENGLISH, LANGUAGES, PSEUDO, translations
 
 __all__ = [
     "ENGLISH", "LANGUAGES", "PSEUDO", "available", "current_locale", "current_zone", "formatting_locale",
-    "gettext", "lazy_gettext", "lazy_ngettext", "lazy_pgettext", "negotiate", "ngettext", "npgettext",
+    "gettext", "lazy", "lazy_gettext", "lazy_ngettext", "lazy_pgettext", "negotiate", "ngettext", "npgettext",
     "parse_accept_language", "pgettext", "use_locale", "html_lang",
 ]
 
@@ -128,6 +128,11 @@ def pgettext(context: str, message: str, **variables: Any) -> str:
 
 def npgettext(context: str, singular: str, plural: str, num: int, **variables: Any) -> str:
     return translate_plural_in_context(context, singular, plural, num) % {"num": num, **variables}
+
+
+def lazy(function: Callable[[], str]) -> str:
+    """``function()`` each time the string is read: text composed of translated parts."""
+    return cast(str, LazyProxy(function, enable_cache=False))
 
 
 def lazy_gettext(message: str, **variables: Any) -> str:
