@@ -87,6 +87,9 @@ async def test_an_employee_asks_and_an_owner_approves(people: dict[str, Any], re
     assert link.status_code == 303 and link.headers["location"] == "/communities/book-club"
     about = await emp.get("/communities/book-club")
     assert about.status_code == 200 and "Ask to join" in about.text and "Reading" in about.text
+    listed = await emp.get("/communities")
+    assert listed.status_code == 200 and 'action="/communities/book-club/request"' in listed.text
+    assert 'href="/communities/book-club"' in listed.text
     assert "<em>read</em>" in about.text
     # Asking: once; a second ask is refused while the first waits.
     asked = await emp.post("/api/v1/communities/book-club/requests", json={"message": "I read a lot of sci-fi."})

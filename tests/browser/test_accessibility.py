@@ -37,7 +37,8 @@ class Showcase:
     slug: str
     idea_id: int
     invite_url: str
-    states: dict[str, Any]  # who -> Playwright storage state (cookies) of a signed-in context
+    states: dict[str, Any]
+    community: str  # open by request: the employee asked to join, the moderator owns it  # who -> Playwright storage state (cookies) of a signed-in context
 
 
 async def _post(page: Page, text: str) -> None:
@@ -78,6 +79,10 @@ async def showcase(site: Site, browser: Any) -> AsyncIterator[Showcase]:
         await done(emp.post(f"/rooms/{slug}/messages", json={"body": "Leipzig could pilot it in **March**."}))
         await done(emp.post("/reports", json={"idea_id": tape["id"], "reason": "We tried this in 2023, see the archive"}))
         invite_url = await site.invite_url(slug)
+        community = site.new_slug("book-club")
+        await done(mod.post("/rooms", json={"kind": "community", "slug": community, "title": "Book club",
+                                             "brief": "One novel a month.", "visibility": "by-request"}))
+        await done(emp.post(f"/communities/{community}/requests", json={"message": "I read a lot."}))
 
     people = People(site, browser)
     try:
@@ -90,7 +95,8 @@ async def showcase(site: Site, browser: Any) -> AsyncIterator[Showcase]:
     finally:
         await people.close()
     # A second, unused link for the signed-out invite page.
-    yield Showcase(slug=slug, idea_id=crates["id"], invite_url=await site.invite_url(slug), states=states)
+    yield Showcase(slug=slug, idea_id=crates["id"], invite_url=await site.invite_url(slug), states=states,
+                   community=community)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,9 @@ VISITS = [
     Visit("communities", "employee", "/communities"),
     Visit("communities-phone", "employee", "/communities", phone=True),
     Visit("new-community", "employee", "/communities/new"),
+    Visit("community-by-request", "employee", "/communities/{community}"),
+    Visit("join-requests", "moderator", "/rooms/{community}/requests"),
+    Visit("join-requests-phone", "moderator", "/rooms/{community}/requests", phone=True),
     Visit("personas", "employee", "/personas"),
 ]
 
@@ -167,7 +176,8 @@ async def test_page_is_accessible(people: People, showcase: Showcase, visit: Vis
         viewport=PHONE if visit.phone else {"width": 1280, "height": 900}, is_mobile=visit.phone,
         has_touch=visit.phone, color_scheme="dark" if visit.dark else "light", bypass_csp=True,
         storage_state=showcase.states[visit.who] if visit.who else None)
-    path = visit.path.format(slug=showcase.slug, idea_id=showcase.idea_id, invite_url=showcase.invite_url)
+    path = visit.path.format(slug=showcase.slug, idea_id=showcase.idea_id, invite_url=showcase.invite_url,
+                             community=showcase.community)
     response = await page.goto(path)
     assert response is not None and response.status == 200, f"{path}: {response and response.status}"
     if await page.locator("#room[hx-ws\\:connect]").count():

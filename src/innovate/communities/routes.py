@@ -51,7 +51,7 @@ async def directory_page(request: Request) -> Response:
     async with resources(request).db() as db:
         cards = await queries.directory(db, user, resources(request).settings, query=query, tag=tag)
         tags = [t for t in await all_tags(db, user) if t.rooms]
-    context = {"cards": cards, "query": query, "tag": tag, "tags": tags}
+    context = {"cards": cards, "query": query, "tag": tag, "tags": tags, "form": Form()}
     return await reply(request, lambda: render_to_string(request, "communities/_results.html", context),
                        lambda: page(request, "communities/directory.html", context))
 
@@ -61,7 +61,8 @@ async def _card_reply(request: Request, user: User, slug: str, done: str) -> Res
         cards = await queries.directory(db, user, resources(request).settings, slug=slug)
     if not cards:
         return redirect(request, "/communities")
-    return await reply(request, lambda: render_to_string(request, "communities/_card.html", {"card": cards[0]}),
+    return await reply(request, lambda: render_to_string(request, "communities/_card.html",
+                                                         {"card": cards[0], "form": Form()}),
                        "/communities", done=done)
 
 
