@@ -50,7 +50,7 @@ METHOD_MAP = [
     ("templates/**.svg", "jinja2.ext:babel_extract"),
     ("**.py", "python"),
 ]
-_JINJA = {"extensions": "jinja2.ext.i18n", "trimmed": "true", "newstyle_gettext": "true", "silent": "false",
+_JINJA = {"extensions": "jinja2.ext.i18n,jinja2.ext.do", "trimmed": "true", "newstyle_gettext": "true", "silent": "false",
           "trim_blocks": "true", "lstrip_blocks": "true"}
 OPTIONS_MAP = {"templates/**.html": _JINJA, "templates/**.txt": _JINJA, "templates/**.svg": _JINJA}
 KEYWORDS: dict[str, tuple[int | tuple[int, str], ...] | None] = {

@@ -27,8 +27,9 @@ async def queue_address_in_use_mail(db: AsyncSession, settings: Settings, *, to:
                   message="already told today")
     except TooMany:
         return False
-    text, html = messages.render("address_in_use", person=name, room_title=room_title,
-                                 login_url=f"{settings.public_origin}/login")
-    await enqueue(db, settings, Draft(to_address=to, subject="Someone tried to make an account with your address",
-                                      body_text=text, body_html=html, purpose="account"))
+    with messages.for_recipient(settings, None):
+        text, html = messages.render("address_in_use", person=name, room_title=room_title,
+                                     login_url=f"{settings.public_origin}/login")
+        subject = "Someone tried to make an account with your address"
+    await enqueue(db, settings, Draft(to_address=to, subject=subject, body_text=text, body_html=html, purpose="account"))
     return True

@@ -19,6 +19,8 @@ from sqlalchemy.orm import aliased
 
 from innovate.accounts.models import User
 from innovate.db import utcnow
+from innovate.i18n import gettext as _
+from innovate.i18n import ngettext
 from innovate.mail import messages
 from innovate.mail.audience import mailable, visible_rooms
 from innovate.mail.outbox import Draft, enqueue
@@ -98,8 +100,7 @@ async def collect(db: Any, user: User, prefs: preferences.Preferences, since: da
         voted = exists().where(Vote.room_id == room.id, Vote.user_id == user.id)
         if room.phase == "voting" and not (await db.execute(select(voted))).scalar():
             closes = room.closes_at
-            digest.votes.append({"title": room.title, "slug": room.slug,
-                                 "closes_at": closes.strftime("%Y-%m-%d %H:%M UTC") if closes else None})
+            digest.votes.append({"title": room.title, "slug": room.slug, "closes_at": closes})
             if closes is not None and closes - now <= VOTE_SOON:
                 digest.worth_sending = True
         ideas = (await db.execute(select(func.count()).select_from(Idea).where(
@@ -111,24 +112,30 @@ async def collect(db: Any, user: User, prefs: preferences.Preferences, since: da
             .order_by(Event.seq))).scalars().all()
         if not (ideas or posts or phases):
             continue
-        parts = []
-        if ideas:
-            parts.append(f"{ideas} new idea{'s' if ideas != 1 else ''}")
-        if posts:
-            parts.append(f"{posts} new message{'s' if posts != 1 else ''}")
-        for change in phases:
-            parts.append(f"now {change.get('to')}")
         hidden = room.hide_tallies_until_closed and room.phase not in ("closed", "archived")
         top = (await db.execute(select(Idea.id, Idea.title, Idea.score).where(
             Idea.room_id == room.id, Idea.state == "visible", Idea.status != "merged")
             .order_by(Idea.created_at.desc() if hidden else Idea.rank_top.desc(), Idea.id.desc()).limit(TOP_IDEAS))).all()
-        digest.rooms.append({"title": room.title, "slug": room.slug, "summary": ", ".join(parts),
+        # Counted here, worded by the template in the recipient's language.
+        digest.rooms.append({"title": room.title, "slug": room.slug, "ideas": ideas, "posts": posts,
+                             "phases": [str(change.get("to")) for change in phases],
                              "top": [{"id": i, "title": t, "score": None if hidden else s} for i, t, s in top]})
         if ideas or phases:
             digest.worth_sending = True
     if digest.notes:
         digest.worth_sending = True
     return digest
+
+
+def _digest_topics(digest: Digest) -> str:
+    """The subject's gist: the first rooms by name, or how many things are waiting."""
+    names = [r["title"] for r in digest.rooms] or [v["title"] for v in digest.votes]
+    if not names:
+        return ngettext("%(num)d for you", "%(num)d for you", len(digest.notes))
+    if len(names) <= 2:
+        return ", ".join(names)
+    return ngettext("%(first)s and %(num)d more", "%(first)s and %(num)d more", len(names) - 2,
+                    first=", ".join(names[:2]))
 
 
 async def digest_for(resources: Resources, user_id: int, now: datetime) -> int:
@@ -152,13 +159,15 @@ async def digest_for(resources: Resources, user_id: int, now: datetime) -> int:
             return 0
         assert user.email
         link = unsubscribe_url(settings.public_url, settings.secret_key, user.id, DIGEST)
-        label = "Your weekly summary" if prefs.digest == preferences.WEEKLY else "Your daily summary"
-        text, html = messages.render("digest", notes=digest.notes, votes=digest.votes, rooms=digest.rooms,
-                                     public_url=settings.public_url, unsubscribe_url=link, title=label,
-                                     why=f"{label} of your challenges on Innovate, sent only when something happened.")
-        names = [r["title"] for r in digest.rooms] or [v["title"] for v in digest.votes]
-        subject = f"{label}: " + (", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
-                                  if names else f"{len(digest.notes)} for you")
+        with messages.for_recipient(settings, user.locale, prefs.zone):
+            weekly = prefs.digest == preferences.WEEKLY
+            label = _("Your weekly summary") if weekly else _("Your daily summary")
+            why = (_("Your weekly summary of your challenges on Innovate, sent only when something happened.")
+                   if weekly else
+                   _("Your daily summary of your challenges on Innovate, sent only when something happened."))
+            text, html = messages.render("digest", notes=digest.notes, votes=digest.votes, rooms=digest.rooms,
+                                         public_url=settings.public_url, unsubscribe_url=link, title=label, why=why)
+            subject = _("%(label)s: %(what)s", label=label, what=_digest_topics(digest))
         await enqueue(db, settings, Draft(to_address=user.email, subject=subject, body_text=text, body_html=html,
                                           purpose="digest", user_id=user.id, category=DIGEST, unsubscribe_url=link))
         await db.execute(update(Notification).where(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from innovate.accounts.models import User
 from innovate.db import utcnow
+from innovate.i18n import lazy_gettext, ngettext
 from innovate.mail import messages
 from innovate.mail.audience import mailable, visible_rooms
 from innovate.mail.outbox import Draft, enqueue
@@ -23,11 +24,11 @@ from innovate.resources import Resources
 from innovate.rooms.models import Room
 
 WHY = {
-    "mentions": "You get this because someone mentioned you, replied to you, or reviewed your post.",
-    "ideas": "You get this because of activity on your ideas or in idea threads you took part in.",
-    "phases": "You get this because a room you are in changed phase.",
-    "invitations": "You get this because of your access to a room, or a request to join one.",
-    "pulses": "You get this because HR sent a pulse to people like you.",
+    "mentions": lazy_gettext("You get this because someone mentioned you, replied to you, or reviewed your post."),
+    "ideas": lazy_gettext("You get this because of activity on your ideas or in idea threads you took part in."),
+    "phases": lazy_gettext("You get this because a room you are in changed phase."),
+    "invitations": lazy_gettext("You get this because of your access to a room, or a request to join one."),
+    "pulses": lazy_gettext("You get this because HR sent a pulse to people like you."),
 }
 
 
@@ -74,10 +75,13 @@ async def gather_for(resources: Resources, user_id: int) -> int:
         for category, items in by_category.items():
             assert user is not None and user.email
             link = unsubscribe_url(settings.public_url, settings.secret_key, user.id, category)
-            text, html = messages.render(
-                "notifications", items=items, public_url=settings.public_url, unsubscribe_url=link,
-                why=WHY[category], title=CATEGORY_LABELS[category])
-            subject = items[0].subject if len(items) == 1 else f"{items[-1].subject} (and {len(items) - 1} more)"
+            with messages.for_recipient(settings, user.locale, prefs.zone):
+                text, html = messages.render(
+                    "notifications", items=items, public_url=settings.public_url, unsubscribe_url=link,
+                    why=WHY[category], title=CATEGORY_LABELS[category])
+                subject = items[0].subject if len(items) == 1 else ngettext(
+                    "%(subject)s (and %(num)d more)", "%(subject)s (and %(num)d more)", len(items) - 1,
+                    subject=items[-1].subject)
             await enqueue(db, settings, Draft(to_address=user.email, subject=subject, body_text=text, body_html=html,
                                               purpose="notifications", user_id=user.id, category=category,
                                               unsubscribe_url=link))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate.i18n.formatting import format_datetime
 from innovate.mail import messages
 from innovate.mail.models import OutboxMail
 from innovate.mail.outbox import Draft, enqueue
@@ -20,12 +21,15 @@ async def queue_invite_mail(db: AsyncSession, settings: Settings, *, invite: Any
                             url: str) -> str:
     """Queue the invitation in the transaction that creates the link: a link without its mail
     (or the reverse) never exists."""
-    expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    text, html = messages.render("invite", inviter=inviter, room_title=room.title, url=url, expires=expires,
-                                 max_uses=invite.max_uses, guests_until=room.guests_until,
-                                 access_days=invite.access_days)
+    # The invitee has no account yet: the site's language (the invite page then follows their browser).
+    with messages.for_recipient(settings, None):
+        expires = format_datetime(invite.expires_at, "long")
+        text, html = messages.render("invite", inviter=inviter, room_title=room.title, url=url, expires=expires,
+                                     max_uses=invite.max_uses, guests_until=room.guests_until,
+                                     access_days=invite.access_days)
+        subject = f"{inviter} invites you to \u201c{room.title}\u201d"
     return await enqueue(db, settings, Draft(
-        to_address=invite.email, subject=f"{inviter} invites you to \u201c{room.title}\u201d", body_text=text,
+        to_address=invite.email, subject=subject, body_text=text,
         body_html=html, purpose="invite", invite_id=invite.id))
 
 

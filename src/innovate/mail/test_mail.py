@@ -24,7 +24,8 @@ async def send_test_mail(settings: Settings, address: str) -> tuple[bool, str]:
         to = Address(addr_spec=address)
     except Exception:
         return False, f"not an e-mail address: {address}"
-    text, html = messages.render("test", public_url=settings.public_url)
+    with messages.for_recipient(settings, None):  # a CLI command: the site's language
+        text, html = messages.render("test", public_url=settings.public_url)
     message = EmailMessage(policy=SMTP)
     message["From"] = settings.mail_from
     message["To"] = to

@@ -184,10 +184,12 @@ async def _link(db: AsyncSession, resources: Resources, user_id: int) -> str:
 
 async def _send(db: AsyncSession, resources: Resources, inviter: User, user: User, url: str | None,
                 sso: str | None) -> None:
-    text, html = messages.render("welcome", inviter=inviter.name, person=user.name, url=url, sso=sso,
-                                 site=resources.settings.public_url, days=LINK_DAYS)
+    with messages.for_recipient(resources.settings, user.locale):
+        text, html = messages.render("welcome", inviter=inviter.name, person=user.name, url=url, sso=sso,
+                                     site=resources.settings.public_url, days=LINK_DAYS)
+        subject = f"{inviter.name} invites you to Innovate"
     await enqueue(db, resources.settings, Draft(
-        to_address=user.email or "", subject=f"{inviter.name} invites you to Innovate", body_text=text,
+        to_address=user.email or "", subject=subject, body_text=text,
         body_html=html, purpose="invite", user_id=user.id))
 
 

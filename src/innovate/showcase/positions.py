@@ -217,9 +217,11 @@ async def _mail(db: AsyncSession, resources: Resources, referral: Referral, posi
                 to: str, token: str) -> None:
     settings = resources.settings
     url = f"{settings.public_url}/referrals/{token}"
-    text, html = messages.render("referral", referrer=actor.name, person=referral.name, position=position,
-                                 note=referral.note, company=settings.company_name, not_interested_url=url,
-                                 position_url=f"{settings.public_url}/positions/{position.key}")
+    # The referred person may have no account: the site's language, not the referrer's.
+    with messages.for_recipient(settings, None):
+        text, html = messages.render("referral", referrer=actor.name, person=referral.name, position=position,
+                                     note=referral.note, company=settings.company_name, not_interested_url=url,
+                                     position_url=f"{settings.public_url}/positions/{position.key}")
     # No user_id: the mail is about a job, not a room, so a guest whose room access ended
     # may still get it; the address alone decides.
     await enqueue(db, settings, Draft(
