@@ -14,12 +14,11 @@ from sqlalchemy import select, update
 
 from innovate import audit
 from innovate.audit import AuditEntry
-from innovate.communities.models import JoinRequest
 from innovate.db import utcnow
 from innovate.notifications.models import Notification
 from innovate.resources import Resources
 from innovate.rooms import service
-from innovate.rooms.models import Membership, Room
+from innovate.rooms.models import JoinRequest, Membership, Room
 from tests.factories import join
 
 HX = {"HX-Request": "true"}
@@ -370,3 +369,64 @@ async def test_a_persons_requests_are_in_their_export_and_go_with_erasure(
     # The owners' answer stays in the audit trail, pointed at the Former member.
     [entry] = await audit_of(resources, room.id, audit.JOIN_REQUEST_DECLINED)
     assert entry.target_id != people["emp"].id and entry.reason == "Full"
+
+
+async def tag_labels(resources: Resources, room_id: int) -> list[str]:
+    from innovate.insights.interests import tags_of_rooms
+
+    async with resources.db() as db:
+        return [t.label for t in (await tags_of_rooms(db, [room_id]))[room_id]]
+
+
+async def test_the_community_form_saves_its_tags_in_the_same_submit(people: dict[str, Any], resources: Resources,
+                                                                    sign_in: Any) -> None:
+    emp = await sign_in(people["emp"])
+    # Every field's error at once, tags included, and nothing written.
+    refused = await emp.post("/communities/new", data={"title": "", "slug": "poets", "tags": "x" * 50})
+    assert refused.status_code == 422
+    assert 'id="community-form-tags-error"' in refused.text and 'id="community-form-title-error"' in refused.text
+    assert (await emp.get("/api/v1/rooms/poets")).status_code == 404
+    created = await emp.post("/communities/new", data={"title": "Poets", "slug": "poets", "tags": "Poetry, Books",
+                                                       "visibility": "by-request", "ideas_board": "on"})
+    assert created.status_code == 303
+    room = (await emp.get("/api/v1/rooms/poets")).json()
+    assert await tag_labels(resources, room["id"]) == ["Books", "Poetry"]
+    # One transaction: the creation and its tags are in the room's timeline together, before anything else.
+    events = (await emp.get("/api/v1/rooms/poets/events", params={"after": 0})).json()["events"]
+    assert [(e["kind"], e["data"].get("fields")) for e in events] == [("member.joined", None),
+                                                                      ("room.updated", ["tags"])]
+
+
+async def test_editing_a_community_with_its_tags(people: dict[str, Any], resources: Resources, sign_in: Any,
+                                                 client: httpx.AsyncClient) -> None:
+    room = await by_request(resources, people)
+    http = {who: await sign_in(people[who]) for who in ("admin", "owner", "comod", "member", "emp", "guest")}
+    statuses = {who: (await c.get("/communities/book-club/edit")).status_code for who, c in http.items()}
+    assert statuses == {"admin": 200, "owner": 200, "comod": 200, "member": 403, "emp": 404, "guest": 404}
+    assert (await client.get("/communities/book-club/edit")).status_code == 303
+    owner = http["owner"]
+    form = await owner.get("/communities/book-club/edit")
+    assert 'value="Book club"' in form.text and 'name="slug"' not in form.text
+    assert 'href="/communities/book-club/edit"' in (await owner.get("/rooms/book-club")).text
+    bad = await owner.post("/communities/book-club/edit", data={"title": "", "tags": "a, " + "y" * 49,
+                                                                 "visibility": "by-request"}, headers=HX)
+    assert bad.status_code == 422
+    assert 'id="community-form-tags-error"' in bad.text and 'id="community-form-title-error"' in bad.text
+    assert (await owner.get("/api/v1/rooms/book-club")).json()["title"] == "Book club"
+    saved = await owner.post("/communities/book-club/edit", data={
+        "title": "Readers", "brief": "Novels", "tags": "Fiction, Reading", "visibility": "by-request",
+        "ideas_board": "on"}, headers=HX)
+    assert saved.status_code == 200 and "Saved." in saved.text and 'value="Fiction, Reading"' in saved.text
+    assert (await owner.get("/api/v1/rooms/book-club")).json()["title"] == "Readers"
+    assert await tag_labels(resources, room.id) == ["Fiction", "Reading"]
+    assert [e.data for e in await audit_of(resources, room.id, audit.ROOM_TAGS_CHANGED)] == [
+        {"tags": ["fiction", "reading"]}]
+    for who, status in (("member", 403), ("emp", 404), ("guest", 404)):
+        refused = await http[who].post("/communities/book-club/edit", data={"title": "Mine", "tags": ""})
+        assert refused.status_code == status, who
+    assert await tag_labels(resources, room.id) == ["Fiction", "Reading"]
+    # A challenge is no community: not here.
+    from tests.factories import make_room
+
+    challenge = await make_room(resources, people["admin"])
+    assert (await http["admin"].get(f"/communities/{challenge.slug}/edit")).status_code == 404

@@ -11,7 +11,6 @@ from innovate.accounts.models import (
 )
 from innovate.audit import AuditEntry
 from innovate.auth.models import Invite, InviteRedemption
-from innovate.communities.models import JoinRequest
 from innovate.db import Base
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.mail.models import OutboxMail
@@ -19,7 +18,7 @@ from innovate.media.models import Media, MediaRendition
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.personas.models import Curator, Persona, PersonaFollow, PersonaRoom, PersonaTag
 from innovate.pulses.models import Pulse, PulseAnswer, PulseParticipation, PulseTarget
-from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
+from innovate.rooms.models import Event, Idea, JoinRequest, Membership, Message, Report, Room, Vote
 from innovate.rooms.reviews.models import Assignment, Criterion, Review, Reviewer, ReviewSettings
 from innovate.scim.models import ScimToken
 from innovate.showcase.models import (

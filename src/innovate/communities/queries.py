@@ -12,14 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from innovate.accounts.models import User
-from innovate.communities.models import JoinRequest
 from innovate.communities.requests import BY_REQUEST, about_url, may_ask_again_at, pending_count
 from innovate.db import utcnow
 from innovate.errors import NotFound
 from innovate.insights.interests import tags_of_rooms
 from innovate.insights.models import RoomTag, Tag
 from innovate.rooms.access import RoomAccess, can_see_room, require_moderator, room_access
-from innovate.rooms.models import Idea, Membership, Message, Room
+from innovate.rooms.models import Idea, JoinRequest, Membership, Message, Room
 from innovate.rooms.serializers import room_json, user_ref
 from innovate.settings import Settings
 
@@ -264,3 +263,15 @@ async def queue_for(db: AsyncSession, user: User, slug: str) -> tuple[RoomAccess
         raise NotFound("No such community.")
     require_moderator(access)
     return access, await request_queue(db, access.room.id)
+
+
+async def edit_form_values(db: AsyncSession, user: User, slug: str) -> tuple[RoomAccess, dict[str, Any]]:
+    """The community form as its moderators edit it: what the directory shows, tags included."""
+    access = await room_access(db, user, slug)
+    if access.room.kind != "community":
+        raise NotFound("No such community.")
+    require_moderator(access)
+    room = access.room
+    tags = (await tags_of_rooms(db, [room.id]))[room.id]
+    return access, {"title": room.title, "brief": room.brief, "visibility": room.visibility,
+                    "ideas_board": "true" if room.ideas_board else "false", "tags": ", ".join(t.label for t in tags)}

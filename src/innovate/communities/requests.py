@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.accounts.throttles import hit
-from innovate.communities.models import JoinRequest
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, NotFound
 from innovate.inputs import Input, choice_field, text_field
@@ -44,7 +43,7 @@ from innovate.resources import Resources
 from innovate.rooms.access import caller_membership, require_moderator, room_access
 from innovate.rooms.events import append_event
 from innovate.rooms.memberships import add_member
-from innovate.rooms.models import Membership, Room
+from innovate.rooms.models import JoinRequest, Membership, Room
 from innovate.rooms.urls import room_url
 from innovate.settings import Settings
 from innovate.writes import Outbox, write

@@ -3,6 +3,8 @@ community, and the administrators' list (hand-over, archive, the ones without an
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,9 +15,9 @@ from innovate.communities import queries, requests, service
 from innovate.communities.requests import about_url
 from innovate.errors import AppError, Forbidden, NotFound
 from innovate.inputs import Input, read_input
-from innovate.insights.interests import all_tags, parse_labels, set_room_tags
+from innovate.insights.interests import all_tags
 from innovate.rooms.context import room_context
-from innovate.rooms.service import create_room, join_room, leave_room
+from innovate.rooms.service import join_room, leave_room
 from innovate.rooms.urls import room_url
 from innovate.web import (
     Form,
@@ -209,16 +211,44 @@ async def new_submit(request: Request) -> Response:
         return await reply(request, lambda: render_to_string(request, "communities/_form.html", {"form": form}),
                            lambda: page(request, "communities/new.html", {"form": form}))
 
-    async def create() -> str:
-        labels = parse_labels(data.get("tags"))  # checked before anything is written
-        room = await create_room(resources(request), user, _form_input(data))
-        if labels:
-            await set_room_tags(resources(request), user, room.slug, labels)
-        return room.slug
-
-    slug = await form_post(data, create(), FORM_FIELDS, refused)
+    room = await form_post(data, service.create_community(resources(request), user, _form_input(data)), FORM_FIELDS,
+                           refused)
     flash(request, "Your community is open. Invite colleagues, or let them find it in the directory.")
-    return redirect(request, room_url(slug))
+    return redirect(request, room_url(room.slug))
+
+
+@view
+async def edit_page(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    async with resources(request).db() as db:
+        access, values = await queries.edit_form_values(db, require_user(request), slug)
+    return page(request, "communities/edit.html", {**room_context(access), "form": Form(values=values)})
+
+
+@view
+async def edit_submit(request: Request) -> Response:
+    user = require_user(request)
+    slug = request.path_params["slug"]
+    data = await read_input(request)
+
+    async def context(form: Form) -> dict[str, Any]:
+        async with resources(request).db() as db:
+            access, _ = await queries.edit_form_values(db, user, slug)
+        return {**room_context(access), "form": form}
+
+    async def refused(form: Form, exc: AppError) -> Response:
+        shown = await context(form)
+        return await reply(request, lambda: render_to_string(request, "communities/_form.html", shown),
+                           lambda: page(request, "communities/edit.html", shown))
+
+    await form_post(data, service.edit_community(resources(request), user, slug, _form_input(data)), FORM_FIELDS,
+                    refused, raises=(Forbidden,))
+    saved = await context(Form(ok=True))
+    async with resources(request).db() as db:
+        _, values = await queries.edit_form_values(db, user, slug)
+    saved["form"] = Form(values=values, ok=True)
+    return await reply(request, lambda: render_to_string(request, "communities/_form.html", saved),
+                       room_url(slug), done="Saved.")
 
 
 @view
@@ -260,6 +290,8 @@ routes = [
     Route("/communities/new", new_page, methods=["GET"]),
     Route("/communities/new", new_submit, methods=["POST"]),
     Route("/communities/{slug}", about_page, methods=["GET"]),
+    Route("/communities/{slug}/edit", edit_page, methods=["GET"]),
+    Route("/communities/{slug}/edit", edit_submit, methods=["POST"]),
     Route("/communities/{slug}/join", join, methods=["POST"]),
     Route("/communities/{slug}/request", ask, methods=["POST"]),
     Route("/communities/{slug}/withdraw", withdraw, methods=["POST"]),

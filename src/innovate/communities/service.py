@@ -1,6 +1,8 @@
-"""The administrators' write path for communities: hand one to a new owner, archive it or
-bring it back. Owners run their community with the rooms' own tools (settings, members and
-their roles, moderation), scoped to that room by its memberships."""
+"""The write path for communities beyond the rooms' own: starting one and editing what the
+directory shows of it (name, description, tags, who may join) in one transaction each; and
+the administrators' hand-over, archiving and reopening. Owners run their community with the
+rooms' own tools (settings, members and their roles, moderation), scoped to that room by its
+memberships."""
 
 from __future__ import annotations
 
@@ -10,14 +12,47 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.errors import Forbidden, Invalid, NotFound
-from innovate.inputs import Input, choice_field, int_field, text_field
+from innovate.inputs import FieldErrors, Input, choice_field, int_field, text_field
+from innovate.insights.interests import parse_labels, replace_room_tags
 from innovate.resources import Resources
 from innovate.rooms.access import RoomAccess, room_access
 from innovate.rooms.events import append_event
 from innovate.rooms.memberships import add_member
 from innovate.rooms.models import Membership, Room
-from innovate.rooms.service import update_room
-from innovate.writes import write
+from innovate.rooms.service import InTransaction, create_room, update_room
+from innovate.writes import Outbox, write
+
+# The community form's fields (the rest of a room's settings are on the room's settings page).
+EDITED = ("title", "brief", "visibility", "ideas_board")
+
+
+def _tags_in_transaction(actor: User, labels: list[str]) -> InTransaction:
+    async def write_tags(db: AsyncSession, outbox: Outbox, room: Room) -> None:
+        await replace_room_tags(db, outbox, room, actor.id, labels)
+
+    return write_tags
+
+
+async def create_community(resources: Resources, actor: User, data: Input) -> Room:
+    """Start a community with its tags, at once (no approval): one transaction, and every
+    field's error together (``tags`` with the others)."""
+    errors = FieldErrors()
+    labels = errors.check(parse_labels, data.get("tags"))
+    values = {k: v for k, v in data.items() if k != "tags"}
+    values["kind"] = "community"
+    return await create_room(resources, actor, values, errors=errors,
+                             then=_tags_in_transaction(actor, labels) if labels else None)
+
+
+async def edit_community(resources: Resources, actor: User, slug: str, data: Input) -> RoomAccess:
+    """Change a community's name, description, tags and who may join (its moderators): one
+    transaction, every field's error together. Tags are replaced only when ``tags`` is given."""
+    errors = FieldErrors()
+    labels = errors.check(parse_labels, data.get("tags")) if "tags" in data else None
+    async with resources.db() as db:
+        await _community(db, actor, slug)
+    return await update_room(resources, actor, slug, {k: v for k, v in data.items() if k in EDITED}, errors=errors,
+                             then=_tags_in_transaction(actor, labels or []) if "tags" in data else None)
 
 
 def _require_admin(actor: User) -> None:

@@ -25,7 +25,7 @@ from innovate.resources import Resources
 from innovate.rooms.access import require_moderator, room_access, visible_room_ids
 from innovate.rooms.events import append_event
 from innovate.rooms.models import Membership, Room
-from innovate.writes import write
+from innovate.writes import Outbox, write
 
 MAX_TAGS_PER_ROOM = 8
 MAX_INTERESTS = 50
@@ -84,25 +84,30 @@ async def set_room_tags(resources: Resources, actor: User, slug: str, raw: Any) 
     async with write(resources) as (db, outbox):
         access = await room_access(db, actor, slug)
         require_moderator(access)
-        room = access.room
-        wanted = {tag_slug(label): label for label in labels}
-        if wanted:
-            await db.execute(insert_for(db, Tag).values(
-                [{"slug": s, "label": label, "created_at": utcnow()} for s, label in wanted.items()]
-            ).on_conflict_do_nothing(index_elements=["slug"]))
-        ids = dict((await db.execute(select(Tag.slug, Tag.id).where(Tag.slug.in_(wanted)))).all()) if wanted else {}
-        current = set((await db.execute(select(RoomTag.tag_id).where(RoomTag.room_id == room.id))).scalars())
-        target = set(ids.values())
-        if current != target:
-            await db.execute(delete(RoomTag).where(RoomTag.room_id == room.id, RoomTag.tag_id.not_in(target)))
-            if target - current:
-                await db.execute(insert_for(db, RoomTag).values(
-                    [{"room_id": room.id, "tag_id": tag_id} for tag_id in sorted(target - current)]
-                ).on_conflict_do_nothing(index_elements=["room_id", "tag_id"]))
-            await append_event(db, outbox, room.id, kinds.ROOM_UPDATED, {"fields": ["tags"]}, actor_id=actor.id)
-            await audit.record(db, actor.id, audit.ROOM_TAGS_CHANGED, room_id=room.id, target_kind="room", target_id=room.id,
-                        data={"tags": sorted(wanted)})
-        return await room_tags(db, room.id)
+        await replace_room_tags(db, outbox, access.room, actor.id, labels)
+        return await room_tags(db, access.room.id)
+
+
+async def replace_room_tags(db: AsyncSession, outbox: Outbox, room: Room, actor_id: int, labels: list[str]) -> None:
+    """Inside the caller's write transaction: the room's tags become ``labels`` (checked by
+    :func:`parse_labels`); unknown tags are created."""
+    wanted = {tag_slug(label): label for label in labels}
+    if wanted:
+        await db.execute(insert_for(db, Tag).values(
+            [{"slug": s, "label": label, "created_at": utcnow()} for s, label in wanted.items()]
+        ).on_conflict_do_nothing(index_elements=["slug"]))
+    ids = dict((await db.execute(select(Tag.slug, Tag.id).where(Tag.slug.in_(wanted)))).all()) if wanted else {}
+    current = set((await db.execute(select(RoomTag.tag_id).where(RoomTag.room_id == room.id))).scalars())
+    target = set(ids.values())
+    if current != target:
+        await db.execute(delete(RoomTag).where(RoomTag.room_id == room.id, RoomTag.tag_id.not_in(target)))
+        if target - current:
+            await db.execute(insert_for(db, RoomTag).values(
+                [{"room_id": room.id, "tag_id": tag_id} for tag_id in sorted(target - current)]
+            ).on_conflict_do_nothing(index_elements=["room_id", "tag_id"]))
+        await append_event(db, outbox, room.id, kinds.ROOM_UPDATED, {"fields": ["tags"]}, actor_id=actor_id)
+        await audit.record(db, actor_id, audit.ROOM_TAGS_CHANGED, room_id=room.id, target_kind="room", target_id=room.id,
+                           data={"tags": sorted(wanted)})
 
 
 def _check_follower(actor: User) -> None:

@@ -21,11 +21,10 @@ from sqlalchemy.sql import Select
 
 from innovate.accounts.models import AccessToken, Identity, Session, User
 from innovate.audit import AuditEntry, current_action
-from innovate.communities.models import JoinRequest
 from innovate.db import utcnow
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.resources import Resources
-from innovate.rooms.models import Idea, Membership, Message, Report, Room, Vote
+from innovate.rooms.models import Idea, JoinRequest, Membership, Message, Report, Room, Vote
 
 BATCH = 1000
 FORMAT = "innovate.personal-data/1"

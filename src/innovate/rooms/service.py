@@ -7,12 +7,14 @@ events are published after commit (see rooms/events.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
 from innovate.accounts.models import User
@@ -50,7 +52,7 @@ from innovate.rooms.models import (
     Vote,
 )
 from innovate.rooms.owners import flag_ownerless
-from innovate.writes import EVERY_ITEM, access_changed, state_changed, write
+from innovate.writes import EVERY_ITEM, Outbox, access_changed, state_changed, write
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 RESERVED_SLUGS = {"new", "api", "live", "admin", "static"}
@@ -97,11 +99,19 @@ def _schedule(data: Input, current: Room | None, errors: FieldErrors) -> dict[st
     return values
 
 
-async def create_room(resources: Resources, actor: User, data: Input) -> Room:
+# What another domain writes with a room, in the transaction that creates or changes it (a
+# community's tags): it runs after the room's own writes, and a failure undoes them all.
+InTransaction = Callable[[AsyncSession, Outbox, Room], Awaitable[None]]
+
+
+async def create_room(resources: Resources, actor: User, data: Input, *, errors: FieldErrors | None = None,
+                      then: InTransaction | None = None) -> Room:
     """A challenge (moderators and admins) or, with ``kind: community``, a community: any
-    active employee, no approval, as its first owner (moderator)."""
+    active employee, no approval, as its first owner (moderator). For a community, ``errors``
+    are the caller's own fields' errors (refused together with the room's) and ``then`` its
+    writes in the same transaction."""
     if choice_field(data, "kind", ROOM_KINDS, default="challenge") == "community":
-        return await _create_community(resources, actor, data)
+        return await _create_community(resources, actor, data, errors or FieldErrors(), then)
     if not actor.can_create_rooms:
         raise Forbidden("Only moderators and administrators may create challenge rooms.")
     errors = FieldErrors()
@@ -132,10 +142,10 @@ def _grown_from_slug(data: Input) -> str | None:
     return slug.lower() if slug else None
 
 
-async def _create_community(resources: Resources, actor: User, data: Input) -> Room:
+async def _create_community(resources: Resources, actor: User, data: Input, errors: FieldErrors,
+                            then: InTransaction | None) -> Room:
     if not actor.is_active or actor.is_guest:
         raise Forbidden("Guests cannot create communities.")
-    errors = FieldErrors()
     for name in ("phase", *SCHEDULE_FIELDS):
         if data.get(name) not in (None, ""):
             errors.add(name, "a community has no phases")
@@ -153,11 +163,13 @@ async def _create_community(resources: Resources, actor: User, data: Input) -> R
         "guests_until": "archived",
     }
     errors.raise_if_any()
-    return await _insert_room(resources, actor, values, "open", limit=resources.settings.communities_per_employee)
+    return await _insert_room(resources, actor, values, "open", limit=resources.settings.communities_per_employee,
+                              then=then)
 
 
 async def _insert_room(resources: Resources, actor: User, values: dict[str, Any], phase: str, *,
-                       limit: int | None = None, grown_from: str | None = None) -> Room:
+                       limit: int | None = None, grown_from: str | None = None,
+                       then: InTransaction | None = None) -> Room:
     try:
         async with write(resources) as (db, outbox):
             if limit is not None and not actor.is_admin:
@@ -176,6 +188,8 @@ async def _insert_room(resources: Resources, actor: User, values: dict[str, Any]
             await add_member(db, outbox, room, actor, role="moderator")
             await audit.record(db, actor.id, audit.ROOM_CREATED, room_id=room.id, target_kind="room", target_id=room.id,
                         data={"slug": room.slug, "phase": phase, "kind": room.kind})
+            if then is not None:
+                await then(db, outbox, room)
     except IntegrityError:
         raise Conflict(f"The address /rooms/{values['slug']} is taken.", fields={"slug": "already taken"}) from None
     return room
@@ -199,14 +213,16 @@ def _cover_url(data: Input) -> str | None:
     return url
 
 
-async def update_room(resources: Resources, actor: User, slug: str, data: Input) -> RoomAccess:
+async def update_room(resources: Resources, actor: User, slug: str, data: Input, *,
+                      errors: FieldErrors | None = None, then: InTransaction | None = None) -> RoomAccess:
     """PATCH a room: brief and settings, voting rules, schedule, lock, and phase. The answer
-    is the room as the change left it, with the caller's standing in it."""
+    is the room as the change left it, with the caller's standing in it. ``errors`` and
+    ``then``: the caller's own fields, as for :func:`create_room`."""
     async with write(resources) as (db, outbox):
         access = await room_access(db, actor, slug)
         require_moderator(access)
         room = access.room
-        errors = FieldErrors()
+        errors = errors or FieldErrors()
         changed: dict[str, Any] = {}
         if "title" in data:
             changed["title"] = errors.check(text_field, data, "title", max_length=rules.TITLE_MAX)
@@ -262,6 +278,8 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input)
             target = choice_field(data, "phase", PHASES)
             if target != room.phase:
                 await _move_phase(db, outbox, room, target, actor.id)
+        if then is not None:
+            await then(db, outbox, room)
     await _end_guest_access_if_over(resources, room)
     return access
 
