@@ -430,3 +430,28 @@ async def test_editing_a_community_with_its_tags(people: dict[str, Any], resourc
 
     challenge = await make_room(resources, people["admin"])
     assert (await http["admin"].get(f"/communities/{challenge.slug}/edit")).status_code == 404
+
+
+async def test_by_request_is_for_communities_and_an_invited_guest_is_a_member_like_any(
+        people: dict[str, Any], resources: Resources, sign_in: Any, make_settings: Any) -> None:
+    from innovate.accounts.hashing import token_hash
+    from innovate.auth.invites import InviteRequest, Joiner, create_invite, redeem_invite
+    from tests.factories import make_room
+
+    challenge = await make_room(resources, people["admin"])
+    admin = await sign_in(people["admin"])
+    refused = await admin.patch(f"/api/v1/rooms/{challenge.slug}", json={"visibility": "by-request"})
+    assert refused.status_code == 422 and "visibility" in refused.json()["error"]["fields"]
+    # The room's settings form offers it for a community.
+    await by_request(resources, people)
+    owner = await sign_in(people["owner"])
+    assert 'value="by-request" checked' in (await owner.get("/rooms/book-club/settings")).text
+    # A guest the owners invited (where the site allows guests in communities) is a member: no
+    # request, no queue.
+    resources.settings = make_settings(community_guests=True)
+    _invite, url = await create_invite(resources, people["owner"], "book-club", InviteRequest(max_uses=1))
+    assert (await redeem_invite(resources, token_hash(url.rsplit("/", 1)[1]), Joiner(user=people["guest"]))).joined
+    guest = await sign_in(people["guest"])
+    assert (await guest.post("/api/v1/communities/book-club/requests", json={})).status_code == 409
+    assert (await guest.get("/api/v1/communities/book-club/requests")).status_code == 403
+    assert (await guest.get("/rooms/book-club/requests")).status_code == 403
