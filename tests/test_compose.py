@@ -174,7 +174,7 @@ def test_dockerfile_builds_the_wheel_and_the_image_installs_only_the_wheel() -> 
     assert runtime[0][1].startswith("python:3.11-slim")
 
     build_copied = {source for name, rest in build if name == "COPY" for source in rest.split()[:-1]}
-    assert build_copied == {"pyproject.toml", "README.md", "src"}, "tests/test_wheel.py builds from the same"
+    assert build_copied == {"pyproject.toml", "setup.py", "README.md", "src"}, "tests/test_wheel.py builds from the same"
     assert any(name == "RUN" and "pip wheel" in rest for name, rest in build)
 
     # The runtime stage copies only what the build stage made: no source tree in the image.
