@@ -6,15 +6,18 @@ can import it cheaply.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import platform
 import resource
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -289,3 +292,17 @@ def machine_info() -> dict:
         "executable": sys.executable,
         "revision": source_revision(),
     }
+
+
+async def serve_in_process(app: Any) -> tuple[str, Any, asyncio.Task[None]]:
+    """``app`` on a free local port, in this process's loop (uvicorn): its ``host:port``, the
+    server (set ``should_exit`` to stop it) and the task to await after."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    return f"127.0.0.1:{sock.getsockname()[1]}", server, serving

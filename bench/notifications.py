@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import tempfile
 import time
@@ -24,11 +23,11 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from aiosmtpd.smtp import SMTP
 from sqlalchemy import func, insert, select
 from websockets.asyncio.client import connect
 
+from bench.common import serve_in_process
 from innovate.accounts.models import User
 from innovate.accounts.tokens import create_token
 from innovate.app import create_app, open_resources
@@ -89,14 +88,7 @@ async def main(members: int, mails: int, database_url: str, before_posts: int = 
         await db.execute(insert(Membership), [{"room_id": room.id, "user_id": uid, "role": "member", "state": "active",
                                                "votes_spent": 0, "approved_posts": 0, "joined_at": now}
                                               for uid in ids[1:]])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(settings, resources=resources)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    base = f"127.0.0.1:{sock.getsockname()[1]}"
+    base, server, serving = await serve_in_process(create_app(settings, resources=resources))
     _, listener_token = await create_token(resources, (await _user(resources, ids[1])))
     _, moderator_token = await create_token(resources, moderator)
     delays: dict[str, list[float]] = {"before": [], "during": []}

@@ -18,17 +18,21 @@ from innovate.i18n import current_zone, formatting_locale
 Width = Literal["full", "long", "medium", "short"]
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+Moment = datetime | str  # an ISO 8601 string as the API's frames carry them, or a datetime
+
+
+def _aware(value: Moment) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _WIDTHS = ("full", "long", "medium", "short")
 
 
-def format_datetime(value: datetime | None, format: Width | str = "medium") -> str:
+def format_datetime(value: Moment | None, format: Width | str = "medium") -> str:
     """A date of ``format``'s width with the time to the minute (CLDR's medium and long times
     show seconds, which no page needs), joined as the locale joins them; or a CLDR pattern."""
-    if value is None:
+    if value is None or value == "":
         return ""
     locale = formatting_locale()
     if format not in _WIDTHS:
@@ -39,23 +43,23 @@ def format_datetime(value: datetime | None, format: Width | str = "medium") -> s
         "{0}", dates.format_time(moment, "short", tzinfo=current_zone(), locale=locale))
 
 
-def format_date(value: date | datetime | None, format: Width | str = "medium") -> str:
-    if value is None:
+def format_date(value: date | Moment | None, format: Width | str = "medium") -> str:
+    if value is None or value == "":
         return ""
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | str):
         value = _aware(value).astimezone(current_zone()).date()
     return dates.format_date(value, format, locale=formatting_locale())
 
 
-def format_time(value: datetime | None, format: Width | str = "short") -> str:
-    if value is None:
+def format_time(value: Moment | None, format: Width | str = "short") -> str:
+    if value is None or value == "":
         return ""
     return dates.format_time(_aware(value), format, tzinfo=current_zone(), locale=formatting_locale())
 
 
-def format_relative(value: datetime | None, now: datetime | None = None) -> str:
+def format_relative(value: Moment | None, now: datetime | None = None) -> str:
     """``in 3 days``, ``vor 2 Stunden``: how far ``value`` is from now."""
-    if value is None:
+    if value is None or value == "":
         return ""
     delta: timedelta = _aware(value) - (now or datetime.now(UTC))
     return dates.format_timedelta(delta, add_direction=True, threshold=1, locale=formatting_locale())
@@ -74,9 +78,9 @@ def format_percent(value: float | None, format: str | None = None) -> str:
     return numbers.format_percent(value, format, locale=formatting_locale())
 
 
-def timetag(value: datetime | None, format: Width | str = "medium") -> Markup:
+def timetag(value: Moment | None, format: Width | str = "medium") -> Markup:
     """A ``<time>`` element: the machine-readable instant, shown in the reader's locale and zone."""
-    if value is None:
+    if value is None or value == "":
         return Markup("")
     return Markup('<time datetime="{}">{}</time>').format(_aware(value).isoformat(), format_datetime(value, format))
 

@@ -46,7 +46,7 @@ from innovate.accounts.hashing import token_hash
 from innovate.accounts.models import User
 from innovate.accounts.sessions import bearer_token
 from innovate.errors import AppError
-from innovate.live.feed import RoomFeed
+from innovate.live.feed import RoomFeed, html_format
 from innovate.live.standing import standing_for
 from innovate.realtime.connection import POLICY, RELOAD, TOO_BIG, Connection, Outgoing
 from innovate.realtime.fastpath import denial_sent, forget_handshake
@@ -153,6 +153,8 @@ def caller(websocket: WebSocket, resources: Resources) -> Caller:
     fmt = websocket.query_params.get("format") or "html"
     if fmt not in FORMATS:
         raise Refused(400, "format: expected html or json")
+    if fmt == "html":
+        fmt = html_format(websocket.scope.get("locale"))
     token = bearer_token(websocket.scope) if websocket.scope.get("auth") == "token" else None
     return Caller(user=user, format=fmt,
                   session_id=websocket.scope.get("session_id") if token is None else None,

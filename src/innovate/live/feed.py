@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from innovate import kinds
 from innovate.accounts.models import User
 from innovate.db import SessionFactory
+from innovate.i18n import ENGLISH, use_locale
 from innovate.live.html import render_event_html
 from innovate.live.standing import current_standings
 from innovate.notifications.service import unread_count, unread_frame
@@ -55,8 +56,15 @@ _EVENTS_AFTER = (
 )
 
 
+def html_format(locale: str | None) -> str:
+    """The format of a browser's socket: HTML in its page's language. Sockets of one language
+    share their frames; a room renders each frame once per language in use, not per socket."""
+    return f"html:{locale or ENGLISH}"
+
+
 class Encoder:
-    """Turns an API frame into what one view of one format receives."""
+    """Turns an API frame into what one view of one format receives (``html:<locale>``:
+    the fragment rendered in that language; ``json``: the frame as it is, for programs)."""
 
     def __init__(self, templates: Jinja2Templates) -> None:
         self.templates = templates
@@ -65,12 +73,14 @@ class Encoder:
         return Outgoing(self.text(fmt, frame, viewer))
 
     def text(self, fmt: str, frame: dict[str, Any], viewer: Viewer) -> str:
-        if fmt == "json":
+        base, _, locale = fmt.partition(":")
+        if base == "json":
             return dumps(frame)
         wrapper: dict[str, Any] = {"kind": frame["kind"]}
         if frame.get("seq") is not None:
             wrapper["seq"] = frame["seq"]
-        content = self.html(frame, viewer)
+        with use_locale(locale or None):
+            content = self.html(frame, viewer)
         if content:
             wrapper["content"] = content
         return dumps(wrapper)

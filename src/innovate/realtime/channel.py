@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from innovate import metrics
 from innovate.db import utcnow
 from innovate.realtime.connection import Connection, Outgoing
-from innovate.realtime.feed import VIEWS, Batch, Feed, View
+from innovate.realtime.feed import Batch, Feed, View
 from innovate.realtime.frames import dumps, ephemeral
 from innovate.realtime.inflight import WritesInFlight
 from innovate.realtime.presence import PresenceBoard
@@ -65,7 +65,8 @@ class Channel:
         self.slug = slug
         self.head = head
         self.poll = False
-        self.groups: dict[View, set[Connection]] = {view: set() for view in VIEWS}
+        # Made as sockets arrive: one group per view and format (language) in use.
+        self.groups: dict[View, set[Connection]] = {}
         self.users: dict[int, set[Connection]] = {}
         self.changes: set[StateChange] = set()
         self.last_state = 0.0
@@ -83,14 +84,14 @@ class Channel:
 
     def add(self, conn: Connection) -> bool:
         """Add a socket; True when it is its user's first here."""
-        self.groups[conn.view].add(conn)
+        self.groups.setdefault(conn.view, set()).add(conn)
         mine = self.users.setdefault(conn.user_id, set())
         mine.add(conn)
         return len(mine) == 1
 
     def remove(self, conn: Connection) -> tuple[bool, bool]:
         """(was here, was its user's last socket here)."""
-        group = self.groups[conn.view]
+        group = self.groups.get(conn.view, set())
         if conn not in group:
             return False, False
         group.discard(conn)
@@ -109,12 +110,12 @@ class Channel:
         if self.fanning_out:
             self._regroups.append((conn, privileged))
             return
-        group = self.groups[conn.view]
+        group = self.groups.get(conn.view, set())
         if conn not in group:
             return
         group.discard(conn)
         conn.privileged = privileged
-        self.groups[conn.view].add(conn)
+        self.groups.setdefault(conn.view, set()).add(conn)
 
     @property
     def empty(self) -> bool:

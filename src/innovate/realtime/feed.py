@@ -19,9 +19,10 @@ from innovate.realtime.connection import Outgoing
 
 FORMATS = ("html", "json")
 
-# A socket's group: (format, privileged).
+# A socket's group: (format, privileged). A format may carry a variant after a colon, which
+# the feed reads and the hub only groups by: HTML frames are rendered per language
+# ("html:de"), so a room's sockets form one group per format, language and view in use.
 View = tuple[str, bool]
-VIEWS: tuple[View, ...] = tuple((fmt, privileged) for fmt in FORMATS for privileged in (False, True))
 
 
 @dataclass(frozen=True)
