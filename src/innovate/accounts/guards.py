@@ -6,6 +6,10 @@ from starlette.requests import HTTPConnection
 
 from innovate.accounts.models import User
 from innovate.errors import Forbidden, NotSignedIn
+from innovate.i18n import lazy_gettext
+
+ADMINS_ONLY = lazy_gettext("Only administrators may do that.")
+
 
 
 def current_user(conn: HTTPConnection) -> User | None:
@@ -15,12 +19,12 @@ def current_user(conn: HTTPConnection) -> User | None:
 def require_user(conn: HTTPConnection) -> User:
     user = current_user(conn)
     if user is None:
-        raise NotSignedIn("Sign in first.")
+        raise NotSignedIn(lazy_gettext("Sign in first."))
     return user
 
 
 def require_admin(conn: HTTPConnection) -> User:
     user = require_user(conn)
     if not user.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(ADMINS_ONLY)
     return user

@@ -16,6 +16,7 @@ from innovate.accounts.local import add_local_user, check_password, set_local_pa
 from innovate.accounts.models import OneTimeLink, User
 from innovate.db import utcnow
 from innovate.errors import Conflict, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.resources import Resources
 
 SETUP = "setup"
@@ -67,9 +68,9 @@ async def set_up_first_admin(resources: Resources, token: str, *, email: str, na
     """The first administrator, with the setup link spent in the same transaction."""
     async with resources.db.begin() as db:
         if await spend_link(db, SETUP, token) is None:
-            raise NotFound("This setup link has already been used or has expired.")
+            raise NotFound(lazy_gettext("This setup link has already been used or has expired."))
         if (await db.execute(select(func.count()).select_from(User))).scalar_one() > 0:
-            raise Conflict("Innovate is already set up; sign in instead.")
+            raise Conflict(lazy_gettext("Innovate is already set up; sign in instead."))
         return await add_local_user(db, email, password, name=name, is_admin=True, is_moderator=True)
 
 
@@ -80,6 +81,6 @@ async def set_password_with_link(resources: Resources, token: str, password: str
         link = await spend_link(db, SET_PASSWORD, token)
         user = await db.get(User, link.user_id) if link is not None and link.user_id is not None else None
         if user is None:
-            raise NotFound("This link has already been used or has expired.")
+            raise NotFound(lazy_gettext("This link has already been used or has expired."))
     await set_local_password(resources, user.id, password)
     return user

@@ -109,7 +109,9 @@ async def add_local_user(
         ))
         await db.flush()
     except IntegrityError:
-        raise AddressTaken(f"An account for {address} already exists.", fields={"email": "already registered"}) from None
+        raise AddressTaken(lazy_gettext("An account for %(address)s already exists.", address=address),
+                           fields={"email": lazy_gettext("already registered")}) from None
+
     return user
 
 

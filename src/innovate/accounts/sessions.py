@@ -26,6 +26,7 @@ from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.models import AccessToken, Session, User
 from innovate.db import utcnow
 from innovate.errors import error_response
+from innovate.i18n import lazy_gettext
 from innovate.resources import Resources
 from innovate.writes import Outbox, access_changed, write
 
@@ -134,7 +135,9 @@ class AuthMiddleware:
             user = await load_token_user(resources, token)
             if user is None and scope["type"] == "http":
                 conn = HTTPConnection(scope)
-                response = error_response(conn, 401, "not_signed_in", "The access token is not valid.")  # type: ignore[arg-type]
+                response = error_response(conn, 401, "not_signed_in",  # type: ignore[arg-type]
+                                          lazy_gettext("The access token is not valid."))
+
                 await response(scope, receive, send)
                 return
             scope["user"] = user

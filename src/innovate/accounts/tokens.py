@@ -11,6 +11,7 @@ from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.models import AccessToken, User
 from innovate.db import utcnow
 from innovate.errors import Invalid, NotFound
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.resources import Resources
 from innovate.writes import access_changed, write
 
@@ -20,7 +21,7 @@ TOKEN_PREFIX = "inv_"
 async def create_token(resources: Resources, user: User, name: str = "") -> tuple[AccessToken, str]:
     label = " ".join((name or "").split()) or "token"
     if len(label) > 100:
-        raise Invalid.field("name", "use at most 100 characters")
+        raise Invalid.field("name", lazy_ngettext("use at most %(num)d character", "use at most %(num)d characters", 100))
     token = new_token(TOKEN_PREFIX)
     async with resources.db.begin() as db:
         row = AccessToken(user_id=user.id, name=label, token_hash=token_hash(token), prefix=token[:8])
@@ -45,7 +46,7 @@ async def revoke_token(resources: Resources, user: User, token_id: int) -> None:
             .values(revoked_at=utcnow())
         ))
         if result.rowcount == 0:
-            raise NotFound("No such active token.")
+            raise NotFound(lazy_gettext("No such active token."))
         access_changed(outbox, user_id=user.id)
 
 

@@ -20,7 +20,10 @@ from innovate.accounts.models import Identity, User
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import utcnow
 from innovate.errors import AppError, Conflict, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.resources import Resources
+
+ALREADY_LINKED = lazy_gettext("That sign-in already belongs to another Innovate account.")
 
 
 class NotInvited(AppError):
@@ -29,8 +32,9 @@ class NotInvited(AppError):
 
     def __init__(self) -> None:
         super().__init__(
-            "This sign-in is not a company account, and guests can only join with an invite link. "
-            "If you work here, sign in with your company account; if you were invited, open the invite link again."
+            lazy_gettext("This sign-in is not a company account, and guests can only join with an invite link. "
+                         "If you work here, sign in with your company account; if you were invited, open the invite "
+                         "link again.")
         )
 
 
@@ -39,8 +43,8 @@ class NotAnEmployeeAnyMore(AppError):
     code = "not_employee"
 
     def __init__(self) -> None:
-        super().__init__("This sign-in no longer counts as a company account, so it cannot open this employee account. "
-                         "Ask an administrator if that is a mistake.")
+        super().__init__(lazy_gettext("This sign-in no longer counts as a company account, so it cannot open this "
+                                      "employee account. Ask an administrator if that is a mistake."))
 
 
 class Deactivated(AppError):
@@ -48,7 +52,7 @@ class Deactivated(AppError):
     code = "account_disabled"
 
     def __init__(self) -> None:
-        super().__init__("This account has been deactivated; ask an administrator.")
+        super().__init__(lazy_gettext("This account has been deactivated; ask an administrator."))
 
 
 async def user_for_identity(db: AsyncSession, issuer: str, subject: str) -> User | None:
@@ -121,7 +125,7 @@ async def create_user_for_identity(db: AsyncSession, identity: ExternalIdentity,
             existing = await user_for_identity(db, identity.issuer, identity.subject)
             if existing is not None:
                 return existing
-    raise Conflict("That account is being created right now; try again in a moment.")
+    raise Conflict(lazy_gettext("That account is being created right now; try again in a moment."))
 
 
 async def verified_emails(db: AsyncSession, user: User) -> set[str]:
@@ -151,14 +155,14 @@ async def link_identity(resources: Resources, user: User, identity: ExternalIden
             if owner.id == user.id:
                 await touch_identity(db, identity)
                 return
-            raise Conflict("That sign-in already belongs to another Innovate account.")
+            raise Conflict(ALREADY_LINKED)
         try:
             async with db.begin_nested():
                 db.add(Identity(user_id=user.id, issuer=identity.issuer, subject=identity.subject,
                                 email=identity.email, email_verified=identity.email_verified))
                 await db.flush()
         except IntegrityError:
-            raise Conflict("That sign-in already belongs to another Innovate account.") from None
+            raise Conflict(ALREADY_LINKED) from None
         await audit.record(db, user.id, audit.IDENTITY_LINKED, target_kind="user", target_id=user.id,
                     data={"issuer": identity.issuer, "provider": identity.provider})
 
@@ -182,8 +186,8 @@ async def unlink_identity(resources: Resources, user: User, identity_id: int) ->
                 select(Identity.id).where(Identity.id == identity_id, Identity.user_id == user.id)
             )).first()
             if exists is None:
-                raise NotFound("No such sign-in on your account.")
-            raise Conflict("This is your only way to sign in; link another one first.")
+                raise NotFound(lazy_gettext("No such sign-in on your account."))
+            raise Conflict(lazy_gettext("This is your only way to sign in; link another one first."))
         await audit.record(db, user.id, audit.IDENTITY_UNLINKED, target_kind="user", target_id=user.id, data={"issuer": issuer})
 
 

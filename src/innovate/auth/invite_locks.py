@@ -9,6 +9,7 @@ would be dead on arrival: the moderator is told so when creating it, with what w
 
 from __future__ import annotations
 
+from innovate.i18n import gettext as _
 from innovate.settings import Settings
 
 
@@ -34,8 +35,11 @@ def lock_warning(settings: Settings, email: str | None, domain: str | None) -> s
         return None
     if confirms_outside_addresses(settings):
         return None
-    instead = ("They can then create a guest account with a password." if settings.allow_local_guests
-               else "Or ask an administrator to add a guest sign-in provider (such as Google or Microsoft).")
-    return ("Nobody can use this link yet: no sign-in here confirms addresses outside the company, so the "
-            f"e-mail lock cannot be met. Create a link without an e-mail or domain lock, for one use and a short "
-            f"time, and send it to them yourself. {instead}")
+    if settings.allow_local_guests:
+        return _("Nobody can use this link yet: no sign-in here confirms addresses outside the company, so the "
+                 "e-mail lock cannot be met. Create a link without an e-mail or domain lock, for one use and a "
+                 "short time, and send it to them yourself. They can then create a guest account with a password.")
+    return _("Nobody can use this link yet: no sign-in here confirms addresses outside the company, so the "
+             "e-mail lock cannot be met. Create a link without an e-mail or domain lock, for one use and a short "
+             "time, and send it to them yourself. Or ask an administrator to add a guest sign-in provider (such as "
+             "Google or Microsoft).")

@@ -41,6 +41,8 @@ from innovate.auth.invites import (
 from innovate.auth.oidc import sign_in_providers
 from innovate.auth.signin import failure_page, start_sign_in
 from innovate.errors import AppError, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, FieldErrors, Input, bool_field, int_field, read_input, text_field
 from innovate.web import Form, is_htmx, resources, see_other, template
 
@@ -56,7 +58,8 @@ async def _throttle(request: Request) -> None:
     ip = request.client.host if request.client else "unknown"
     await hit_committed(resources(request), f"join:ip:{ip}", limit=settings.invite_attempts_per_ip,
                         window_seconds=settings.invite_attempt_window_seconds,
-                        message="Too many invite-link attempts from your network; wait a few minutes and try again.")
+                        message=lazy_gettext("Too many invite-link attempts from your network; wait a few minutes "
+                                             "and try again."))
 
 
 def _digest(request: Request) -> str | None:
@@ -81,7 +84,7 @@ async def join_page(request: Request) -> Response:
     try:
         await _throttle(request)
     except AppError as exc:
-        return failure_page(request, "Slow down", exc.message, exc.status, exc.headers)
+        return failure_page(request, _("Slow down"), exc.message, exc.status, exc.headers)
     digest = _digest(request)
     preview = await peek_invite_hash(resources(request), digest) if digest else None
     if preview is None:
@@ -94,7 +97,7 @@ async def join_submit(request: Request) -> Response:
     try:
         await _throttle(request)
     except AppError as exc:
-        return failure_page(request, "Slow down", exc.message, exc.status, exc.headers)
+        return failure_page(request, _("Slow down"), exc.message, exc.status, exc.headers)
     digest = _digest(request)
     if digest is None:
         return _invalid_page(request)
@@ -115,14 +118,14 @@ async def join_submit(request: Request) -> Response:
     except InviteNotValid:
         return _invalid_page(request)
     except AppError as exc:
-        return failure_page(request, "You cannot join with this link", exc.message, exc.status, exc.headers)
+        return failure_page(request, _("You cannot join with this link"), exc.message, exc.status, exc.headers)
     return see_other(request.url.path)
 
 
 async def _join_as_local_guest(request: Request, digest: str, preview: Any, data: Input) -> Response:
     res = resources(request)
     if not res.settings.allow_local_guests:
-        raise NotFound("Local guest accounts are not enabled here.")
+        raise NotFound(lazy_gettext("Local guest accounts are not enabled here."))
     try:
         errors = FieldErrors()
         name = errors.check(text_field, data, "name", max_length=120) or ""

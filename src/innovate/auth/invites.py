@@ -36,6 +36,7 @@ from innovate.auth.models import Invite, InviteRedemption
 from innovate.auth.oidc import ExternalIdentity
 from innovate.db import insert_for, utcnow
 from innovate.errors import AppError, Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.inputs import FieldErrors
 from innovate.mail.accounts import queue_address_in_use_mail
 from innovate.mail.invites import InviteMail, invite_mails, queue_invite_mail
@@ -64,7 +65,7 @@ class InviteNotValid(AppError):
     code = "invite_not_valid"
 
     def __init__(self) -> None:
-        super().__init__("This link is not valid any more; ask the person who sent it.")
+        super().__init__(lazy_gettext("This link is not valid any more; ask the person who sent it."))
 
 
 class InviteRestricted(AppError):
@@ -72,10 +73,10 @@ class InviteRestricted(AppError):
     code = "invite_restricted"
 
     def __init__(self) -> None:
-        super().__init__(
+        super().__init__(lazy_gettext(
             "This invitation is meant for a particular e-mail address, and your sign-in did not confirm it. "
             "Sign in with an account whose verified e-mail matches, or ask the person who sent the link."
-        )
+        ))
 
 
 class RemovedFromRoom(AppError):
@@ -83,7 +84,7 @@ class RemovedFromRoom(AppError):
     code = "removed"
 
     def __init__(self) -> None:
-        super().__init__("A moderator removed you from this room; ask them if you should come back.")
+        super().__init__(lazy_gettext("A moderator removed you from this room; ask them if you should come back."))
 
 
 class GuestAccountRefused(AppError):
@@ -94,8 +95,8 @@ class GuestAccountRefused(AppError):
     code = "invalid"
 
     def __init__(self) -> None:
-        why = ("We could not make a guest account with this address. If you already have an account here, "
-               "sign in with it first, then open this link again.")
+        why = lazy_gettext("We could not make a guest account with this address. If you already have an account "
+                           "here, sign in with it first, then open this link again.")
         super().__init__(why, fields={"email": why})
 
 
@@ -224,7 +225,7 @@ def listing_json(item: InviteListing) -> dict[str, Any]:
 
 def _require_inviter(user: User, access: Any) -> None:
     if user.is_guest:
-        raise Forbidden("Guests cannot invite people.")
+        raise Forbidden(lazy_gettext("Guests cannot invite people."))
     require_moderator(access)
 
 
@@ -245,27 +246,28 @@ def check_request(request: InviteRequest) -> InviteRequest:
     """The request, normalised; every field's error at once (a 422 naming each field)."""
     errors = FieldErrors()
     if not 1 <= request.max_uses <= MAX_MAX_USES:
-        errors.add("max_uses", f"must be between 1 and {MAX_MAX_USES}")
+        errors.add("max_uses", lazy_gettext("must be between 1 and %(max)d", max=MAX_MAX_USES))
     if not 1 <= request.expires_in_hours <= MAX_EXPIRY_HOURS:
-        errors.add("expires_in_hours", f"must be between 1 and {MAX_EXPIRY_HOURS} (30 days)")
+        errors.add("expires_in_hours", lazy_gettext("must be between 1 and %(max)d (30 days)", max=MAX_EXPIRY_HOURS))
     if request.email and request.domain:
-        errors.add("domain", "give an e-mail address or a domain, not both")
+        errors.add("domain", lazy_gettext("give an e-mail address or a domain, not both"))
     email = request.email.strip().lower() if request.email else None
     if email is not None:
         if not EMAIL_RE.match(email):
-            errors.add("email", "expected an e-mail address like ada@example.com")
+            errors.add("email", lazy_gettext("expected an e-mail address like ada@example.com"))
         if request.max_uses != 1:
-            errors.add("max_uses", "a link for one e-mail address can be used once")
+            errors.add("max_uses", lazy_gettext("a link for one e-mail address can be used once"))
     domain = request.domain.strip().lower().lstrip("@") if request.domain else None
     if domain is not None and not DOMAIN_RE.match(domain):
-        errors.add("domain", "expected a domain like example.com")
+        errors.add("domain", lazy_gettext("expected a domain like example.com"))
     if request.send and email is None:
-        errors.add("send", "give the e-mail address to send the link to")
+        errors.add("send", lazy_gettext("give the e-mail address to send the link to"))
     note = " ".join(request.note.split()) if request.note else None
     if note is not None and len(note) > 200:
-        errors.add("note", "use at most 200 characters")
+        errors.add("note", lazy_ngettext("use at most %(num)d character", "use at most %(num)d characters", 200))
     if request.access_days is not None and not 0 <= request.access_days <= MAX_ACCESS_DAYS:
-        errors.add("access_days", f"must be between 0 (until the room closes) and {MAX_ACCESS_DAYS}")
+        errors.add("access_days", lazy_gettext("must be between 0 (until the room closes) and %(max)d",
+                                               max=MAX_ACCESS_DAYS))
     errors.raise_if_any()
     return InviteRequest(request.max_uses, request.expires_in_hours, email, domain, note or None, request.send,
                          request.access_days)
@@ -279,14 +281,16 @@ async def create_invite(resources: Resources, user: User | None, slug: str,
     settings = resources.settings
     access_days = settings.guest_access_days if checked.access_days is None else checked.access_days
     if checked.send and not settings.mail_enabled:
-        raise Invalid.field("send", "e-mail is not set up on this site; copy the link and send it yourself")
+        raise Invalid.field("send", lazy_gettext("e-mail is not set up on this site; copy the link and send it "
+                                                 "yourself"))
     async with write(resources) as (db, _outbox):
         access = await room_access(db, user, slug)
         _require_inviter(access.user, access)
         if access.room.phase not in JOINABLE_PHASES:
-            raise Forbidden("This room no longer takes new people.")
+            raise Forbidden(lazy_gettext("This room no longer takes new people."))
         await hit(db, f"invite-create:user:{access.user.id}", limit=settings.invites_per_moderator_per_day,
-                  window_seconds=86_400, message="You have created many invite links today; try again tomorrow.")
+                  window_seconds=86_400,
+                  message=lazy_gettext("You have created many invite links today; try again tomorrow."))
         invite = Invite(
             room_id=access.room.id, token_hash=token_hash(token), created_by_id=access.user.id,
             max_uses=checked.max_uses, uses=0, expires_at=utcnow() + timedelta(hours=checked.expires_in_hours),
@@ -325,7 +329,7 @@ async def revoke_invite(resources: Resources, user: User | None, slug: str, invi
             .execution_options(populate_existing=True)
         )).scalar_one_or_none()
         if invite is None:
-            raise NotFound("No such invite link in this room.")
+            raise NotFound(lazy_gettext("No such invite link in this room."))
     return invite
 
 

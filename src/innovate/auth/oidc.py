@@ -30,6 +30,7 @@ with warnings.catch_warnings():
 from starlette.requests import Request
 
 from innovate.errors import NotFound
+from innovate.i18n import lazy_gettext
 from innovate.resources import Resources
 from innovate.settings import Settings
 from innovate.settings.providers import ProviderConfig
@@ -138,7 +139,7 @@ class SignInProviders:
     def config(self, name: str) -> ProviderConfig:
         provider = self.configs.get(name)
         if provider is None:
-            raise NotFound("No such sign-in provider.")
+            raise NotFound(lazy_gettext("No such sign-in provider."))
         return provider
 
     def client(self, name: str) -> StarletteOAuth2App:
@@ -156,7 +157,8 @@ class SignInProviders:
             result = await client.create_authorization_url(self.redirect_uri(name))
         except (_http.HTTPError, AuthlibBaseError, ValueError, RuntimeError) as exc:
             log.warning("sign-in with %s could not start: %s", name, exc)
-            raise SignInFailed(f"{self.config(name).display_name} cannot be reached right now; try again later.",
+            raise SignInFailed(lazy_gettext("%(provider)s cannot be reached right now; try again later.",
+                                            provider=self.config(name).display_name),
                                status=502, detail=str(exc)) from None
         await client.save_authorize_data(request, redirect_uri=self.redirect_uri(name), **result)
         return str(result["url"]), str(result["state"])
@@ -170,7 +172,8 @@ class SignInProviders:
             # Still spend the state so the same answer cannot be replayed.
             await client.framework.clear_state_data(request.session, request.query_params.get("state", ""))
             raise SignInFailed(
-                f"{provider.display_name} did not sign you in ({error[:60]}). You can start again.",
+                lazy_gettext("%(provider)s did not sign you in (%(error)s). You can start again.",
+                             provider=provider.display_name, error=error[:60]),
                 detail=request.query_params.get("error_description", "")[:300])
         try:
             if provider.protocol == "oidc":
@@ -179,15 +182,18 @@ class SignInProviders:
         except SignInFailed:
             raise
         except MismatchingStateError as exc:
-            raise SignInFailed("This sign-in was already used or has expired (state did not match). Please start again.",
+            raise SignInFailed(lazy_gettext("This sign-in was already used or has expired (state did not match). "
+                                            "Please start again."),
                                detail=str(exc)) from None
         except _http.HTTPError as exc:
             log.warning("sign-in with %s: provider unreachable: %s", name, exc)
-            raise SignInFailed(f"{provider.display_name} cannot be reached right now; try again later.",
+            raise SignInFailed(lazy_gettext("%(provider)s cannot be reached right now; try again later.",
+                                            provider=provider.display_name),
                                status=502, detail=str(exc)) from None
         except (AuthlibBaseError, JoseError, ValueError, KeyError, TypeError) as exc:
             log.info("sign-in with %s refused: %s: %s", name, type(exc).__name__, exc)
-            raise SignInFailed(f"The answer from {provider.display_name} could not be verified. Please start again.",
+            raise SignInFailed(lazy_gettext("The answer from %(provider)s could not be verified. Please start again.",
+                                            provider=provider.display_name),
                                detail=f"{type(exc).__name__}: {exc}") from None
 
     async def _finish_oidc(self, request: Request, provider: ProviderConfig,
@@ -195,26 +201,31 @@ class SignInProviders:
         metadata = await client.load_server_metadata()
         expected_issuer = str(metadata.get("issuer", "")).rstrip("/")
         if provider.issuer and expected_issuer != provider.issuer:
-            raise SignInFailed(f"{provider.display_name} is misconfigured (its discovery document names another issuer).",
+            raise SignInFailed(lazy_gettext("%(provider)s is misconfigured (its discovery document names another issuer).",
+                                            provider=provider.display_name),
                                detail=f"discovery issuer {expected_issuer!r} != configured {provider.issuer!r}")
         # RFC 9207: an authorization response names its issuer; one from another provider is a mix-up.
         returned_issuer = request.query_params.get("iss")
         if returned_issuer is None and metadata.get("authorization_response_iss_parameter_supported") is True:
-            raise SignInFailed(f"The answer did not say it came from {provider.display_name}. Please start again.",
+            raise SignInFailed(lazy_gettext("The answer did not say it came from %(provider)s. Please start again.",
+                                            provider=provider.display_name),
                                detail="iss parameter missing although the provider sends it")
         if returned_issuer is not None and returned_issuer.rstrip("/") != expected_issuer:
-            raise SignInFailed(f"The answer did not come from {provider.display_name}. Please start again.",
+            raise SignInFailed(lazy_gettext("The answer did not come from %(provider)s. Please start again.",
+                                            provider=provider.display_name),
                                detail=f"iss parameter {returned_issuer!r} != {expected_issuer!r}")
         token = await client.authorize_access_token(request)
         claims = token.get("userinfo")
         if not claims:
-            raise SignInFailed(f"{provider.display_name} did not send an ID token. Please start again.")
+            raise SignInFailed(lazy_gettext("%(provider)s did not send an ID token. Please start again.",
+                                            provider=provider.display_name))
         data = dict(claims)
         if (not data.get("email") or "name" not in data) and metadata.get("userinfo_endpoint"):
             data = await self._merge_userinfo(client, token, data)
         issuer = str(data["iss"]).rstrip("/")
         if issuer != expected_issuer:  # parse_id_token checked iss; this keeps the key honest too
-            raise SignInFailed(f"The answer did not come from {provider.display_name}. Please start again.")
+            raise SignInFailed(lazy_gettext("The answer did not come from %(provider)s. Please start again.",
+                                            provider=provider.display_name))
         return _identity(provider.name, issuer, data)
 
     async def _merge_userinfo(self, client: StarletteOAuth2App, token: dict[str, Any],
@@ -255,7 +266,7 @@ class SignInProviders:
 def _identity(provider: str, issuer: str, data: dict[str, Any]) -> ExternalIdentity:
     subject = str(data.get("sub") or "")
     if not subject or len(subject) > 255:
-        raise SignInFailed("The provider did not say who signed in. Please start again.")
+        raise SignInFailed(lazy_gettext("The provider did not say who signed in. Please start again."))
     email = data.get("email") if isinstance(data.get("email"), str) else None
     if email is not None and (len(email) > 320 or "@" not in email):
         email = None

@@ -27,6 +27,7 @@ from innovate.auth.oidc import SignInFailed, is_employee, sign_in_providers
 from innovate.auth.views import safe_next
 from innovate.errors import AppError, NotSignedIn
 from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import read_input
 from innovate.web import Form, form_post, resources, see_other, template, view
 
@@ -46,7 +47,7 @@ async def start_sign_in(request: Request, provider: str, *, next_url: str = "/",
     try:
         url, state = await providers.authorization_url(request, provider)
     except SignInFailed as exc:
-        return failure_page(request, "Sign-in is not available", exc.message, exc.status)
+        return failure_page(request, _("Sign-in is not available"), exc.message, exc.status)
     request.session[PENDING_KEY] = {"provider": provider, "state": state, "next": next_url,
                                     "invite": invite, "link": link_user}
     return see_other(url)
@@ -79,7 +80,7 @@ async def provider_callback(request: Request) -> Response:
     try:
         identity = await providers.finish(request, name)
     except SignInFailed as exc:
-        return failure_page(request, "Sign-in did not complete", exc.message, exc.status)
+        return failure_page(request, _("Sign-in did not complete"), exc.message, exc.status)
     employee = is_employee(provider, identity)
     try:
         if pending.get("link") is not None:
@@ -90,7 +91,7 @@ async def provider_callback(request: Request) -> Response:
             return see_other(f"/rooms/{redemption.room_slug}")
         user = await sign_in_identity(res, identity, employee=employee)
     except AppError as exc:
-        title = "This link is not valid any more" if exc.code == "invite_not_valid" else "You cannot sign in here"
+        title = _("This link is not valid any more") if exc.code == "invite_not_valid" else _("You cannot sign in here")
         return failure_page(request, title, exc.message, exc.status, exc.headers)
     await rotate_session(request.scope, user)
     return see_other(safe_next(pending.get("next")))
@@ -99,11 +100,11 @@ async def provider_callback(request: Request) -> Response:
 async def _finish_link(request: Request, pending: dict[str, Any], identity: Any, employee: bool) -> Response:
     user = request.scope.get("user")
     if user is None or user.id != pending.get("link"):
-        return failure_page(request, "Linking did not complete",
-                            "You were signed out while linking; sign in and try again.", 400)
+        return failure_page(request, _("Linking did not complete"),
+                            _("You were signed out while linking; sign in and try again."), 400)
     if user.kind == "employee" and not employee:
-        return failure_page(request, "This sign-in cannot be linked",
-                            "An employee account can only be linked to sign-ins that count as company accounts.", 403)
+        return failure_page(request, _("This sign-in cannot be linked"),
+                            _("An employee account can only be linked to sign-ins that count as company accounts."), 403)
     await link_identity(resources(request), user, identity)
     return see_other("/account?done=linked")
 
@@ -114,7 +115,7 @@ async def _finish_link(request: Request, pending: dict[str, Any], identity: Any,
 def _session_user(request: Request) -> Any:
     user = require_user(request)
     if request.scope.get("auth") != "session":
-        raise NotSignedIn("Sign in with the browser to manage your sign-ins.")
+        raise NotSignedIn(lazy_gettext("Sign in with the browser to manage your sign-ins."))
     return user
 
 
@@ -131,7 +132,7 @@ async def _account(request: Request, language_form: Form) -> Response:
     identities = await list_identities(res, user)
     issuers = {p.issuer: p for p in providers.configs.values() if p.issuer}
     rows = [
-        {"id": i.id, "label": "E-mail and password" if i.issuer == "local" else
+        {"id": i.id, "label": _("E-mail and password") if i.issuer == "local" else
          (issuers[i.issuer].display_name if i.issuer in issuers else i.issuer),
          "email": i.email, "verified": i.email_verified, "created_at": i.created_at, "last_used_at": i.last_used_at}
         for i in identities
@@ -139,8 +140,8 @@ async def _account(request: Request, language_form: Form) -> Response:
     linkable = [p.public() for p in providers.configs.values()
                 if user.kind == "guest" or p.is_employee_provider]
     done = request.query_params.get("done")
-    notice = {"linked": "The sign-in was linked to your account.",
-              "unlinked": "The sign-in was removed from your account.",
+    notice = {"linked": _("The sign-in was linked to your account."),
+              "unlinked": _("The sign-in was removed from your account."),
               "language": _("Your language was saved.")}.get(done or "")
     return template(request, "auth/account.html", {
         "identities": rows, "linkable": linkable, "notice": notice, "can_unlink": len(rows) > 1,

@@ -17,6 +17,7 @@ from innovate.accounts.sessions import rotate_session
 from innovate.accounts.tokens import create_token, list_tokens, revoke_token, token_json
 from innovate.errors import AppError, Conflict, Invalid, NotFound
 from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, FieldErrors, read_input, text_field, text_or_empty
 from innovate.web import Form, resources, see_other, template
 
@@ -75,7 +76,7 @@ async def logout(request: Request) -> Response:
 async def setup_page(request: Request) -> Response:
     token = request.path_params["token"]
     if await links.peek_link(resources(request), links.SETUP, token) is None:
-        raise NotFound(_("This setup link has already been used or has expired."))
+        raise NotFound(lazy_gettext("This setup link has already been used or has expired."))
     return template(request, "setup.html", {"token": token, "form": Form()})
 
 
@@ -101,7 +102,7 @@ async def setup_submit(request: Request) -> Response:
 async def set_password_page(request: Request) -> Response:
     token = request.path_params["token"]
     if await links.peek_link(resources(request), links.SET_PASSWORD, token) is None:
-        raise NotFound(_("This link has already been used or has expired."))
+        raise NotFound(lazy_gettext("This link has already been used or has expired."))
     return template(request, "set_password.html", {"token": token, "form": Form()})
 
 

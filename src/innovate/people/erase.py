@@ -27,6 +27,7 @@ from innovate.audit import AuditEntry
 from innovate.auth.models import Invite
 from innovate.db import Base, utcnow
 from innovate.errors import Conflict, Forbidden, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.mail.models import OutboxMail
 from innovate.notifications.models import Notification
 from innovate.resources import Resources
@@ -176,16 +177,16 @@ async def erase_user(resources: Resources, actor: User | None, user_id: int, *, 
     """An administrator (or, with ``actor`` None, the retention rule) erases a person. Their
     sessions and sockets end at once. The last administrator cannot be erased."""
     if actor is not None and not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     if actor is not None and actor.id == user_id:
-        raise Forbidden("You cannot erase your own account; ask another administrator.")
+        raise Forbidden(lazy_gettext("You cannot erase your own account; ask another administrator."))
     async with write(resources) as (db, outbox):
         user = (await db.execute(select(User).where(User.id == user_id).with_for_update()
                                  .execution_options(populate_existing=True))).scalar_one_or_none()
         if user is None or user.erased_at is not None:
-            raise NotFound("No such user.")
+            raise NotFound(lazy_gettext("No such user."))
         if await last_admin(db, user):
-            raise Conflict("This is the last administrator; make someone else an administrator first.")
+            raise Conflict(lazy_gettext("This is the last administrator; make someone else an administrator first."))
         erased = await erase_in(db, user, actor_id=actor.id if actor is not None else None,
                                 delete_content=delete_content)
         access_changed(outbox, user_id=user_id)

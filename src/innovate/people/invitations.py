@@ -30,6 +30,8 @@ from innovate.accounts.local import EMAIL_RE, add_local_user, has_signed_in_way
 from innovate.accounts.models import OneTimeLink, User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.mail import messages
 from innovate.mail.outbox import Draft, enqueue
 from innovate.mail.worker import wake
@@ -56,7 +58,7 @@ class RowError:
     error: str
 
     def json(self) -> dict[str, Any]:
-        return {"line": self.line, "value": self.value, "error": self.error}
+        return {"line": self.line, "value": self.value, "error": str(self.error)}
 
 
 @dataclass
@@ -104,9 +106,9 @@ def parse_csv(text: str) -> list[tuple[int, str, str, str]]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise Invalid.field("csv", "the file is empty") from None
+        raise Invalid.field("csv", lazy_gettext("the file is empty")) from None
     if "email" not in header:
-        raise Invalid.field("csv", "the first line must name the columns, with one called email")
+        raise Invalid.field("csv", lazy_gettext("the first line must name the columns, with one called email"))
     at: dict[str, int] = {name: header.index(name) for name in ("email", "name", "role") if name in header}
     rows = []
     for cells in reader:
@@ -134,9 +136,10 @@ async def check_invitations(resources: Resources, data: dict[str, Any]) -> Check
     elif isinstance(data.get("email"), str) and data["email"].strip():
         raw = [(1, data["email"].strip(), str(data.get("name") or ""), str(data.get("role") or ""))]
     else:
-        raise Invalid.field("emails", "give an e-mail address, a list of them, or a CSV file")
+        raise Invalid.field("emails", lazy_gettext("give an e-mail address, a list of them, or a CSV file"))
     if len(raw) > MAX_ROWS:
-        raise Invalid.field("csv", f"at most {MAX_ROWS} people at once (got {len(raw)})")
+        raise Invalid.field("csv", lazy_gettext("at most %(max)d people at once (got %(got)d)", max=MAX_ROWS,
+                                                got=len(raw)))
     domains = set(resources.settings.employee_domain_list)
     addresses = {value.lower() for _, value, _, _ in raw}
     async with resources.db() as db:
@@ -148,17 +151,18 @@ async def check_invitations(resources: Resources, data: dict[str, Any]) -> Check
         name = " ".join(name.split())
         problem = None
         if not EMAIL_RE.match(email):
-            problem = "not an e-mail address"
+            problem = lazy_gettext("not an e-mail address")
         elif email in seen:
-            problem = "appears twice"
+            problem = lazy_gettext("appears twice")
         elif email in taken:
-            problem = "already has an account"
+            problem = lazy_gettext("already has an account")
         elif domains and email.rpartition("@")[2] not in domains:
-            problem = f"not in an employee domain ({', '.join(sorted(domains))})"
+            problem = lazy_gettext("not in an employee domain (%(domains)s)", domains=", ".join(sorted(domains)))
         elif len(name) > NAME_MAX:
-            problem = f"name: use at most {NAME_MAX} characters"
+            problem = lazy_ngettext("name: use at most %(num)d character", "name: use at most %(num)d characters",
+                                    NAME_MAX)
         elif role not in ("", "member", "moderator"):
-            problem = "role: expected moderator, member or nothing"
+            problem = lazy_gettext("role: expected moderator, member or nothing")
         if problem is not None:
             checked.errors.append(RowError(line, value, problem))
             continue
@@ -187,10 +191,11 @@ async def _send(db: AsyncSession, resources: Resources, inviter: User, user: Use
     with messages.for_recipient(resources.settings, user.locale):
         text, html = messages.render("welcome", inviter=inviter.name, person=user.name, url=url, sso=sso,
                                      site=resources.settings.public_url, days=LINK_DAYS)
-        subject = f"{inviter.name} invites you to Innovate"
+        subject = _("%(inviter)s invites you to Innovate", inviter=inviter.name)
     await enqueue(db, resources.settings, Draft(
         to_address=user.email or "", subject=subject, body_text=text,
         body_html=html, purpose="invite", user_id=user.id))
+
 
 
 async def _deliver(db: AsyncSession, resources: Resources, actor: User, user: User, sso: str | None) -> str | None:
@@ -206,7 +211,7 @@ async def invite(resources: Resources, actor: User, data: dict[str, Any]) -> tup
     """Invite the good rows of ``data`` (see :func:`check_invitations`); the bad ones are
     answered, not written. Admins only; one audit entry per person."""
     if not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     checked = await check_invitations(resources, data)
     sso = _sso(resources)
     invited: list[Invited] = []
@@ -225,17 +230,17 @@ async def invite(resources: Resources, actor: User, data: dict[str, Any]) -> tup
 async def _invited_user(db: AsyncSession, user_id: int) -> User:
     user = (await db.execute(select(User).where(User.id == user_id).with_for_update())).scalar_one_or_none()
     if user is None or user.erased_at is not None:
-        raise NotFound("No such user.")
+        raise NotFound(lazy_gettext("No such user."))
     signed_in = (await db.execute(select(has_signed_in_way(User.id)).where(User.id == user_id))).scalar_one()
     if signed_in or not user.is_active:
-        raise Conflict("This person has already signed in (or is deactivated): there is no open invitation.")
+        raise Conflict(lazy_gettext("This person has already signed in (or is deactivated): there is no open invitation."))
     return user
 
 
 async def resend(resources: Resources, actor: User, user_id: int) -> Invited:
     """A fresh link (the earlier ones stop working) and mail; audited."""
     if not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     sso = _sso(resources)
     async with write(resources) as (db, _outbox):
         user = await _invited_user(db, user_id)
@@ -252,7 +257,7 @@ async def resend(resources: Resources, actor: User, user_id: int) -> Invited:
 async def revoke(resources: Resources, actor: User, user_id: int) -> None:
     """The invitation is withdrawn: the account that never signed in is deleted, with its links."""
     if not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     async with write(resources) as (db, _outbox):
         await _invited_user(db, user_id)
         await db.execute(delete(User).where(User.id == user_id))

@@ -11,6 +11,7 @@ from innovate import audit
 from innovate.accounts.guards import require_admin, require_user
 from innovate.accounts.models import User
 from innovate.errors import NotFound
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, bool_field, read_input
 from innovate.people.erase import erase_user
 from innovate.people.personal import personal_data
@@ -30,7 +31,7 @@ async def export_for_admin(res: Resources, actor: User, user_id: int) -> Streami
     async with write(res) as (db, _outbox):
         user = await db.get(User, user_id)
         if user is None or user.erased_at is not None:
-            raise NotFound("No such user.")
+            raise NotFound(lazy_gettext("No such user."))
         await audit.record(db, actor.id, audit.USER_EXPORTED, target_kind="user", target_id=user_id)
     return download(res, user_id)
 

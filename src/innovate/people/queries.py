@@ -14,6 +14,7 @@ from innovate.accounts.local import LOCAL_ISSUER, has_signed_in_way
 from innovate.accounts.models import Identity, Session, User
 from innovate.db import utcnow
 from innovate.errors import Invalid, NotFound
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.inputs import Input
 from innovate.rooms.models import Membership, Room
 
@@ -40,7 +41,7 @@ class PeopleFilter:
         def choice(name: str, allowed: tuple[str, ...]) -> str:
             value = str(data.get(name) or "").strip()
             if value and value not in allowed:
-                raise Invalid.field(name, f"expected one of {', '.join(allowed)}")
+                raise Invalid.field(name, lazy_gettext("expected one of %(choices)s", choices=", ".join(allowed)))
             return value
 
         def number(name: str, default: int, top: int) -> int:
@@ -48,12 +49,13 @@ class PeopleFilter:
             if not raw:
                 return default
             if not raw.isdigit() or not 0 <= int(raw) <= top:
-                raise Invalid.field(name, f"expected a whole number from 0 to {top}")
+                raise Invalid.field(name, lazy_gettext("expected a whole number from 0 to %(max)d", max=top))
+
             return int(raw)
 
         q = " ".join(str(data.get("q") or "").split())
         if len(q) > 200:
-            raise Invalid.field("q", "use at most 200 characters")
+            raise Invalid.field("q", lazy_ngettext("use at most %(num)d character", "use at most %(num)d characters", 200))
         return cls(q=q, kind=choice("kind", KINDS), role=choice("role", ROLES), state=choice("state", STATES),
                    room=str(data.get("room") or "").strip()[:64], after=number("after", 0, 10**12),
                    limit=max(1, number("limit", PAGE, MAX_PAGE)))
@@ -168,5 +170,5 @@ async def count_people(db: AsyncSession, flt: PeopleFilter) -> int:
 async def person(db: AsyncSession, user_id: int) -> dict[str, Any]:
     user = (await db.execute(select(User).where(User.id == user_id, User.erased_at.is_(None)))).scalar_one_or_none()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(lazy_gettext("No such user."))
     return (await _details(db, [user]))[0]

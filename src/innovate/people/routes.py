@@ -16,6 +16,8 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_admin
 from innovate.accounts.models import User
 from innovate.errors import AppError, Invalid
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, bool_field, read_input, text_field
 from innovate.people import invitations
 from innovate.people.erase import erase_user
@@ -54,11 +56,11 @@ async def _invitation_input(data: Input) -> dict[str, Any]:
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(MAX_CSV_BYTES + 1)
         if len(raw) > MAX_CSV_BYTES:
-            raise Invalid.field("file", "the file is larger than 1 MB")
+            raise Invalid.field("file", lazy_gettext("the file is larger than 1 MB"))
         try:
             return {"csv": raw.decode("utf-8-sig")}
         except UnicodeDecodeError:
-            raise Invalid.field("file", "save the CSV as UTF-8 text") from None
+            raise Invalid.field("file", lazy_gettext("save the CSV as UTF-8 text")) from None
     if isinstance(data.get("csv"), str) and data["csv"].strip():
         return {"csv": data["csv"]}
     return {"list": data.get("list") if isinstance(data.get("list"), str) else ""}
@@ -108,24 +110,25 @@ async def _roles(res: Resources, actor: User, user_id: int, data: Input) -> str:
     role = data.get("role")
     on = bool_field(data, "on")
     if role not in ("admin", "moderator"):
-        raise Invalid.field("role", "expected admin or moderator")
+        raise Invalid.field("role", lazy_gettext("expected admin or moderator"))
     if role == "admin":
         await set_roles(res, actor, user_id, is_admin=on)
     else:
         await set_roles(res, actor, user_id, is_moderator=on)
-    what = "an administrator" if role == "admin" else "a challenge creator (moderator)"
-    return f"Now {what}." if on else f"No longer {what}."
+    if role == "admin":
+        return _("Now an administrator.") if on else _("No longer an administrator.")
+    return _("Now a challenge creator (moderator).") if on else _("No longer a challenge creator (moderator).")
 
 
 async def _deactivate(res: Resources, actor: User, user_id: int, data: Input) -> str:
     await set_active(res, actor, user_id, active=False,
                      reason=text_field(data, "reason", max_length=500, required=False))
-    return "Deactivated: signed out everywhere, live connections closed."
+    return _("Deactivated: signed out everywhere, live connections closed.")
 
 
 async def _reactivate(res: Resources, actor: User, user_id: int, data: Input) -> str:
     await set_active(res, actor, user_id, active=True)
-    return "Reactivated: they can sign in again."
+    return _("Reactivated: they can sign in again.")
 
 
 def _action(action: Action) -> Callable[[Request], Awaitable[Response]]:
@@ -158,7 +161,8 @@ async def resend_invitation(request: Request) -> Response:
         flash(request, exc.message)
         return see_other(f"/admin/people/{user_id}")
     if again.url is None:
-        flash(request, f"The invitation was sent again to {again.email}; earlier links no longer work.")
+        flash(request, _("The invitation was sent again to %(email)s; earlier links no longer work.",
+                         email=again.email))
         return see_other(f"/admin/people/{user_id}")
     return await _person_page(request, link=again.url)
 
@@ -174,7 +178,7 @@ async def revoke_invitation(request: Request) -> Response:
             raise
         flash(request, exc.message)
         return see_other(f"/admin/people/{user_id}")
-    flash(request, "The invitation was withdrawn.")
+    flash(request, _("The invitation was withdrawn."))
     return see_other("/admin/people")
 
 
@@ -184,7 +188,7 @@ async def erase(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     data = await read_input(request)
     if data.get("confirm") != "ERASE":
-        flash(request, "Type ERASE to confirm: erasing cannot be undone.")
+        flash(request, _("Type ERASE to confirm: erasing cannot be undone."))
         return see_other(f"/admin/people/{user_id}#erase")
     try:
         erased = await erase_user(resources(request), actor, user_id, delete_content=bool_field(data, "delete_content"))
@@ -193,7 +197,8 @@ async def erase(request: Request) -> Response:
             raise
         flash(request, exc.message)
         return see_other(f"/admin/people/{user_id}#erase")
-    flash(request, f"Erased: the person is now Former member #{erased.former_member_id}.")
+    flash(request, _("Erased: the person is now Former member #%(number)d.", number=erased.former_member_id))
+
     return see_other("/admin/people")
 
 

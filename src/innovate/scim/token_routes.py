@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_admin
 from innovate.errors import AppError
+from innovate.i18n import gettext as _
 from innovate.inputs import JSON, read_input, text_field
 from innovate.scim.tokens import create_scim_token, list_scim_tokens, revoke_scim_token, scim_token_json
 from innovate.web import flash, page, resources, see_other, view
@@ -53,7 +54,7 @@ async def tokens_create(request: Request) -> Response:
 @view
 async def tokens_revoke(request: Request) -> Response:
     await revoke_scim_token(resources(request), require_admin(request), request.path_params["token_id"])
-    flash(request, "The token was revoked: the directory's next request is refused.")
+    flash(request, _("The token was revoked: the directory's next request is refused."))
     return see_other("/admin/people/scim")
 
 

@@ -12,6 +12,7 @@ from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.resources import Resources
 from innovate.scim.models import ScimToken
 from innovate.writes import write
@@ -22,10 +23,10 @@ PREFIX = "scim_"
 async def create_scim_token(resources: Resources, actor: User | None, name: str = "") -> tuple[ScimToken, str]:
     """A new token (``actor`` None: from the command line, which runs with the server's rights)."""
     if actor is not None and not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     label = " ".join((name or "").split()) or "directory"
     if len(label) > 100:
-        raise Invalid.field("name", "use at most 100 characters")
+        raise Invalid.field("name", lazy_ngettext("use at most %(num)d character", "use at most %(num)d characters", 100))
     token = new_token(PREFIX)
     async with write(resources) as (db, _outbox):
         row = ScimToken(name=label, token_hash=token_hash(token), prefix=token[:10],
@@ -44,12 +45,12 @@ async def list_scim_tokens(resources: Resources) -> list[ScimToken]:
 
 async def revoke_scim_token(resources: Resources, actor: User | None, token_id: int) -> None:
     if actor is not None and not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     async with write(resources) as (db, _outbox):
         result = await db.execute(update(ScimToken).where(ScimToken.id == token_id, ScimToken.revoked_at.is_(None))
                                   .values(revoked_at=utcnow()).returning(ScimToken.id))
         if result.scalar_one_or_none() is None:
-            raise NotFound("No such active SCIM token.")
+            raise NotFound(lazy_gettext("No such active SCIM token."))
         await audit.record(db, actor.id if actor is not None else None, audit.SCIM_TOKEN_REVOKED,
                            target_kind="scim_token", target_id=token_id)
 
