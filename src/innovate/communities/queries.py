@@ -15,6 +15,7 @@ from innovate.accounts.models import User
 from innovate.communities.requests import BY_REQUEST, about_url, may_ask_again_at, pending_count
 from innovate.db import utcnow
 from innovate.errors import NotFound
+from innovate.i18n import lazy_gettext
 from innovate.insights.interests import tags_of_rooms
 from innovate.insights.models import RoomTag, Tag
 from innovate.rooms.access import RoomAccess, can_see_room, require_moderator, room_access
@@ -163,7 +164,7 @@ async def card(db: AsyncSession, user: User, settings: Settings, slug: str) -> C
     """One community as the directory shows it to ``user``; 404 if they may not find it."""
     found = await directory(db, user, settings, slug=slug)
     if not found:
-        raise NotFound("No such community.")
+        raise NotFound(lazy_gettext("No such community."))
     return found[0]
 
 
@@ -260,7 +261,7 @@ async def queue_for(db: AsyncSession, user: User, slug: str) -> tuple[RoomAccess
     those who cannot see the community: 404)."""
     access = await room_access(db, user, slug)
     if access.room.kind != "community":
-        raise NotFound("No such community.")
+        raise NotFound(lazy_gettext("No such community."))
     require_moderator(access)
     return access, await request_queue(db, access.room.id)
 
@@ -269,7 +270,7 @@ async def edit_form_values(db: AsyncSession, user: User, slug: str) -> tuple[Roo
     """The community form as its moderators edit it: what the directory shows, tags included."""
     access = await room_access(db, user, slug)
     if access.room.kind != "community":
-        raise NotFound("No such community.")
+        raise NotFound(lazy_gettext("No such community."))
     require_moderator(access)
     room = access.room
     tags = (await tags_of_rooms(db, [room.id]))[room.id]

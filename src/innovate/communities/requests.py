@@ -36,6 +36,8 @@ from innovate.accounts.models import User
 from innovate.accounts.throttles import hit
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, NotFound
+from innovate.i18n import gettext, lazy, lazy_gettext, lazy_ngettext
+from innovate.i18n.formatting import format_date
 from innovate.inputs import Input, choice_field, text_field
 from innovate.kinds import Category
 from innovate.notifications.service import tell
@@ -52,6 +54,12 @@ BY_REQUEST = "by-request"
 MESSAGE_MAX = 500
 REASON_MAX = 500
 DAY_SECONDS = 86_400
+# Answering a request someone else answered (or its asker withdrew) a moment before.
+ANSWERED_ALREADY = {
+    "approved": lazy_gettext("This request was approved already."),
+    "declined": lazy_gettext("This request was declined already."),
+    "withdrawn": lazy_gettext("This request was withdrawn already."),
+}
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,11 @@ async def _community_for(db: AsyncSession, actor: User, slug: str) -> tuple[Room
                             .where(Room.slug == slug, Room.kind == "community"),
                             {"user_id": actor.id})).first()
     if row is None or not actor.is_active or row[0].phase == "archived":
-        raise NotFound("No such community.")
+        raise NotFound(lazy_gettext("No such community."))
     room, membership = row
     active = membership is not None and membership.state == "active"
     if actor.is_guest and not active:
-        raise NotFound("No such community.")
+        raise NotFound(lazy_gettext("No such community."))
     return room, membership
 
 
@@ -109,24 +117,26 @@ async def ask_to_join(resources: Resources, actor: User, slug: str, data: Input)
         async with write(resources) as (db, outbox):
             room, membership = await _community_for(db, actor, slug)
             if membership is not None and membership.state == "active":
-                raise Conflict("You are already a member of this community.")
+                raise Conflict(lazy_gettext("You are already a member of this community."))
             if actor.is_admin:
-                raise Conflict("Administrators join a community directly.")
+                raise Conflict(lazy_gettext("Administrators join a community directly."))
             if membership is not None and membership.state == "removed":
-                raise Forbidden("A moderator removed you from this community.")
+                raise Forbidden(lazy_gettext("A moderator removed you from this community."))
             if room.visibility == "employees":
-                raise Conflict("This community is open to every employee: join it directly.")
+                raise Conflict(lazy_gettext("This community is open to every employee: join it directly."))
             if room.visibility != BY_REQUEST:
-                raise Conflict("This community takes members by invitation only: ask an owner to invite you.")
+                raise Conflict(lazy_gettext("This community takes members by invitation only: ask an owner to invite you."))
             latest = await latest_request(db, room.id, actor.id)
             if latest is not None and latest.state == "pending":
-                raise Conflict("You already asked to join; your request is waiting for the owners.")
+                raise Conflict(lazy_gettext("You already asked to join; your request is waiting for the owners."))
             again = may_ask_again_at(latest, settings)
             if again is not None and again > utcnow():
-                raise Conflict(f"The owners declined your request; you may ask again from {again:%d %B %Y}.")
+                raise Conflict(lazy(lambda: gettext("The owners declined your request; you may ask again from %(date)s.",
+                                                      date=format_date(again, "long"))))
             await hit(db, f"join_request:{actor.id}", limit=settings.join_requests_per_day, window_seconds=DAY_SECONDS,
-                      message=f"You may ask to join at most {settings.join_requests_per_day} communities a day; "
-                              "try again later.")
+                      message=lazy_ngettext("You may ask to join at most %(num)d community a day; try again later.",
+                                             "You may ask to join at most %(num)d communities a day; try again later.",
+                                             settings.join_requests_per_day))
             request = JoinRequest(room_id=room.id, user_id=actor.id, state="pending", message=message,
                                   created_at=utcnow())
             db.add(request)
@@ -136,7 +146,7 @@ async def ask_to_join(resources: Resources, actor: User, slug: str, data: Input)
                                 "pending": await pending_count(db, room.id)},
                                audience="moderators", actor_id=actor.id)
     except IntegrityError:  # the same person's other click won
-        raise Conflict("You already asked to join; your request is waiting for the owners.") from None
+        raise Conflict(lazy_gettext("You already asked to join; your request is waiting for the owners.")) from None
     return request
 
 
@@ -150,7 +160,7 @@ async def withdraw_request(resources: Resources, actor: User, slug: str) -> Room
             .values(state="withdrawn", decided_at=utcnow()).returning(JoinRequest.id)
             .execution_options(synchronize_session=False))).scalar_one_or_none()
         if withdrawn is None:
-            raise Conflict("You have no pending request to join this community.")
+            raise Conflict(lazy_gettext("You have no pending request to join this community."))
         await append_event(db, outbox, room.id, kinds.JOIN_REQUEST_WITHDRAWN, {"request_id": withdrawn, "user_id": actor.id},
                            audience="moderators", actor_id=actor.id)
     return room
@@ -166,22 +176,23 @@ async def decide(resources: Resources, actor: User, slug: str, request_id: int, 
         access = await room_access(db, actor, slug)
         room = access.room
         if room.kind != "community":
-            raise NotFound("No such community.")
+            raise NotFound(lazy_gettext("No such community."))
         require_moderator(access)
         request = (await db.execute(select(JoinRequest).where(JoinRequest.id == request_id,
                                                               JoinRequest.room_id == room.id)
                                     .with_for_update())).scalar_one_or_none()
         if request is None:
-            raise NotFound("No such request.")
+            raise NotFound(lazy_gettext("No such request."))
         if request.state != "pending":
-            raise Conflict(f"This request was {request.state} already.")
+            raise Conflict(ANSWERED_ALREADY.get(request.state, ANSWERED_ALREADY["approved"]))
         requester = await db.get(User, request.user_id)
         assert requester is not None  # the request's foreign key cascades
         if decision == "approve":
             if not requester.is_active:
-                raise Conflict(f"{requester.name}'s account is no longer active.")
+                raise Conflict(lazy_gettext("%(name)s's account is no longer active.", name=requester.name))
             if requester.is_guest and not resources.settings.community_guests:
-                raise Conflict(f"{requester.name} is a guest now, and this site keeps guests out of communities.")
+                raise Conflict(lazy_gettext("%(name)s is a guest now, and this site keeps guests out of communities.",
+                                                    name=requester.name))
             await _approve(db, outbox, resources.settings, room, request, requester, actor.id)
         else:
             await _decline(db, outbox, resources.settings, room, request, requester, actor.id, reason)

@@ -14,6 +14,7 @@ from innovate.accounts.models import User
 from innovate.communities import queries, requests, service
 from innovate.communities.requests import about_url
 from innovate.errors import AppError, Forbidden, NotFound
+from innovate.i18n import gettext as _
 from innovate.inputs import Input, read_input
 from innovate.insights.interests import all_tags
 from innovate.rooms.context import room_context
@@ -41,7 +42,7 @@ FORM_FIELDS = ("slug", "title", "brief", "visibility", "ideas_board", "tags")
 def _employee(request: Request) -> User:
     user = require_user(request)
     if user.is_guest:
-        raise NotFound("Not found")  # guests have no directory: they see the rooms they were invited to
+        raise NotFound()  # guests have no directory: they see the rooms they were invited to
     return user
 
 
@@ -108,7 +109,7 @@ async def ask(request: Request) -> Response:
 
     await form_post(data, requests.ask_to_join(resources(request), user, slug, data), ("message",), refused,
                     raises=(NotFound,))
-    return await _request_reply(request, user, slug, "Your request is on its way to the owners.")
+    return await _request_reply(request, user, slug, _("Your request is on its way to the owners."))
 
 
 @view
@@ -116,7 +117,7 @@ async def withdraw(request: Request) -> Response:
     user = _employee(request)
     slug = request.path_params["slug"]
     await requests.withdraw_request(resources(request), user, slug)
-    return await _request_reply(request, user, slug, "You withdrew your request.")
+    return await _request_reply(request, user, slug, _("You withdrew your request."))
 
 
 @view
@@ -164,9 +165,11 @@ async def decide(request: Request) -> Response:
                               raises=(NotFound, Forbidden))
     async with resources(request).db() as db:
         access, queue = await queries.queue_for(db, user, slug)
-    who = next((r.user["name"] for r in queue.answered if r.id == request_id), "They")
-    done = (f"{who} is a member now." if decided.request.state == "approved"
-            else f"You declined {who}'s request.")
+    who = next((r.user["name"] for r in queue.answered if r.id == request_id), None)
+    if decided.request.state == "approved":
+        done = _("%(name)s is a member now.", name=who) if who else _("They are a member now.")
+    else:
+        done = _("You declined %(name)s's request.", name=who) if who else _("You declined the request.")
     context = {**room_context(access), "queue": queue, "forms": {}, "done": done}
     return await reply(request, lambda: render_to_string(request, "communities/_queue.html", context),
                        f"/rooms/{slug}/requests", done=done)
@@ -177,7 +180,7 @@ async def join(request: Request) -> Response:
     user = _employee(request)
     slug = request.path_params["slug"]
     await join_room(resources(request), user, slug)
-    return await _card_reply(request, user, slug, "You joined the community.")
+    return await _card_reply(request, user, slug, _("You joined the community."))
 
 
 @view
@@ -185,7 +188,7 @@ async def leave(request: Request) -> Response:
     user = _employee(request)
     slug = request.path_params["slug"]
     await leave_room(resources(request), user, slug)
-    return await _card_reply(request, user, slug, "You left the community.")
+    return await _card_reply(request, user, slug, _("You left the community."))
 
 
 def _form_input(data: Input) -> Input:
@@ -213,7 +216,7 @@ async def new_submit(request: Request) -> Response:
 
     room = await form_post(data, service.create_community(resources(request), user, _form_input(data)), FORM_FIELDS,
                            refused)
-    flash(request, "Your community is open. Invite colleagues, or let them find it in the directory.")
+    flash(request, _("Your community is open. Invite colleagues, or let them find it in the directory."))
     return redirect(request, room_url(room.slug))
 
 
@@ -233,7 +236,7 @@ async def edit_submit(request: Request) -> Response:
 
     async def context(form: Form) -> dict[str, Any]:
         async with resources(request).db() as db:
-            access, _ = await queries.edit_form_values(db, user, slug)
+            access, _values = await queries.edit_form_values(db, user, slug)
         return {**room_context(access), "form": form}
 
     async def refused(form: Form, exc: AppError) -> Response:
@@ -245,10 +248,10 @@ async def edit_submit(request: Request) -> Response:
                     refused, raises=(Forbidden,))
     saved = await context(Form(ok=True))
     async with resources(request).db() as db:
-        _, values = await queries.edit_form_values(db, user, slug)
+        _access, values = await queries.edit_form_values(db, user, slug)
     saved["form"] = Form(values=values, ok=True)
     return await reply(request, lambda: render_to_string(request, "communities/_form.html", saved),
-                       room_url(slug), done="Saved.")
+                       room_url(slug), done=_("Saved."))
 
 
 @view
@@ -272,7 +275,7 @@ async def admin_owner(request: Request) -> Response:
 
     room = await form_post(data, service.hand_over(resources(request), admin, slug, data), ("email", "user_id"),
                            refused)
-    return await reply(request, lambda: "", "/admin/communities", done=f"“{room.title}” has a new owner.")
+    return await reply(request, lambda: "", "/admin/communities", done=_("“%(title)s” has a new owner.", title=room.title))
 
 
 @view
@@ -281,7 +284,8 @@ async def admin_archive(request: Request) -> Response:
     data = await read_input(request)
     room = await service.set_archived(resources(request), admin, request.path_params["slug"],
                                       {"phase": data.get("phase", "archived")})
-    done = f"“{room.title}” is archived." if room.phase == "archived" else f"“{room.title}” is open again."
+    done = (_("“%(title)s” is archived.", title=room.title) if room.phase == "archived"
+            else _("“%(title)s” is open again.", title=room.title))
     return await reply(request, lambda: "", "/admin/communities", done=done)
 
 

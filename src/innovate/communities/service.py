@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.errors import Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.inputs import FieldErrors, Input, choice_field, int_field, text_field
 from innovate.insights.interests import parse_labels, replace_room_tags
 from innovate.resources import Resources
@@ -57,13 +58,13 @@ async def edit_community(resources: Resources, actor: User, slug: str, data: Inp
 
 def _require_admin(actor: User) -> None:
     if not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
 
 
 async def _community(db: AsyncSession, actor: User, slug: str) -> RoomAccess:
     access = await room_access(db, actor, slug)
     if access.room.kind != "community":
-        raise NotFound("No such community.")
+        raise NotFound(lazy_gettext("No such community."))
     return access
 
 
@@ -80,7 +81,7 @@ async def hand_over(resources: Resources, actor: User, slug: str, data: Input) -
         owner = (await db.get(User, user_id) if user_id is not None else (await db.execute(
             select(User).where(func.lower(User.email) == (email or "").lower()))).scalar_one_or_none())
         if owner is None or not owner.is_active or owner.is_guest:
-            raise Invalid.field(field, "choose an active employee")
+            raise Invalid.field(field, lazy_gettext("choose an active employee"))
         membership = (await db.execute(select(Membership).where(
             Membership.room_id == room.id, Membership.user_id == owner.id))).scalar_one_or_none()
         if membership is not None and membership.state == "active":

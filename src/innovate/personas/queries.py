@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import NotFound
+from innovate.i18n import lazy_gettext
 from innovate.insights.models import Tag
 from innovate.markdown import render
 from innovate.media import store
@@ -73,7 +74,7 @@ async def personas(db: AsyncSession, user: User, ids: list[int] | None = None) -
 async def persona(db: AsyncSession, user: User, persona_id: int) -> PersonaView:
     found = await personas(db, user, [persona_id])
     if not found:
-        raise NotFound("No such persona.")
+        raise NotFound(lazy_gettext("No such persona."))
     return found[0]
 
 

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_admin, require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError
+from innovate.i18n import gettext as _
 from innovate.inputs import read_input
 from innovate.personas import queries, service
 from innovate.web import Form, flash, form_post, page, redirect, render_to_string, reply, resources, view
@@ -47,7 +48,8 @@ async def _follow(request: Request, on: bool) -> Response:
     await service.follow(resources(request), user, persona_id, on)
     async with resources(request).db() as db:
         view_ = await queries.persona(db, user, persona_id)
-    done = f"You follow {view_.persona.name}." if on else f"You no longer follow {view_.persona.name}."
+    done = (_("You follow %(name)s.", name=view_.persona.name) if on
+            else _("You no longer follow %(name)s.", name=view_.persona.name))
     return await reply(request, lambda: render_to_string(request, "personas/_follow.html", {"p": view_}),
                        f"/personas/{persona_id}", done=done)
 
@@ -85,7 +87,7 @@ async def new_submit(request: Request) -> Response:
         return page(request, "personas/form.html", {"form": form, "action": "/personas/new", "editing": False})
 
     created = await form_post(data, service.create_persona(resources(request), user, data), FORM_FIELDS, refused)
-    flash(request, f"The persona “{created.name}” is published.")
+    flash(request, _("The persona “%(name)s” is published.", name=created.name))
     return redirect(request, f"/personas/{created.id}")
 
 
@@ -113,7 +115,7 @@ async def edit_submit(request: Request) -> Response:
     if data.get("picture") is not None and not getattr(data["picture"], "filename", "x"):
         data = {k: v for k, v in data.items() if k != "picture"}  # the file input left empty: keep the picture
     await form_post(data, service.update_persona(resources(request), user, persona_id, data), FORM_FIELDS, refused)
-    flash(request, "Saved.")
+    flash(request, _("Saved."))
     return redirect(request, f"/personas/{persona_id}")
 
 
@@ -138,7 +140,7 @@ async def curators_add(request: Request) -> Response:
     email = data.get("email")
     await form_post(data, service.name_curator(resources(request), admin, None, True,
                                                email=email if isinstance(email, str) else ""), ("email",), refused)
-    flash(request, "Named: they may now curate personas and send pulses.")
+    flash(request, _("Named: they may now curate personas and send pulses."))
     return redirect(request, "/admin/curators")
 
 
@@ -146,7 +148,7 @@ async def curators_add(request: Request) -> Response:
 async def curators_remove(request: Request) -> Response:
     admin = require_admin(request)
     await service.name_curator(resources(request), admin, request.path_params["user_id"], False)
-    flash(request, "They no longer curate personas or send pulses.")
+    flash(request, _("They no longer curate personas or send pulses."))
     return redirect(request, "/admin/curators")
 
 

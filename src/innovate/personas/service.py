@@ -15,6 +15,7 @@ from innovate import audit
 from innovate.accounts.models import User
 from innovate.db import affected, insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, text_field
 from innovate.insights.interests import parse_labels, tag_slug
 from innovate.insights.models import Tag
@@ -43,19 +44,19 @@ async def is_curator(db: AsyncSession, user: User) -> bool:
 
 async def require_curator(db: AsyncSession, user: User) -> None:
     if not await is_curator(db, user):
-        raise Forbidden("Only HR (administrators and the curators they name) may do that.")
+        raise Forbidden(lazy_gettext("Only HR (administrators and the curators they name) may do that."))
 
 
 def require_employee(user: User) -> None:
     if user.is_guest or not user.is_active:
-        raise NotFound("Not found")  # personas are for employees; guests see only their rooms
+        raise NotFound()  # personas are for employees; guests see only their rooms
 
 
 async def name_curator(resources: Resources, actor: User, user_id: int | None, curator: bool, *,
                        email: str | None = None) -> bool:
     """Name (or un-name) an HR person (administrators), by id or by e-mail; employees only."""
     if not actor.is_admin:
-        raise Forbidden("Only administrators may do that.")
+        raise Forbidden(lazy_gettext("Only administrators may do that."))
     async with write(resources) as (db, _outbox):
         if user_id is not None:
             person = await db.get(User, user_id)
@@ -63,12 +64,12 @@ async def name_curator(resources: Resources, actor: User, user_id: int | None, c
             person = (await db.execute(select(User).where(
                 func.lower(User.email) == (email or "").strip().lower()))).scalar_one_or_none()
             if person is None:
-                raise Invalid.field("email", "no account with this address")
+                raise Invalid.field("email", lazy_gettext("no account with this address"))
         if person is None:
-            raise NotFound("No such user.")
+            raise NotFound(lazy_gettext("No such user."))
         user_id = person.id
         if curator and (person.is_guest or not person.is_active):
-            raise Invalid.field("email" if email is not None else "curator", "only active employees can be named")
+            raise Invalid.field("email" if email is not None else "curator", lazy_gettext("only active employees can be named"))
         if curator:
             done = await db.execute(insert_for(db, Curator).values(user_id=user_id, named_by_id=actor.id,
                                                                    created_at=utcnow())
@@ -112,10 +113,10 @@ async def check_input(resources: Resources, data: Input, *, creating: bool) -> P
 def _slugs(raw: Any) -> list[str]:
     items = raw.split(",") if isinstance(raw, str) else raw
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise Invalid.field("rooms", "expected a list of room addresses (slugs)")
+        raise Invalid.field("rooms", lazy_gettext("expected a list of room addresses (slugs)"))
     slugs = list(dict.fromkeys(i.strip().lower() for i in items if i.strip()))
     if len(slugs) > MAX_RECOMMENDED:
-        raise Invalid.field("rooms", f"recommend at most {MAX_RECOMMENDED} communities and challenges")
+        raise Invalid.field("rooms", lazy_gettext("recommend at most %(max)d communities and challenges", max=MAX_RECOMMENDED))
     return slugs
 
 
@@ -131,7 +132,7 @@ async def create_persona(resources: Resources, actor: User, data: Input) -> Pers
             await audit.record(db, actor.id, audit.PERSONA_CREATED, target_kind="persona", target_id=persona.id,
                                data={"name": persona.name})
     except IntegrityError:
-        raise Conflict("A persona of that name exists.", fields={"name": "already taken"}) from None
+        raise Conflict(lazy_gettext("A persona of that name exists."), fields={"name": lazy_gettext("already taken")}) from None
     return persona
 
 
@@ -142,7 +143,7 @@ async def update_persona(resources: Resources, actor: User, persona_id: int, dat
             await require_curator(db, actor)
             persona = await db.get(Persona, persona_id)
             if persona is None:
-                raise NotFound("No such persona.")
+                raise NotFound(lazy_gettext("No such persona."))
             if checked.name is not None:
                 persona.name = checked.name
             if checked.portrait is not None:
@@ -154,7 +155,7 @@ async def update_persona(resources: Resources, actor: User, persona_id: int, dat
                                data={"fields": sorted(k for k in ("name", "portrait", "tags", "rooms", "picture")
                                                       if getattr(checked, k) is not None)})
     except IntegrityError:
-        raise Conflict("A persona of that name exists.", fields={"name": "already taken"}) from None
+        raise Conflict(lazy_gettext("A persona of that name exists."), fields={"name": lazy_gettext("already taken")}) from None
     return persona
 
 
@@ -175,7 +176,7 @@ async def _apply(db: AsyncSession, actor: User, persona: Persona, checked: Perso
             Room.slug.in_(checked.rooms), Room.id.in_(visible_room_ids(actor))))).all()) if checked.rooms else {}
         missing = [s for s in checked.rooms if s not in found]
         if missing:
-            raise Invalid.field("rooms", f"no such community or challenge: {', '.join(missing)}")
+            raise Invalid.field("rooms", lazy_gettext("no such community or challenge: %(slugs)s", slugs=", ".join(missing)))
         await db.execute(delete(PersonaRoom).where(PersonaRoom.persona_id == persona.id))
         if found:
             await db.execute(insert_for(db, PersonaRoom).values(
@@ -194,14 +195,14 @@ async def set_follows(resources: Resources, actor: User, raw: Any) -> list[int]:
     require_employee(actor)
     items = raw if isinstance(raw, list) else None
     if items is None or not all(isinstance(i, int) and not isinstance(i, bool) for i in items):
-        raise Invalid.field("follow", "expected a list of persona ids")
+        raise Invalid.field("follow", lazy_gettext("expected a list of persona ids"))
     wanted = set(items)
     if len(wanted) > MAX_FOLLOWED:
-        raise Invalid.field("follow", f"follow at most {MAX_FOLLOWED} personas")
+        raise Invalid.field("follow", lazy_gettext("follow at most %(max)d personas", max=MAX_FOLLOWED))
     async with resources.db.begin() as db:
         known = set((await db.execute(select(Persona.id).where(Persona.id.in_(wanted)))).scalars()) if wanted else set()
         if known != wanted:
-            raise Invalid.field("follow", "unknown persona")
+            raise Invalid.field("follow", lazy_gettext("unknown persona"))
         await db.execute(delete(PersonaFollow).where(PersonaFollow.user_id == actor.id,
                                                      PersonaFollow.persona_id.not_in(wanted)))
         if wanted:
@@ -216,7 +217,7 @@ async def follow(resources: Resources, actor: User, persona_id: int, on: bool) -
     require_employee(actor)
     async with resources.db.begin() as db:
         if await db.get(Persona, persona_id) is None:
-            raise NotFound("No such persona.")
+            raise NotFound(lazy_gettext("No such persona."))
         if on:
             await db.execute(insert_for(db, PersonaFollow).values(persona_id=persona_id, user_id=actor.id,
                                                                   created_at=utcnow())

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import Forbidden
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, read_input
 from innovate.personas.service import require_curator, require_employee
 from innovate.pulses import queries, service
@@ -70,7 +71,7 @@ async def pulse_results(request: Request) -> Response:
         pulse = await queries.visible_pulse(db, user, request.path_params["pulse_id"])
         shown = (await queries.pulse_json(db, res.settings.secret_key, pulse, user))["results"]
     if shown is None:
-        raise Forbidden("The results are shown after you answer, if the sender shares them.")
+        raise Forbidden(lazy_gettext("The results are shown after you answer, if the sender shares them."))
     return JSON(shown)
 
 

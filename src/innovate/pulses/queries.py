@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import NotFound
+from innovate.i18n import lazy_gettext
 from innovate.personas.models import Persona, PersonaFollow
 from innovate.pulses.models import Pulse, PulseAnswer, PulseParticipation, PulseTarget
 from innovate.pulses.service import has_answered, is_open, may_see_results, reached_through
@@ -103,7 +104,7 @@ async def visible_pulse(db: AsyncSession, user: User, pulse_id: int) -> Pulse:
     pulse = await db.get(Pulse, pulse_id)
     if pulse is None or not (await may_see_results(db, pulse, user)
                              or await reached_through(db, pulse, user) is not None):
-        raise NotFound("No such pulse.")
+        raise NotFound(lazy_gettext("No such pulse."))
     return pulse
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError
+from innovate.i18n import gettext as _
 from innovate.inputs import read_input
 from innovate.personas import queries as personas
 from innovate.personas.service import require_curator, require_employee
@@ -74,7 +75,7 @@ async def new_submit(request: Request) -> Response:
         return page(request, "pulses/new.html", await _form_context(request, user, form))
 
     pulse = await form_post(data, service.send_pulse(resources(request), user, _form_input(data)), FORM_FIELDS, refused)
-    flash(request, "Pulse sent. Answers come in below as people reply.")
+    flash(request, _("Pulse sent. Answers come in below as people reply."))
     return redirect(request, f"/pulses/{pulse.id}")
 
 
@@ -120,7 +121,7 @@ async def answer_submit(request: Request) -> Response:
     res = resources(request)
     done = await form_post(data, service.answer(res, user, pulse_id, data, receipt=receipt_from(request, pulse_id)),
                            ANSWER_FIELDS, refused)
-    thanks = "Your answer is changed." if done.changed else "Thank you for answering."
+    thanks = _("Your answer is changed.") if done.changed else _("Thank you for answering.")
     response = await reply(request, lambda: _card(request, user, pulse_id, Form(message=thanks, ok=True)),
                            f"/pulses/{pulse_id}", done=thanks)
     if done.receipt is not None:
@@ -133,7 +134,7 @@ async def close_submit(request: Request) -> Response:
     user = _employee(request)
     pulse_id = request.path_params["pulse_id"]
     await service.close_pulse(resources(request), user, pulse_id)
-    return await reply(request, lambda: _card(request, user, pulse_id), f"/pulses/{pulse_id}", done="Pulse closed.")
+    return await reply(request, lambda: _card(request, user, pulse_id), f"/pulses/{pulse_id}", done=_("Pulse closed."))
 
 
 routes = [

@@ -18,6 +18,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import affected, insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, bool_field, choice_field, datetime_field, text_field
 from innovate.kinds import Category
 from innovate.markdown import render
@@ -104,14 +105,14 @@ def _question(data: Input) -> Question:
         raw = data.get("choices")
         items = [line for line in raw.splitlines()] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise Invalid.field("choices", "expected a list of choices")
+            raise Invalid.field("choices", lazy_gettext("expected a list of choices"))
         choices = [" ".join(i.split()) for i in items if i.strip()]
         if not 2 <= len(choices) <= MAX_CHOICES:
-            raise Invalid.field("choices", f"give from 2 to {MAX_CHOICES} choices")
+            raise Invalid.field("choices", lazy_gettext("give from 2 to %(max)d choices", max=MAX_CHOICES))
         if any(len(c) > CHOICE_MAX for c in choices):
-            raise Invalid.field("choices", f"each choice is at most {CHOICE_MAX} characters")
+            raise Invalid.field("choices", lazy_gettext("each choice is at most %(max)d characters", max=CHOICE_MAX))
         if len(set(c.lower() for c in choices)) != len(choices):
-            raise Invalid.field("choices", "each choice once")
+            raise Invalid.field("choices", lazy_gettext("each choice once"))
     return Question(kind, text, choices)
 
 
@@ -119,9 +120,9 @@ def _ids(data: Input, name: str) -> list[Any]:
     raw = data.get(name)
     items = raw.split(",") if isinstance(raw, str) else raw
     if not isinstance(items, list) or not items:
-        raise Invalid.field(name, "choose at least one")
+        raise Invalid.field(name, lazy_gettext("choose at least one"))
     if len(items) > MAX_TARGETS:
-        raise Invalid.field(name, f"at most {MAX_TARGETS}")
+        raise Invalid.field(name, lazy_gettext("at most %(max)d", max=MAX_TARGETS))
     return [i.strip() if isinstance(i, str) else i for i in items]
 
 
@@ -134,7 +135,7 @@ async def send_pulse(resources: Resources, actor: User, data: Input) -> Pulse:
     audience = choice_field(data, "audience", AUDIENCES, default="all")
     closes_at = datetime_field(data, "closes_at")
     if closes_at is not None and closes_at <= utcnow():
-        raise Invalid.field("closes_at", "must be in the future")
+        raise Invalid.field("closes_at", lazy_gettext("must be in the future"))
     async with write(resources) as (db, outbox):
         await require_curator(db, actor)
         persona_ids: list[int] = []
@@ -144,7 +145,7 @@ async def send_pulse(resources: Resources, actor: User, data: Input) -> Pulse:
             found = dict((await db.execute(select(Persona.id, Persona.name).where(Persona.id.in_(
                 [int(i) for i in wanted if isinstance(i, int) or (isinstance(i, str) and i.isdigit())])))).all())
             if len(found) != len(set(map(str, wanted))):
-                raise Invalid.field("personas", "unknown persona")
+                raise Invalid.field("personas", lazy_gettext("unknown persona"))
             persona_ids = sorted(found)
         elif audience == "communities":
             slugs = [str(s).lower() for s in _ids(data, "communities")]
@@ -152,7 +153,7 @@ async def send_pulse(resources: Resources, actor: User, data: Input) -> Pulse:
                 Room.slug.in_(slugs), Room.kind == "community", Room.phase != "archived"))).all())
             missing = [s for s in slugs if s not in by_slug]
             if missing:
-                raise Invalid.field("communities", f"no such community: {', '.join(missing)}")
+                raise Invalid.field("communities", lazy_gettext("no such community: %(slugs)s", slugs=", ".join(missing)))
             room_ids = sorted(set(by_slug.values()))
         reached = await audience_of(db, audience, persona_ids, room_ids)
         everyone = set().union(*reached.values()) if reached else set()
@@ -183,9 +184,9 @@ async def close_pulse(resources: Resources, actor: User, pulse_id: int) -> Pulse
     async with write(resources) as (db, outbox):
         pulse = await db.get(Pulse, pulse_id)
         if pulse is None or not await may_see_results(db, pulse, actor):
-            raise NotFound("No such pulse.")
+            raise NotFound(lazy_gettext("No such pulse."))
         if pulse.author_id != actor.id and not actor.is_admin:
-            raise Forbidden("Only the pulse's sender (or an administrator) may close it.")
+            raise Forbidden(lazy_gettext("Only the pulse's sender (or an administrator) may close it."))
         if pulse.closed_at is None:
             pulse.closed_at = utcnow()
             await db.flush()
@@ -225,7 +226,7 @@ def _answer_values(pulse: Pulse, data: Input) -> tuple[int | None, str | None]:
     if pulse.question_kind == "scale":
         if isinstance(raw, bool) or not (isinstance(raw, int) or isinstance(raw, str) and raw.isdigit()) \
                 or not 1 <= int(raw) <= 5:
-            raise Invalid.field("value", "choose from 1 to 5")
+            raise Invalid.field("value", lazy_gettext("choose from 1 to 5"))
         value = int(raw)
     elif pulse.question_kind == "yesno":
         if raw in (True, "yes", "true"):
@@ -233,21 +234,22 @@ def _answer_values(pulse: Pulse, data: Input) -> tuple[int | None, str | None]:
         elif raw in (False, "no", "false"):
             value = 0
         else:
-            raise Invalid.field("value", "answer yes or no")
+            raise Invalid.field("value", lazy_gettext("answer yes or no"))
     elif pulse.question_kind == "choice":
         if isinstance(raw, bool) or not (isinstance(raw, int) or isinstance(raw, str) and raw.isdigit()) \
                 or not 0 <= int(raw) < len(pulse.choices):
-            raise Invalid.field("value", f"choose one of the {len(pulse.choices)} choices (0 to {len(pulse.choices) - 1})")
+            raise Invalid.field("value", lazy_gettext("choose one of the %(count)d choices (0 to %(last)d)",
+                                                          count=len(pulse.choices), last=len(pulse.choices) - 1))
         value = int(raw)
     elif raw not in (None, ""):
-        raise Invalid.field("value", "this pulse asks no question")
+        raise Invalid.field("value", lazy_gettext("this pulse asks no question"))
     comment = None
     if data.get("comment") not in (None, ""):
         if not pulse.allow_comment:
-            raise Invalid.field("comment", "this pulse takes no comments")
+            raise Invalid.field("comment", lazy_gettext("this pulse takes no comments"))
         comment = text_field(data, "comment", max_length=COMMENT_MAX, multiline=True)
     if value is None and comment is None:
-        raise Invalid.field("comment" if pulse.question_kind == "none" else "value", "give an answer")
+        raise Invalid.field("comment" if pulse.question_kind == "none" else "value", lazy_gettext("give an answer"))
     return value, comment
 
 
@@ -255,11 +257,11 @@ async def _open_pulse_for(db: AsyncSession, user: User, pulse_id: int) -> tuple[
     pulse = await db.get(Pulse, pulse_id)
     targets = await reached_through(db, pulse, user) if pulse is not None else None
     if pulse is None or targets is None:
-        raise NotFound("No such pulse.")
+        raise NotFound(lazy_gettext("No such pulse."))
     if pulse.question_kind == "none" and not pulse.allow_comment:
-        raise Conflict("This pulse asks nothing to answer.")
+        raise Conflict(lazy_gettext("This pulse asks nothing to answer."))
     if not is_open(pulse):
-        raise Conflict("This pulse is closed: answers can no longer change.")
+        raise Conflict(lazy_gettext("This pulse is closed: answers can no longer change."))
     return pulse, targets
 
 
@@ -294,9 +296,9 @@ async def answer(resources: Resources, user: User, pulse_id: int, data: Input, *
         took = affected(await db.execute(insert_for(db, PulseParticipation).values(
             pulse_id=pulse.id, who=who, targets=targets).on_conflict_do_nothing(index_elements=["pulse_id", "who"])))
     if not took:
-        raise Conflict("You answered this pulse already. Answers are anonymous, so yours can be changed only "
-                       "from the browser you answered with (or with its receipt).",
-                       fields={"receipt": "the receipt of your answer is needed to change it"})
+        raise Conflict(lazy_gettext("You answered this pulse already. Answers are anonymous, so yours can be changed only "
+                                    "from the browser you answered with (or with its receipt)."),
+                       fields={"receipt": lazy_gettext("the receipt of your answer is needed to change it")})
     new_receipt = secrets.token_urlsafe(32)
     try:
         async with write(resources) as (db, outbox):
