@@ -4,6 +4,7 @@ machinery (negotiation, lazy strings, the pseudo-locale, Babel formatting, catal
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -345,3 +346,19 @@ def test_field_errors_are_translated_when_shown_and_english_for_programs() -> No
         assert exc.message == "Name: ist erforderlich; Titel: höchstens 10 Zeichen (es sind 12)"
         assert exc.english_fields == {"name": "is required", "title": "use at most 10 characters (got 12)"}
     assert exc.message == "name: is required; title: use at most 10 characters (got 12)"
+
+
+# Right-to-left later ------------------------------------------------------------------------
+
+_PHYSICAL = re.compile(r"(?<![-\w])(?:(?:margin|padding|border)-(?:left|right)[-\w]*|left|right)\s*:"
+                       r"|text-align\s*:\s*(?:left|right)|float\s*:\s*(?:left|right)")
+
+
+def test_our_stylesheets_use_logical_directions() -> None:
+    """margin-inline-start, not margin-left: a right-to-left language can be added later
+    without rewriting the CSS (vendored stylesheets are not ours to change)."""
+    sheets = [p for p in (Path(catalogs.PACKAGE_DIR) / "static" / "css").glob("*.css")]
+    assert sheets
+    found = [f"{sheet.name}:{n}: {line.strip()}" for sheet in sheets
+             for n, line in enumerate(sheet.read_text().splitlines(), 1) if _PHYSICAL.search(line)]
+    assert not found, "physical directions in CSS:\n" + "\n".join(found)

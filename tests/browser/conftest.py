@@ -188,6 +188,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "INNOVATE_PUBLIC_URL": url,
             "INNOVATE_OIDC_PROVIDERS": json.dumps(providers),
             "INNOVATE_EMPLOYEE_DOMAINS": "corp.example",
+            # The pseudo-locale en_XA, for browsers that ask for it (test_languages.py); every
+            # other test's browser asks for en-GB and gets English.
+            "INNOVATE_PSEUDO_LOCALE": "1",
         }
         # `serve` passes --port 0 first; argparse keeps the last --port, the one chosen above.
         server = serve(tmp, env, "--port", str(port), name="innovate")
