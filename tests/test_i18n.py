@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -362,3 +363,17 @@ def test_our_stylesheets_use_logical_directions() -> None:
     found = [f"{sheet.name}:{n}: {line.strip()}" for sheet in sheets
              for n, line in enumerate(sheet.read_text().splitlines(), 1) if _PHYSICAL.search(line)]
     assert not found, "physical directions in CSS:\n" + "\n".join(found)
+
+
+async def test_a_page_shows_times_in_the_persons_time_zone_and_language(make_user, sign_in, resources) -> None:
+    from innovate.notifications.service import SettingsChange, save_settings
+
+    user = await make_user("zone-lang@example.com", name="Zoe")
+    http = await sign_in(user)
+    await save_settings(resources, user, SettingsChange(choices={}, time_zone="Asia/Tokyo"))
+    account = await http.get("/account", headers={"Accept-Language": "de"})
+    times = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', account.text)
+    assert times, "the account page shows when each sign-in was last used"
+    for iso, shown in times:
+        moment = datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Tokyo"))
+        assert shown == moment.strftime("%d.%m.%Y, %H:%M"), (iso, shown)

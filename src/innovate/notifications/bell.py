@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from innovate.i18n import current_locale, use_locale
 from innovate.notifications.models import Notification, NotificationSettings
 from innovate.notifications.service import mark_read
 
@@ -41,23 +42,27 @@ class BellMiddleware:
         if _is_page(scope):
             resources = scope["app"].state.resources
             user = scope["user"]
-            unread, here, zone_known = await _look(resources, user.id, scope["path"])
+            unread, here, zone = await _look(resources, user.id, scope["path"])
             if here:
                 unread -= await mark_read(resources, user, path=scope["path"])
             scope[SCOPE_UNREAD] = max(0, unread)
-            scope[SCOPE_ZONE_UNKNOWN] = not zone_known
+            scope[SCOPE_ZONE_UNKNOWN] = zone is None
+            if zone is not None:
+                # The page's dates in the person's own time zone (Babel formats them; see i18n).
+                with use_locale(current_locale(), zone):
+                    await self.app(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
-async def _look(resources: Any, user_id: int, path: str) -> tuple[int, int, bool]:
+async def _look(resources: Any, user_id: int, path: str) -> tuple[int, int, str | None]:
     unread = Notification.read_at.is_(None)
     mine = Notification.user_id == user_id
     statement = select(
         select(func.count()).select_from(Notification).where(mine, unread).scalar_subquery(),
         select(func.count()).select_from(Notification).where(mine, unread, Notification.path == path).scalar_subquery(),
-        select(func.count()).select_from(NotificationSettings).where(NotificationSettings.user_id == user_id,
-                                   NotificationSettings.time_zone.is_not(None)).scalar_subquery(),
+        select(NotificationSettings.time_zone).where(NotificationSettings.user_id == user_id).scalar_subquery(),
     )
     async with resources.db.lookup() as db:
         total, here, zone = (await db.execute(statement)).one()
-    return int(total), int(here), bool(zone)
+    return int(total), int(here), zone or None
