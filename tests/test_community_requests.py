@@ -106,6 +106,10 @@ async def test_an_employee_asks_and_an_owner_approves(people: dict[str, Any], re
     await (await sign_in(people["emp2"])).post("/api/v1/communities/book-club/requests", json={})
     items = (await owner.get("/api/v1/me/notifications")).json()["items"]
     assert [i["subject"] for i in items if i["kind"] == "join_request"] == ["2 people ask to join 'Book club'"]
+    # Opening the queue is reading it.
+    assert (await owner.get("/rooms/book-club/requests")).status_code == 200
+    [note] = await notes(resources, people["owner"].id, "join_request")
+    assert note.read_at is not None and note.count == 2
     assert await notes(resources, people["member"].id, "join_request") == []
     # The queue, oldest first, with the message.
     queue = (await owner.get("/api/v1/communities/book-club/requests")).json()
@@ -344,8 +348,13 @@ async def test_every_role_against_every_page(people: dict[str, Any], resources: 
     withdrawn = await eve.post("/communities/book-club/withdraw", data={}, headers=HX)
     assert withdrawn.status_code == 200 and "Ask to join" in withdrawn.text
     assert (await eve.post("/communities/book-club/withdraw", data={}, headers=HX)).status_code == 409
+    # The request part alone, as the live frame's refresh asks for it.
+    part = {who: await c.get("/communities/book-club/request") for who, c in http.items()}
+    assert {who: r.status_code for who, r in part.items()} == {
+        "admin": 200, "owner": 200, "comod": 200, "member": 200, "emp": 200, "guest": 404}
+    assert "You are in." in part["emp"].text and "<html" not in part["emp"].text
     # Signed out: to sign-in.
-    for path in ("/communities/book-club", *paths):
+    for path in ("/communities/book-club", "/communities/book-club/request", *paths):
         assert (await client.get(path)).status_code == 303, path
     for path in ("/communities/book-club/request", "/communities/book-club/withdraw",
                  f"/rooms/book-club/requests/{pending.id}/approve"):

@@ -27,7 +27,8 @@ async def test_the_queue_and_its_count_follow_for_the_owners_only(live: LiveServ
     await api_call(live, member, "POST", f"/api/v1/rooms/{slug}/join")
     await api_call(live, owner, "PATCH", f"/api/v1/rooms/{slug}", {"visibility": "by-request"})
     async with (await live.connect(owner, slug, fmt=None) as owner_html, await live.connect(owner, slug) as owner_json,
-                await live.connect(member, slug, fmt=None) as member_html):
+                await live.connect(member, slug, fmt=None) as member_html,
+                await live.connect_user_stream(emp) as emp_stream):
         await api_call(live, emp, "POST", f"/api/v1/communities/{slug}/requests", {"message": "Hello"})
         html = of_kind(await frames_until(owner_html, has_kind("join_request.created")), "join_request.created")[0]
         data = of_kind(await frames_until(owner_json, has_kind("join_request.created")), "join_request.created")[0]
@@ -37,6 +38,9 @@ async def test_the_queue_and_its_count_follow_for_the_owners_only(live: LiveServ
         queue = await api_call(live, owner, "GET", f"/api/v1/communities/{slug}/requests")
         await api_call(live, owner, "POST", f"/api/v1/communities/{slug}/requests/{queue['pending'][0]['id']}/approve")
         approved = of_kind(await frames_until(owner_html, has_kind("join_request.approved")), "join_request.approved")[0]
+        # The one who asked hears the answer on their own socket (their open card fetches it).
+        answered = of_kind(await frames_until(emp_stream, has_kind("join_request.answered")), "join_request.answered")
+        assert answered[0]["data"] == {"slug": slug}
     # The queue page and the tool links swap in their fresh parts; a screen reader hears of it.
     assert 'hx-target="#join-requests"' in html["content"] and f"/rooms/{slug}/requests/queue" in html["content"]
     assert 'hx-target="#join-requests-count"' in html["content"] and "asks to join" in html["content"]

@@ -209,6 +209,9 @@ VOTE_MINE = Kind("vote.mine", stored=False, html="live/vote_mine.html")
 # To one person's sockets: a pulse reached them (their home page lists it), and a pulse they
 # sent has a new answer (its results page follows); the pages fetch what changed.
 PULSE_SENT = Kind("pulse.sent", stored=False)
+# To the sockets of one who asked to join a community: the owners answered (the directory
+# card or the about page fetches its request part again).
+JOIN_REQUEST_ANSWERED = Kind("join_request.answered", stored=False)
 PULSE_RESULTS = Kind("pulse.results", stored=False)
 NOTIFICATIONS_UNREAD = Kind("notifications.unread", stored=False, html="live/notifications.unread.html")
 

@@ -48,7 +48,7 @@ from innovate.rooms.memberships import add_member
 from innovate.rooms.models import JoinRequest, Membership, Room
 from innovate.rooms.urls import room_url
 from innovate.settings import Settings
-from innovate.writes import Outbox, write
+from innovate.writes import Outbox, to_user, write
 
 BY_REQUEST = "by-request"
 MESSAGE_MAX = 500
@@ -210,6 +210,7 @@ async def _approve(db: AsyncSession, outbox: Outbox, settings: Settings, room: R
     await append_event(db, outbox, room.id, kinds.JOIN_REQUEST_APPROVED,
                        {"request_id": request.id, "user_id": requester.id, "pending": await pending_count(db, room.id)},
                        audience="moderators", actor_id=actor_id)
+    _answered(outbox, requester.id, room.slug)
     await tell(db, outbox, settings, {requester.id}, kind="join_approved", category=Category.INVITATIONS,
                thread=f"join_answer:room:{room.id}", title=room.title, path=room_url(room.slug), actor_id=actor_id,
                data={"opened": True} if opened else {})
@@ -224,9 +225,14 @@ async def _decline(db: AsyncSession, outbox: Outbox, settings: Settings, room: R
     await append_event(db, outbox, room.id, kinds.JOIN_REQUEST_DECLINED,
                        {"request_id": request.id, "user_id": requester.id, "pending": await pending_count(db, room.id)},
                        audience="moderators", actor_id=actor_id)
+    _answered(outbox, requester.id, room.slug)
     await tell(db, outbox, settings, {requester.id}, kind="join_declined", category=Category.INVITATIONS,
                thread=f"join_answer:room:{room.id}", title=room.title, path=about_url(room.slug), actor_id=actor_id,
                data={"reason": reason})
+
+
+def _answered(outbox: Outbox, user_id: int, slug: str) -> None:
+    to_user(outbox, user_id, {"kind": kinds.JOIN_REQUEST_ANSWERED.name, "data": {"slug": slug}})
 
 
 # Settling what is pending when a community stops being by request --------------------------------

@@ -113,6 +113,15 @@ async def ask(request: Request) -> Response:
 
 
 @view
+async def request_part(request: Request) -> Response:
+    """The request controls alone: what the page asks for when the owners answered."""
+    user = _employee(request)
+    async with resources(request).db() as db:
+        card = await queries.card(db, user, resources(request).settings, request.path_params["slug"])
+    return html(render_to_string(request, "communities/_request.html", {"card": card, "form": Form()}))
+
+
+@view
 async def withdraw(request: Request) -> Response:
     user = _employee(request)
     slug = request.path_params["slug"]
@@ -298,6 +307,7 @@ routes = [
     Route("/communities/{slug}/edit", edit_submit, methods=["POST"]),
     Route("/communities/{slug}/join", join, methods=["POST"]),
     Route("/communities/{slug}/request", ask, methods=["POST"]),
+    Route("/communities/{slug}/request", request_part, methods=["GET"]),
     Route("/communities/{slug}/withdraw", withdraw, methods=["POST"]),
     Route("/rooms/{slug}/requests", queue_page, methods=["GET"]),
     Route("/rooms/{slug}/requests/queue", queue_part, methods=["GET"]),

@@ -1,5 +1,6 @@
 // The user's own live stream (/me/live), on pages that follow no room: the bell's unread
-// count changes without a reload. Room pages get the same frames on their room socket
+// count changes without a reload, and so do the parts that say what became of one's pulses
+// and requests to join a community. Room pages get the same frames on their room socket
 // (hx-ws swaps the bell there), so this does nothing where a room socket is open.
 (function () {
   "use strict";
@@ -65,6 +66,9 @@
         try { frame = JSON.parse(event.data); } catch (e) { return; }
         if (frame && frame.kind === "notifications.unread" && frame.data) bell(frame.data.unread || 0);
         if (frame && frame.kind === "pulse.sent") refresh(document.querySelectorAll("[data-pulse-home]"));
+        if (frame && frame.kind === "join_request.answered" && frame.data && typeof frame.data.slug === "string") {
+          refresh(document.querySelectorAll('[data-join-request-live="' + CSS.escape(frame.data.slug) + '"]'));
+        }
         if (frame && frame.kind === "pulse.results" && frame.data) {
           refresh(document.querySelectorAll('[data-pulse-live="' + Number(frame.data.pulse_id) + '"]'));
         }
