@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
-from innovate.accounts.hashing import token_hash
+from innovate.accounts.hashing import hash_password, token_hash
 from innovate.accounts.models import Session, User
 from innovate.audit import AuditEntry
 from innovate.auth.invites import InviteRequest, Joiner, LocalGuest, create_invite, redeem_invite
@@ -44,7 +44,7 @@ async def invited_guest(resources: Resources, moderator: User, slug: str, email:
     """A guest who joined ``slug`` through an invite link made with ``fields``."""
     _invite, url = await create_invite(resources, moderator, slug, InviteRequest(**fields))
     digest = token_hash(url.rsplit("/", 1)[1])
-    redemption = await redeem_invite(resources, digest, Joiner(local=LocalGuest("Gina Guest", email, PASSWORD)))
+    redemption = await redeem_invite(resources, digest, Joiner(local=LocalGuest("Gina Guest", email, hash_password(PASSWORD))))
     return redemption.user
 
 

@@ -62,8 +62,13 @@ async def test_the_panel_says_so_before_and_after(hr: httpx.AsyncClient, room: R
 
 
 def test_what_works_instead_depends_on_the_site(make_settings) -> None:
-    local = make_settings(employee_domains="corp.example", allow_local_guests=True)
+    local = make_settings(employee_domains="corp.example", allow_local_guests=True, smtp_url="smtp://127.0.0.1:25",
+                          mail_from="innovate@corp.example")
     assert "create a guest account with a password" in (lock_warning(local, "erin@expert.example", None) or "")
+    # Without mail a guest cannot confirm an address, so there are no guest accounts to suggest.
+    unmailed = make_settings(employee_domains="corp.example", allow_local_guests=True)
+    assert "ask an administrator to add a guest sign-in provider" in (lock_warning(unmailed, "erin@expert.example",
+                                                                                  None) or "")
     guest_provider = json.dumps([{"name": "experts", "kind": "guest", "client_id": "innovate", "client_secret": "s",
                                   "discovery_url": "https://id.expert.example/.well-known/openid-configuration"}])
     vouched = make_settings(employee_domains="corp.example", oidc_providers=guest_provider)

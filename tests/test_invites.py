@@ -26,7 +26,6 @@ from innovate.resources import Resources
 from innovate.rooms.models import Event, Membership, Room
 from tests.clients import form_csrf
 from tests.factories import make_room
-from tests.mail_support import FAST_MAIL, Sink, parts, sink, wait_until
 from tests.oidc_provider import OidcProvider
 from tests.sso import (  # noqa: F401  (fixtures)
     asgi_client,
@@ -37,8 +36,6 @@ from tests.sso import (  # noqa: F401  (fixtures)
     sso_settings,
     sso_sign_in,
 )
-
-__all__ = ["sink"]
 
 NEUTRAL = "This link is not valid any more; ask the person who sent it."
 
@@ -277,32 +274,6 @@ async def test_employee_sso_through_an_invite_is_an_employee(app: Any, hr: httpx
         assert (await me(http))["kind"] == "employee"  # type: ignore[index]
 
 
-async def test_local_guest_account_where_allowed(app: Any, hr: httpx.AsyncClient, room: Room,
-                                                 resources: Resources) -> None:
-    created = await create(hr, room)
-    async with asgi_client(app) as http:
-        page = await http.get(path_of(created["url"]))
-        assert 'name="action" value="local"' in page.text
-        form = {"csrf_token": form_csrf(page.text), "action": "local", "name": "Lena Local",
-                "email": "lena@expert.example", "password": "long enough pw", "password_confirm": "nope"}
-        mismatch = await http.post(path_of(created["url"]), data=form)
-        assert mismatch.status_code == 422 and "does not match" in mismatch.text
-        # Every error at once, each at its field; what was typed (not the password) stays.
-        wrong = await http.post(path_of(created["url"]), data={**form, "name": "", "email": "lena at expert",
-                                                                "password": "short"})
-        assert wrong.status_code == 422 and "Please check the 4 fields marked below." in wrong.text
-        for name in ("name", "email", "password", "password_confirm"):
-            assert re.search(rf'id="join-local-form-{name}"[^>]*aria-invalid="true" '
-                             rf'aria-describedby="join-local-form-{name}-error"', wrong.text), name
-        assert 'value="lena at expert"' in wrong.text and 'value="short"' not in wrong.text
-        assert (await invite_row(resources, created["id"])).uses == 0
-        form["password_confirm"] = form["password"]
-        response = await http.post(path_of(created["url"]), data=form)
-        assert response.status_code == 303 and response.headers["location"] == f"/rooms/{room.slug}"
-        lena = await me(http)
-        assert lena is not None and lena["kind"] == "guest"
-
-
 class TestWithoutLocalGuests:
     @pytest.fixture
     def settings_overrides(self, corp_idp: OidcProvider, ext_idp: OidcProvider) -> dict[str, Any]:
@@ -317,63 +288,6 @@ class TestWithoutLocalGuests:
             "password": "long enough pw", "password_confirm": "long enough pw"})
         assert response.status_code == 404
         assert await me(client) is None
-
-
-class TestLocalGuestAddresses:
-    """The local guest form tells a stranger nothing about which addresses have accounts (the
-    owner hears of the try by mail), and never makes a guest of a company address."""
-
-    @pytest.fixture
-    def settings_overrides(self, corp_idp: OidcProvider, ext_idp: OidcProvider, sink: Sink) -> dict[str, Any]:
-        return sso_settings(corp_idp, ext_idp, employee_domains="corp.example",
-                            smtp_url=f"smtp://127.0.0.1:{sink.port}", **FAST_MAIL)
-
-    @staticmethod
-    async def sign_up(http: httpx.AsyncClient, url: str, email: str) -> httpx.Response:
-        page = await http.get(path_of(url))
-        return await http.post(path_of(url), data={
-            "csrf_token": form_csrf(page.text), "action": "local", "name": "Mallory", "email": email,
-            "password": "long enough pw", "password_confirm": "long enough pw"})
-
-    async def test_a_known_address_gets_the_neutral_answer_and_its_owner_a_mail(
-            self, app: Any, hr: httpx.AsyncClient, room: Room, resources: Resources, make_user: Any,
-            sink: Sink) -> None:
-        await make_user("owen@partner.example", name="Owen Owner", kind="guest")
-        created = await create(hr, room, max_uses=5)
-        answers = []
-        for address in ("owen@partner.example", "OWEN@Partner.example"):
-            async with asgi_client(app) as http:
-                response = await self.sign_up(http, created["url"], address)
-                assert response.status_code == 422
-                assert "could not make a guest account with this address" in response.text
-                assert "already exists" not in response.text and "already registered" not in response.text
-                assert await me(http) is None
-                answers.append(re.sub(r'(nonce|value)="[^"]*"', "", response.text))
-        assert answers[0] == answers[1]
-        [mail] = await wait_until(lambda: sink.to("owen@partner.example"), what="the owner's mail")
-        text, _ = parts(mail)
-        assert room.title in text and "/login" in text
-        assert (await invite_row(resources, created["id"])).uses == 0
-        # A new address still gets its account and joins.
-        async with asgi_client(app) as http:
-            response = await self.sign_up(http, created["url"], "nora@partner.example")
-            assert response.status_code == 303 and (await me(http))["kind"] == "guest"  # type: ignore[index]
-        assert len(sink.to("owen@partner.example")) == 1  # one such mail a day: no inbox to flood
-
-    async def test_company_addresses_never_become_guest_accounts(
-            self, app: Any, hr: httpx.AsyncClient, room: Room, resources: Resources) -> None:
-        created = await create(hr, room)
-        for address in ("eve@corp.example", "eve@Lab.Corp.example"):
-            async with asgi_client(app) as http:
-                response = await self.sign_up(http, created["url"], address)
-                assert response.status_code == 422
-                assert "is this company&#39;s domain" in response.text or "is this company's domain" in response.text
-                assert await me(http) is None
-        answer = await hr.post(f"/api/v1/rooms/{room.slug}/invites", json={})  # the link is still unused
-        assert answer.status_code == 201
-        assert (await invite_row(resources, created["id"])).uses == 0
-        async with resources.db() as db:
-            assert (await db.execute(select(func.count()).select_from(User).where(User.kind == "guest"))).scalar_one() == 0
 
 
 # Failures: one neutral answer ------------------------------------------------------------------

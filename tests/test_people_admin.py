@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from innovate.accounts.hashing import token_hash
+from innovate.accounts.hashing import hash_password, token_hash
 from innovate.accounts.models import OneTimeLink, User
 from innovate.audit import AuditEntry
 from innovate.auth.invites import InviteRequest, Joiner, LocalGuest, create_invite, redeem_invite
@@ -32,7 +32,8 @@ async def people(resources: Resources, make_user: Any) -> dict[str, User]:
     await join(resources, room, employee)
     _invite, url = await create_invite(resources, moderator, room.slug, InviteRequest())
     redemption = await redeem_invite(resources, token_hash(url.rsplit("/", 1)[1]),
-                                     Joiner(local=LocalGuest("Gus Guest", "gus@partner.example", "a guest password")))
+                                     Joiner(local=LocalGuest("Gus Guest", "gus@partner.example",
+                                                                 hash_password("a guest password"))))
     return {"admin": admin, "moderator": moderator, "employee": employee, "guest": redemption.user}
 
 

@@ -86,6 +86,14 @@ async def announce_setup_link(resources: Resources) -> str | None:
     return url
 
 
+def warn_about_settings(settings: Settings) -> None:
+    """Settings that start fine but do not do what their operator meant, said once at start."""
+    if settings.allow_local_guests and not settings.mail_enabled:
+        log.warning("INNOVATE_ALLOW_LOCAL_GUESTS is on, but e-mail is not set up (INNOVATE_SMTP_URL): a guest "
+                    "account with a password needs its address confirmed by mail, so invite links offer none. "
+                    "Set INNOVATE_SMTP_URL, or add a guest sign-in provider")
+
+
 async def healthz(request: Request) -> Response:
     return JSON({"status": "ok"})
 
@@ -164,6 +172,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
         metrics.watch_pool(res.engine)
         if owned:
             await announce_setup_link(res)
+        warn_about_settings(res.settings)
         try:
             async with scheduler(res), mail_worker.running(res), retention(res):
                 yield {}

@@ -10,7 +10,7 @@ from innovate.accounts.models import (
     User,
 )
 from innovate.audit import AuditEntry
-from innovate.auth.models import Invite, InviteRedemption
+from innovate.auth.models import GuestSignup, Invite, InviteRedemption
 from innovate.db import Base
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.mail.models import OutboxMail
@@ -49,6 +49,7 @@ __all__ = [
     "Base",
     "Criterion",
     "Event",
+    "GuestSignup",
     "Identity",
     "Idea",
     "Invite",

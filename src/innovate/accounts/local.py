@@ -37,11 +37,17 @@ class AddressTaken(Conflict):
     """The address already has an account (what an operator is told; a stranger never is)."""
 
 
+def is_company_address(address: str, employee_domains: list[str]) -> bool:
+    """Whether ``address`` is in one of the company's domains (or a subdomain of one)."""
+    domain = normalise_email(address).rpartition("@")[2]
+    return any(domain == d or domain.endswith("." + d) for d in employee_domains)
+
+
 def check_guest_address(address: str, employee_domains: list[str]) -> None:
     """A self-made guest account may not carry the company's address: that is an employee's,
     who signs in the company's way (a guest account would pass for them)."""
-    domain = normalise_email(address).rpartition("@")[2]
-    if any(domain == d or domain.endswith("." + d) for d in employee_domains):
+    if is_company_address(address, employee_domains):
+        domain = normalise_email(address).rpartition("@")[2]
         raise Invalid.field("email", lazy_gettext("%(domain)s is this company's domain: employees sign in with "
                                                   "their company account, not a guest account", domain=domain))
 
@@ -86,9 +92,11 @@ async def add_local_user(
     kind: str = "employee",
     is_admin: bool = False,
     is_moderator: bool = False,
+    password_hash: str | None = None,
 ) -> User:
     """Add a user with a local password identity (or none yet, for a set-password link)
-    inside the caller's transaction."""
+    inside the caller's transaction. ``password_hash`` instead of ``password``: the Argon2
+    hash of a password chosen earlier (a guest sign-up waiting for its confirmation)."""
     address = normalise_email(email)
     if password is not None:
         check_password(password)
@@ -105,7 +113,7 @@ async def add_local_user(
             subject=address.lower(),
             email=address,
             email_verified=False,
-            secret_hash=hash_password(password) if password is not None else None,
+            secret_hash=hash_password(password) if password is not None else password_hash,
         ))
         await db.flush()
     except IntegrityError:

@@ -35,7 +35,7 @@ def lock_warning(settings: Settings, email: str | None, domain: str | None) -> s
         return None
     if confirms_outside_addresses(settings):
         return None
-    if settings.allow_local_guests:
+    if settings.local_guest_signup:
         return _("Nobody can use this link yet: no sign-in here confirms addresses outside the company, so the "
                  "e-mail lock cannot be met. Create a link without an e-mail or domain lock, for one use and a "
                  "short time, and send it to them yourself. They can then create a guest account with a password.")

@@ -2,7 +2,9 @@
 
 ``GET /join/{token}`` only shows a confirmation page (link scanners and previews consume
 nothing); the POST redeems it for a signed-in user, or starts sign-in with a provider, or
-creates a local guest account where the administrator allows it.
+takes a local guest sign-up where the administrator allows it (and mail is set up): the
+answer is "check your mail" whatever the address, and ``/join/confirm/{token}``, the link in
+that mail, makes the account (guest_signup.py). That page too only asks; its POST acts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from innovate.accounts.hashing import token_hash
 from innovate.accounts.local import ACCOUNT_FIELDS, check_new_password, normalise_email
 from innovate.accounts.sessions import rotate_session
 from innovate.accounts.throttles import hit_committed
+from innovate.auth.guest_signup import InviteTo, LocalGuestsOff, SignUp, ask_for_guest_account
 from innovate.auth.invite_locks import confirms_outside_addresses, lock_warning
 from innovate.auth.invites import (
     DEFAULT_EXPIRY_HOURS,
@@ -25,14 +28,17 @@ from innovate.auth.invites import (
     MAX_EXPIRY_HOURS,
     MAX_MAX_USES,
     InviteNotValid,
+    InvitePreview,
     InviteRequest,
+    InviteRestricted,
     Joiner,
-    LocalGuest,
     check_request,
+    confirm_guest_signup,
     create_invite,
     invite_json,
     list_invites,
     listing_json,
+    peek_guest_signup,
     peek_invite_hash,
     redeem_invite,
     revoke_invite,
@@ -40,7 +46,7 @@ from innovate.auth.invites import (
 )
 from innovate.auth.oidc import sign_in_providers
 from innovate.auth.signin import failure_page, start_sign_in
-from innovate.errors import AppError, NotFound
+from innovate.errors import AppError
 from innovate.i18n import gettext as _
 from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, FieldErrors, Input, bool_field, int_field, read_input, text_field
@@ -74,7 +80,7 @@ def _join_context(request: Request, preview: Any, **extra: Any) -> dict[str, Any
         "token": request.path_params["token"],
         "invite": preview,
         "providers": providers,
-        "allow_local": res.settings.allow_local_guests and not preview.restricted,
+        "allow_local": res.settings.local_guest_signup and not preview.restricted,
         "form": Form(),
         **extra,
     }
@@ -114,7 +120,7 @@ async def join_submit(request: Request) -> Response:
         if isinstance(provider, str) and provider:
             return await start_sign_in(request, provider, next_url=f"/rooms/{preview.room_slug}", invite=digest)
         if data.get("action") == "local":
-            return await _join_as_local_guest(request, digest, preview, data)
+            return await _join_as_local_guest(request, preview, data)
     except InviteNotValid:
         return _invalid_page(request)
     except AppError as exc:
@@ -122,10 +128,12 @@ async def join_submit(request: Request) -> Response:
     return see_other(request.url.path)
 
 
-async def _join_as_local_guest(request: Request, digest: str, preview: Any, data: Input) -> Response:
+async def _join_as_local_guest(request: Request, preview: InvitePreview, data: Input) -> Response:
     res = resources(request)
-    if not res.settings.allow_local_guests:
-        raise NotFound(lazy_gettext("Local guest accounts are not enabled here."))
+    if not res.settings.local_guest_signup:
+        raise LocalGuestsOff()
+    if preview.restricted:
+        raise InviteRestricted()  # the form is not offered: a self-made account meets no lock
     try:
         errors = FieldErrors()
         name = errors.check(text_field, data, "name", max_length=120) or ""
@@ -134,17 +142,50 @@ async def _join_as_local_guest(request: Request, digest: str, preview: Any, data
             errors.check(normalise_email, email)
         password = check_new_password(data, errors)
         errors.raise_if_any()
-        redemption = await redeem_invite(res, digest, Joiner(local=LocalGuest(name=name, email=email,
-                                                                                     password=password[:1024])))
-    except InviteNotValid:
-        raise
     except AppError as exc:
-        if exc.code in ("invite_restricted", "removed", "account_disabled"):
-            raise
+        # Only what was typed is judged here (its form), never whether the address is known.
         context = _join_context(request, preview, form=Form.failed(data, exc, ACCOUNT_FIELDS))
         return template(request, "invites/join.html", context, status=exc.status)
-    await rotate_session(request.scope, redemption.user)
-    return see_other(f"/rooms/{redemption.room_slug}")
+    await ask_for_guest_account(res, InviteTo(preview.invite_id, preview.room_title, preview.invited_by),
+                                SignUp(name=name, email=email, password=password[:1024]),
+                                ip=request.client.host if request.client else "unknown")
+    return template(request, "invites/check_mail.html", {"invite": preview, "email": normalise_email(email)},
+                    headers={"Cache-Control": "no-store"})
+
+
+async def confirm_page(request: Request) -> Response:
+    """What a mailed confirmation link opens: who and which room, and a button."""
+    return await _confirmation(request, submit=False)
+
+
+async def confirm_submit(request: Request) -> Response:
+    return await _confirmation(request, submit=True)
+
+
+async def _confirmation(request: Request, *, submit: bool) -> Response:
+    res, token = resources(request), request.path_params["token"]
+    try:
+        await _throttle(request)
+        if submit:
+            redemption = await confirm_guest_signup(res, token)
+        else:
+            pending = await peek_guest_signup(res, token)
+    except InviteNotValid:
+        return _invite_gone_page(request)
+    except AppError as exc:
+        title = "No account was made" if submit else "This link cannot be used"
+        return failure_page(request, title, exc.message, exc.status, exc.headers)
+    if submit:
+        await rotate_session(request.scope, redemption.user)
+        return see_other(f"/rooms/{redemption.room_slug}")
+    return template(request, "invites/confirm.html", {"pending": pending, "token": token},
+                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def _invite_gone_page(request: Request) -> Response:
+    return failure_page(request, "The invitation is not valid any more",
+                        "The invitation this link belongs to was withdrawn, used up or has expired, so no account "
+                        "was made. Ask the person who invited you for a new link.", InviteNotValid.status)
 
 
 # Creating, listing, revoking -------------------------------------------------------------------
@@ -241,6 +282,8 @@ async def invites_revoke(request: Request) -> Response:
 
 
 routes = [
+    Route("/join/confirm/{token}", confirm_page, methods=["GET"]),
+    Route("/join/confirm/{token}", confirm_submit, methods=["POST"]),
     Route("/join/{token}", join_page, methods=["GET"]),
     Route("/join/{token}", join_submit, methods=["POST"]),
     Route("/rooms/{slug}/invites", invites_page, methods=["GET"]),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit
@@ -23,6 +23,14 @@ from innovate.accounts.hashing import new_token, token_hash
 from innovate.accounts.local import EMAIL_RE, AddressTaken, add_local_user, check_guest_address
 from innovate.accounts.models import User
 from innovate.accounts.throttles import hit
+from innovate.auth.guest_signup import (
+    AddressNowTaken,
+    LocalGuestsOff,
+    SignUpLinkNotValid,
+    account_for,
+    pending_signup,
+    spend_signup,
+)
 from innovate.auth.identities import (
     Deactivated,
     NotAnEmployeeAnyMore,
@@ -38,7 +46,6 @@ from innovate.db import insert_for, utcnow
 from innovate.errors import AppError, Forbidden, Invalid, NotFound
 from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.inputs import FieldErrors
-from innovate.mail.accounts import queue_address_in_use_mail
 from innovate.mail.invites import InviteMail, invite_mails, queue_invite_mail
 from innovate.mail.worker import wake
 from innovate.resources import Resources
@@ -87,19 +94,6 @@ class RemovedFromRoom(AppError):
         super().__init__(lazy_gettext("A moderator removed you from this room; ask them if you should come back."))
 
 
-class GuestAccountRefused(AppError):
-    """A local guest account that cannot be made with that address, for whatever reason the
-    stranger must not learn (it has an account already): the same words either way."""
-
-    status = 422
-    code = "invalid"
-
-    def __init__(self) -> None:
-        why = lazy_gettext("We could not make a guest account with this address. If you already have an account "
-                           "here, sign in with it first, then open this link again.")
-        super().__init__(why, fields={"email": why})
-
-
 # Reading ------------------------------------------------------------------------------------
 
 
@@ -127,6 +121,7 @@ def valid_token_shape(token: str) -> bool:
 class InvitePreview:
     """What the confirmation page may show about a usable link."""
 
+    invite_id: int
     token_hash: str
     room_slug: str
     room_title: str
@@ -148,7 +143,7 @@ async def peek_invite_hash(resources: Resources, digest: str) -> InvitePreview |
     invite, room, inviter = row
     if invite_state(invite) != "active" or room.phase not in JOINABLE_PHASES:
         return None
-    return InvitePreview(token_hash=digest, room_slug=room.slug, room_title=room.title, invited_by=inviter,
+    return InvitePreview(invite_id=invite.id, token_hash=digest, room_slug=room.slug, room_title=room.title, invited_by=inviter,
                          restricted=invite.email is not None or invite.domain is not None,
                          expires_at=invite.expires_at)
 
@@ -338,19 +333,24 @@ async def revoke_invite(resources: Resources, user: User | None, slug: str, invi
 
 @dataclass(frozen=True)
 class LocalGuest:
+    """A new local guest account: its name, address and the Argon2 hash of its password."""
+
     name: str
     email: str
-    password: str
+    password_hash: str
 
 
 @dataclass(frozen=True)
 class Joiner:
     """Who redeems: a signed-in ``user``; or an ``identity`` just returned by a provider
-    (``employee`` if it counts as one); or a new ``local`` guest account."""
+    (``employee`` if it counts as one); or the guest sign-up whose mailed link has the token
+    hash ``signup`` (guest_signup.py), spent in the same transaction; or a ``local`` guest
+    account made at once, for callers that vouch for the address themselves."""
 
     user: User | None = None
     identity: ExternalIdentity | None = None
     employee: bool = False
+    signup: str | None = None
     local: LocalGuest | None = None
 
 
@@ -398,7 +398,7 @@ async def _spend(db: AsyncSession, digest: str, emails: set[str]) -> tuple[int, 
     return (row[0], row[1], row[2]) if row is not None else None
 
 
-async def _resolve_user(db: AsyncSession, joiner: Joiner) -> tuple[User, set[str]]:
+async def _resolve_user(db: AsyncSession, joiner: Joiner, employee_domains: list[str]) -> tuple[User, set[str]]:
     """The account that joins (found or created in this transaction) and its verified e-mails."""
     if joiner.user is not None:
         user = await db.get(User, joiner.user.id)
@@ -422,9 +422,19 @@ async def _resolve_user(db: AsyncSession, joiner: Joiner) -> tuple[User, set[str
         if identity.verified_email:
             emails.add(identity.verified_email)
         return user, emails
-    if joiner.local is not None:
-        user = await add_local_user(db, joiner.local.email, joiner.local.password, name=joiner.local.name, kind="guest")
-        return user, set()  # a self-declared address proves nothing
+    local = joiner.local
+    if joiner.signup is not None:
+        spent = await spend_signup(db, joiner.signup)
+        if await account_for(db, spent.email) is not None:
+            raise AddressNowTaken()  # made meanwhile, perhaps through a provider, perhaps spelt otherwise
+        local = LocalGuest(name=spent.name, email=spent.email, password_hash=spent.password_hash)
+    if local is not None:
+        check_guest_address(local.email, employee_domains)
+        user = await add_local_user(db, local.email, None, password_hash=local.password_hash, name=local.name,
+                                    kind="guest")
+        # Confirmed by mail, but no sign-in provider vouches for it: an e-mail lock stays unmet
+        # (invite_locks.py), as the join page says.
+        return user, set()
     raise ValueError("a Joiner needs a user, an identity or a local guest")
 
 
@@ -433,14 +443,11 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
 
     A person who is already an active member spends nothing. Someone a moderator removed
     does not come back through a link. A local guest account is never made with an address
-    of the company's domains, and an address that has an account gets the neutral
-    :class:`GuestAccountRefused` (its owner is told by mail).
+    of the company's domains, nor a second one for an address.
     """
-    if joiner.local is not None:
-        check_guest_address(joiner.local.email, resources.settings.employee_domain_list)
     try:
         async with write(resources) as (db, outbox):
-            user, emails = await _resolve_user(db, joiner)
+            user, emails = await _resolve_user(db, joiner, resources.settings.employee_domain_list)
             spent = await _spend(db, digest, emails)
             if spent is None:
                 raise await _why_not(db, digest)
@@ -472,23 +479,46 @@ async def redeem_invite(resources: Resources, digest: str, joiner: Joiner) -> Re
     except _AlreadyIn as done:
         return Redemption(user=done.user, room_slug=done.room.slug, joined=False)
     except AddressTaken:
-        await _tell_owner(resources, digest, joiner.local.email if joiner.local else "")
-        raise GuestAccountRefused() from None
+        if joiner.signup is None:
+            raise
+        raise AddressNowTaken() from None
     return Redemption(user=user, room_slug=room.slug, joined=True)
 
 
-async def _tell_owner(resources: Resources, digest: str, address: str) -> None:
-    """Mail the owner of ``address`` that someone tried to make an account with it."""
-    queued = False
-    async with resources.db.begin() as db:
-        owner = (await db.execute(select(User).where(func.lower(User.email) == address.lower()))).scalar_one_or_none()
-        room_title = (await db.execute(select(Room.title).join(Invite, Invite.room_id == Room.id)
-                                       .where(Invite.token_hash == digest))).scalar_one_or_none()
-        if owner is not None and owner.email and owner.is_active and room_title is not None:
-            queued = await queue_address_in_use_mail(db, resources.settings, to=owner.email, name=owner.name,
-                                                     room_title=room_title)
-    if queued:
-        wake(resources)
+# Confirming a local guest's address ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingGuest:
+    """What the confirmation page shows: who asked, for which room."""
+
+    name: str
+    email: str
+    invite: InvitePreview
+
+
+async def peek_guest_signup(resources: Resources, token: str) -> PendingGuest:
+    """The sign-up a mailed link confirms, without using it; :class:`SignUpLinkNotValid` when
+    the link is used, expired or unknown, :class:`InviteNotValid` when its invite is."""
+    if not resources.settings.local_guest_signup:
+        raise LocalGuestsOff()
+    async with resources.db() as db:
+        found = await pending_signup(db, token_hash(token)) if valid_token_shape(token) else None
+    if found is None:
+        raise SignUpLinkNotValid()
+    row, invite_digest = found
+    preview = await peek_invite_hash(resources, invite_digest)
+    if preview is None or preview.restricted:
+        raise InviteNotValid()
+    return PendingGuest(name=row.name, email=row.email, invite=preview)
+
+
+async def confirm_guest_signup(resources: Resources, token: str) -> Redemption:
+    """Use a mailed confirmation link: the guest account is made from the sign-up and joins
+    the invited room, in one transaction with spending the link and one use of the invite;
+    nothing changes when the invite is no longer valid."""
+    pending = await peek_guest_signup(resources, token)  # the page's own checks and answers
+    return await redeem_invite(resources, pending.invite.token_hash, Joiner(signup=token_hash(token)))
 
 
 async def _why_not(db: AsyncSession, digest: str) -> AppError:

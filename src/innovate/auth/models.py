@@ -40,3 +40,22 @@ class InviteRedemption(Base):
     invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuestSignup(Base):
+    """A local guest account someone asked for through an invite link, waiting until its
+    address is confirmed: the link mailed to it carries the token, whose hash is kept here.
+
+    The password is kept only as its Argon2 hash. A row is deleted when its link is used (the
+    account is then made from it) and swept once expired; it goes with its invite."""
+
+    __tablename__ = "guest_signups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

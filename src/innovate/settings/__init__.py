@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0, description="How long each process may answer a bearer token from memory; revocation, sign-out and deactivation still apply at once. 0 looks every token up.")
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
-    allow_local_guests: bool = False
+    allow_local_guests: bool = Field(default=False, description="Let invited guests make a password account, confirmed by e-mail (needs INNOVATE_SMTP_URL).")
+    guest_signups_per_hour: int = Field(default=30, ge=1, description="Local guest sign-ups one IP address may ask for per hour.")
     employee_domains: str = Field(default="", description="Comma-separated e-mail domains that count as employees.")
     metrics_token: str = Field(default="", description="Bearer token that /metrics requires; empty: /metrics answers 404.")
     metrics_port: int = Field(default=0, ge=0, le=65535,
@@ -212,6 +213,12 @@ class Settings(BaseSettings):
     @property
     def mail_enabled(self) -> bool:
         return bool(self.smtp_url)
+
+    @property
+    def local_guest_signup(self) -> bool:
+        """Whether invited guests may make a password account here: a sign-up is confirmed by
+        a mail to the address, so without mail there is none (app.py warns at start)."""
+        return self.allow_local_guests and self.mail_enabled
 
     @property
     def employee_domain_list(self) -> list[str]:
