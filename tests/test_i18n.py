@@ -377,3 +377,16 @@ async def test_a_page_shows_times_in_the_persons_time_zone_and_language(make_use
     for iso, shown in times:
         moment = datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Tokyo"))
         assert shown == moment.strftime("%d.%m.%Y, %H:%M"), (iso, shown)
+
+
+async def test_the_api_reads_and_sets_the_callers_language(make_user, sign_in) -> None:
+    user = await make_user("api-locale@example.com")
+    http = await sign_in(user)
+    assert (await http.get("/api/v1/me")).json()["locale"] is None
+    chosen = await http.put("/api/v1/me/locale", json={"locale": "es"})
+    assert chosen.status_code == 200 and chosen.json()["locale"] == "es"
+    assert '<html lang="es">' in (await http.get("/", headers={"Accept-Language": "de"})).text
+    refused = await http.put("/api/v1/me/locale", json={"locale": "klingon"})
+    assert refused.status_code == 422 and refused.json()["error"]["fields"] == {"locale": "choose one of the languages offered"}
+    assert (await http.put("/api/v1/me/locale", json={"locale": None})).json()["locale"] is None
+    assert (await http.get("/api/v1/me/export")).status_code == 200

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from innovate.accounts import links
+from innovate.accounts import language, links
 from innovate.accounts.guards import require_user
 from innovate.accounts.local import ACCOUNT_FIELDS, authenticate, check_name, check_new_password, normalise_email
 from innovate.accounts.models import User
@@ -38,6 +38,7 @@ def user_json(user: User) -> dict[str, Any]:
         "kind": user.kind,
         "is_admin": user.is_admin,
         "is_moderator": user.is_moderator,
+        "locale": user.locale,
     }
 
 
@@ -125,6 +126,16 @@ async def api_me(request: Request) -> Response:
     return JSON(user_json(require_user(request)))
 
 
+async def api_my_locale(request: Request) -> Response:
+    """``PUT {"locale": "de"}``: the caller's language for pages and mail; ``null`` or ``""``:
+    follow the browser."""
+    user = require_user(request)
+    res = resources(request)
+    data = await read_input(request)
+    await language.set_language(res, user, language.read_choice(data.get("locale"), pseudo=res.settings.pseudo_locale))
+    return JSON(user_json(user))
+
+
 async def api_tokens(request: Request) -> Response:
     user = require_user(request)
     if request.method == "GET":
@@ -150,6 +161,7 @@ routes = [
     Route("/set-password/{token}", set_password_page, methods=["GET"]),
     Route("/set-password/{token}", set_password_submit, methods=["POST"]),
     Route("/api/v1/me", api_me, methods=["GET"]),
+    Route("/api/v1/me/locale", api_my_locale, methods=["PUT"]),
     Route("/api/v1/tokens", api_tokens, methods=["GET", "POST"]),
     Route("/api/v1/tokens/{token_id:id}", api_token_revoke, methods=["DELETE"]),
 ]

@@ -43,7 +43,7 @@ def profile_json(user: User) -> dict[str, Any]:
         "id": user.id, "email": user.email, "name": user.name, "kind": user.kind, "is_admin": user.is_admin,
         "is_moderator": user.is_moderator, "is_active": user.is_active, "created_at": _iso(user.created_at),
         "deactivated_at": _iso(user.deactivated_at), "external_id": user.external_id,
-        "given_name": user.given_name, "family_name": user.family_name,
+        "given_name": user.given_name, "family_name": user.family_name, "locale": user.locale,
     }
 
 
