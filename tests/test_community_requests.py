@@ -130,6 +130,9 @@ async def test_an_employee_asks_and_an_owner_approves(people: dict[str, Any], re
     assert (entry.actor_id, entry.target_kind, entry.target_id) == (people["owner"].id, "user", people["emp"].id)
     counted = (await owner.get("/api/v1/communities/book-club")).json()
     assert counted["members"] == 4
+    # The owners' audit log shows the decision.
+    logged = (await owner.get("/api/v1/rooms/book-club/audit", params={"action": "join_request.approved"})).json()
+    assert [(e["action"], e["target_id"]) for e in logged["items"]] == [("join_request.approved", people["emp"].id)]
 
 
 async def test_a_decline_with_its_reason_and_the_cool_down(people: dict[str, Any], resources: Resources,
