@@ -1,5 +1,5 @@
 """The message box at its edges, in real Chromium: a send that fails while offline, drafts that
-outlive a reload, the offline banner, the keyboard (Enter, Shift+Enter, Escape, the skip link,
+outlive a reload (a reply's with whom it answers), the offline banner, the keyboard (Enter, Shift+Enter, Escape, the skip link,
 the focus after sending) and posts longer than the limit."""
 
 from __future__ import annotations
@@ -116,6 +116,59 @@ async def test_enter_sends_shift_enter_adds_a_line_and_the_focus_stays(site: Sit
     plain = messages(employee, "Not a reply after all")
     await expect(plain).to_have_count(1)
     await expect(plain.locator(".reply-ref")).to_have_count(0)
+
+
+async def test_a_draft_written_as_a_reply_keeps_whom_it_answers(site: Site, people: People) -> None:
+    room = await site.open_room("reply-draft")
+    slug = room["slug"]
+    async with site.api("moderator") as mod:
+        asked = await mod.post(f"/rooms/{slug}/messages", json={"body": "Which depots still use pallets?"})
+        assert asked.status_code == 201, asked.text
+    question_id = str(asked.json()["id"])
+    employee = await in_room(await people.signed_in("employee"), slug)
+    form, textbox, send = composer(employee)
+    replying, field = form.locator("[data-replying]"), form.locator("[data-reply-field]")
+
+    # Written as a reply, the draft outlives a reload with its reply target.
+    await messages(employee, "still use pallets").get_by_role("link", name="Reply").click()
+    await textbox.fill("Hamburg and Lyon")
+    await employee.reload()
+    await live(employee)
+    await expect(textbox).to_have_value("Hamburg and Lyon")
+    await expect(replying).to_be_visible()
+    await expect(replying).to_contain_text("Replying to Mo Moderator")
+    await expect(field).to_have_value(question_id)
+
+    # A send that fails offline keeps it too; back online, it goes as the reply it was.
+    await employee.context.set_offline(True)
+    await send.click()
+    await expect(form.get_by_role("alert")).to_contain_text("Your message was not sent")
+    await employee.context.set_offline(False)
+    await expect(employee.locator("#room")).to_have_attribute("data-live", "open")
+    await expect(replying).to_contain_text("Replying to Mo Moderator")
+    await expect(send).to_be_enabled()
+    await send.click()
+    answer = messages(employee, "Hamburg and Lyon")
+    await expect(answer).to_have_count(1)
+    await expect(answer.locator(".reply-ref")).to_have_count(1)
+
+    # Sent, the reply target goes with the draft: the next message is not a reply.
+    await employee.reload()
+    await live(employee)
+    await expect(replying).to_be_hidden()
+    await expect(field).to_have_value("")
+    await expect(textbox).to_have_value("")
+
+    # A cancelled reply is forgotten, the text kept.
+    await messages(employee, "still use pallets").get_by_role("link", name="Reply").click()
+    await textbox.fill("On second thoughts, a new topic")
+    await form.get_by_role("link", name="Cancel reply").click()
+    await expect(replying).to_be_hidden()
+    await employee.reload()
+    await live(employee)
+    await expect(textbox).to_have_value("On second thoughts, a new topic")
+    await expect(replying).to_be_hidden()
+    await expect(field).to_have_value("")
 
 
 async def test_skip_to_discussion_lands_in_the_message_box(site: Site, people: People) -> None:

@@ -3,7 +3,8 @@
 //
 // - Drafts: what someone types in a composer is kept in this browser (localStorage), per
 //   person, room and thread, until it is sent: a reload, a failed send or a closed tab does
-//   not lose it.
+//   not lose it. A draft written as a reply keeps whom it answers, until it is sent or the
+//   reply is cancelled.
 // - Keys: Enter sends and Shift+Enter adds a line where there is a keyboard (on a touch screen
 //   Enter adds a line and the Send button sends, as phone keyboards have no Shift+Enter);
 //   Ctrl+Enter or ⌘+Enter sends everywhere; Escape cancels a reply. A hint says so.
@@ -17,6 +18,7 @@
   "use strict";
 
   var STORE = "innovate:draft:";
+  var REPLY_STORE = "innovate:draft-reply:";  // beside the text: {"id", "name"} of the message answered
   var NEAR = 0.9;  // the counter shows from 90 % of the limit
   var room = null;
   var refocus = {};  // composer id -> true: the focus was in it when it was sent
@@ -46,19 +48,46 @@
     } catch (e) { /* storage refused (private mode, policy): no drafts, nothing breaks */ }
   }
 
-  function dropDraft(form) {
-    try { localStorage.removeItem(draftKey(form)); } catch (e) { /* see saveDraft */ }
+  function replyKey(form) {
+    return REPLY_STORE + draftKey(form).slice(STORE.length);
   }
 
-  // A draft fills an empty box; a box the server filled (a refused post) keeps its text.
+  // The reply the form holds now (room.js sets it when Reply is chosen, clears it on cancel).
+  function saveReply(form) {
+    var field = $("[data-reply-field]", form), name = $("[data-reply-name]", form);
+    if (!field) return;
+    try {
+      if (field.value) localStorage.setItem(replyKey(form), JSON.stringify({ id: field.value, name: name ? name.textContent : "" }));
+      else localStorage.removeItem(replyKey(form));
+    } catch (e) { /* see saveDraft */ }
+  }
+
+  function dropDraft(form) {
+    try {
+      localStorage.removeItem(draftKey(form));
+      localStorage.removeItem(replyKey(form));
+    } catch (e) { /* see saveDraft */ }
+  }
+
+  // A draft fills an empty box; a box the server filled (a refused post) keeps its text, and
+  // a form that names a reply already (the server's, after ?reply_to=) keeps that one.
   function restoreDraft(form) {
     var area = box(form);
-    if (!area || area.value) return;
-    var text = null;
-    try { text = localStorage.getItem(draftKey(form)); } catch (e) { /* see saveDraft */ }
-    if (text) {
+    if (!area) return;
+    var text = null, reply = null;
+    try {
+      text = localStorage.getItem(draftKey(form));
+      reply = JSON.parse(localStorage.getItem(replyKey(form)) || "null");
+    } catch (e) { /* storage refused, or not ours to read: no draft */ }
+    if (text && !area.value) {
       area.value = text;
       count(area);
+    }
+    var field = $("[data-reply-field]", form), note = $("[data-replying]", form);
+    if (reply && reply.id && field && note && !field.value) {
+      field.value = String(reply.id);
+      $("[data-reply-name]", note).textContent = String(reply.name || "");
+      note.hidden = false;
     }
   }
 
@@ -189,6 +218,10 @@
     document.addEventListener("htmx:after:settle", setUp);
     document.addEventListener("keydown", onKeyDown);
     document.addEventListener("input", onInput);
+    document.addEventListener("innovate:reply-changed", function (event) {
+      var form = composerOf(event.target);
+      if (form) saveReply(form);
+    });
     document.addEventListener("submit", onSubmit, true);
     document.addEventListener("htmx:after:request", onAfterRequest);
     document.addEventListener("htmx:finally:request", onFinally);

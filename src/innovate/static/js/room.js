@@ -94,6 +94,8 @@
     field.value = id || "";
     $("[data-reply-name]", note).textContent = name || "";
     note.hidden = !id;
+    // composer.js keeps the reply with the draft (or forgets it, once cancelled).
+    form.dispatchEvent(new CustomEvent("innovate:reply-changed", { bubbles: true }));
   }
 
   function onClick(event) {
