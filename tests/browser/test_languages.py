@@ -88,20 +88,32 @@ async def _settled(page: Page) -> None:
     await page.wait_for_function("() => !document.querySelector('[hx-trigger=load], .htmx-request')")
 
 
+# Beyond the accessibility test's pages: the account, the site's other sections, and the
+# administrator's pages.
+MORE_VISITS = [
+    ("employee", "/account"), ("employee", "/settings/notifications"), ("employee", "/stories"),
+    ("employee", "/positions"), ("employee", "/search?q=crates"), ("guest", "/account"),
+    ("admin", "/"), ("admin", "/admin/people"), ("admin", "/admin/insights"), ("admin", "/admin/audit"),
+    ("admin", "/admin/positions"), ("admin", "/admin/talent"), ("admin", "/admin/pulses"),
+]
+
+
 async def test_every_visible_text_goes_through_the_catalogs(people: People, showcase: Showcase) -> None:
     """Runs every page first and lists every miss at the end: while strings are still being
     marked, the failure is the to-do list."""
     misses: dict[str, list[str]] = {}
-    for visit in [v for v in VISITS if not v.phone and not v.dark]:
-        page = await people.page(locale="en-XA", storage_state=showcase.states[visit.who] if visit.who else None)
-        path = _path(visit, showcase)
+    visits = [(v.name, v.who, _path(v, showcase)) for v in VISITS if not v.phone and not v.dark]
+    visits += [(path, who, path) for who, path in MORE_VISITS]
+    states = {**showcase.states, "admin": await (await people.signed_in("admin")).context.storage_state()}
+    for name, who, path in visits:
+        page = await people.page(locale="en-XA", storage_state=states[who] if who else None)
         response = await page.goto(path)
         assert response is not None and response.status == 200, f"{path}: {response and response.status}"
         await _settled(page)
         assert await page.evaluate("document.documentElement.lang") == "en-XA", path
         found = await page.evaluate(UNTRANSLATED, USER_CONTENT)
         if found:
-            misses[f"{visit.name} ({visit.who or 'signed out'}, {path})"] = found
+            misses[f"{name} ({who or 'signed out'}, {path})"] = found
         await page.context.close()
     report = "\n".join(f"{where}:\n" + "\n".join(f"    {m}" for m in found) for where, found in misses.items())
     total = sum(map(len, misses.values()))
