@@ -467,3 +467,26 @@ async def test_by_request_is_for_communities_and_an_invited_guest_is_a_member_li
     assert (await guest.post("/api/v1/communities/book-club/requests", json={})).status_code == 409
     assert (await guest.get("/api/v1/communities/book-club/requests")).status_code == 403
     assert (await guest.get("/rooms/book-club/requests")).status_code == 403
+
+
+async def test_the_owners_item_goes_once_nobody_waits(people: dict[str, Any], resources: Resources,
+                                                      sign_in: Any) -> None:
+    await by_request(resources, people)
+    emp, eve, owner = await sign_in(people["emp"]), await sign_in(people["emp2"]), await sign_in(people["owner"])
+    await emp.post("/api/v1/communities/book-club/requests", json={})
+    assert len(await notes(resources, people["comod"].id, "join_request")) == 1
+    # Withdrawn before anyone answered: nothing is left to tell the owners about.
+    await emp.delete("/api/v1/communities/book-club/requests/mine")
+    for who in ("owner", "comod"):
+        assert await notes(resources, people[who].id, "join_request") == []
+    unread = (await owner.get("/api/v1/me/notifications")).json()["unread"]
+    assert unread == 0
+    # Two ask; while one still waits the item stays, once both are answered it goes.
+    await emp.post("/api/v1/communities/book-club/requests", json={})
+    await eve.post("/api/v1/communities/book-club/requests", json={})
+    first, second = (await owner.get("/api/v1/communities/book-club/requests")).json()["pending"]
+    await owner.post(f"/api/v1/communities/book-club/requests/{first['id']}/approve")
+    [still] = await notes(resources, people["comod"].id, "join_request")
+    assert still.read_at is None
+    await owner.post(f"/api/v1/communities/book-club/requests/{second['id']}/decline", json={})
+    assert await notes(resources, people["comod"].id, "join_request") == []

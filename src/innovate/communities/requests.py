@@ -40,7 +40,7 @@ from innovate.i18n import gettext, lazy, lazy_gettext, lazy_ngettext
 from innovate.i18n.formatting import format_date
 from innovate.inputs import Input, choice_field, text_field
 from innovate.kinds import Category
-from innovate.notifications.service import tell
+from innovate.notifications.service import take_back, tell
 from innovate.resources import Resources
 from innovate.rooms.access import caller_membership, require_moderator, room_access
 from innovate.rooms.events import append_event
@@ -163,6 +163,7 @@ async def withdraw_request(resources: Resources, actor: User, slug: str) -> Room
             raise Conflict(lazy_gettext("You have no pending request to join this community."))
         await append_event(db, outbox, room.id, kinds.JOIN_REQUEST_WITHDRAWN, {"request_id": withdrawn, "user_id": actor.id},
                            audience="moderators", actor_id=actor.id)
+        await _unless_someone_waits(db, outbox, room)
     return room
 
 
@@ -196,7 +197,15 @@ async def decide(resources: Resources, actor: User, slug: str, request_id: int, 
             await _approve(db, outbox, resources.settings, room, request, requester, actor.id)
         else:
             await _decline(db, outbox, resources.settings, room, request, requester, actor.id, reason)
+        await _unless_someone_waits(db, outbox, room)
     return Decided(request, room)
+
+
+async def _unless_someone_waits(db: AsyncSession, outbox: Outbox, room: Room) -> None:
+    """Nobody waits any more: the owners' unread "… ask to join" item goes (it would point at
+    an empty queue)."""
+    if await pending_count(db, room.id) == 0:
+        await take_back(db, outbox, f"join_request:room:{room.id}")
 
 
 async def _approve(db: AsyncSession, outbox: Outbox, settings: Settings, room: Room, request: JoinRequest,
@@ -265,6 +274,7 @@ async def settle_on_change(settings: Settings, db: AsyncSession, outbox: Outbox)
             await _close(db, pending)
         elif room.visibility == "employees":
             await _approve_all(db, outbox, settings, room, pending, event.actor_id)
+        await _unless_someone_waits(db, outbox, room)
 
 
 async def _close(db: AsyncSession, pending: list[JoinRequest]) -> None:

@@ -304,6 +304,16 @@ async def tell(db: AsyncSession, outbox: Outbox, settings: Settings, user_ids: s
         to_user(outbox, user_id, unread_frame(unread))
 
 
+async def take_back(db: AsyncSession, outbox: Outbox, thread: str) -> None:
+    """In the caller's write transaction: the unread items of ``thread`` go, with any mail
+    still waiting for them (what they told of is over: nobody asks to join any more); the
+    bells of their people follow after commit."""
+    gone = await db.execute(delete(Notification).where(Notification.thread == thread, Notification.read_at.is_(None))
+                            .returning(Notification.user_id))
+    for user_id, unread in (await unread_counts(db, set(gone.scalars()))).items():
+        to_user(outbox, user_id, unread_frame(unread))
+
+
 # Guest access ending ---------------------------------------------------------------------------
 
 
