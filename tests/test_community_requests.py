@@ -490,3 +490,19 @@ async def test_the_owners_item_goes_once_nobody_waits(people: dict[str, Any], re
     assert still.read_at is None
     await owner.post(f"/api/v1/communities/book-club/requests/{second['id']}/decline", json={})
     assert await notes(resources, people["comod"].id, "join_request") == []
+
+
+async def test_who_comes_in_by_an_invite_leaves_the_queue(people: dict[str, Any], resources: Resources,
+                                                          sign_in: Any) -> None:
+    from innovate.accounts.hashing import token_hash
+    from innovate.auth.invites import InviteRequest, Joiner, create_invite, redeem_invite
+
+    room = await by_request(resources, people)
+    emp, owner = await sign_in(people["emp"]), await sign_in(people["owner"])
+    await emp.post("/api/v1/communities/book-club/requests", json={})
+    _invite, url = await create_invite(resources, people["owner"], "book-club", InviteRequest(max_uses=1))
+    assert (await redeem_invite(resources, token_hash(url.rsplit("/", 1)[1]), Joiner(user=people["emp"]))).joined
+    assert [r.state for r in await requests_of(resources, room.id)] == ["closed"]
+    assert (await owner.get("/api/v1/communities/book-club/requests")).json()["pending"] == []
+    assert await notes(resources, people["owner"].id, "join_request") == []
+    assert (await emp.get("/api/v1/communities/book-club")).json()["my_request"] is None

@@ -18,7 +18,8 @@ optionally saying why. The person who asked may withdraw a pending request.
 When a community stops being by request, :func:`settle_on_change` (run before commit in the
 transaction that changed it) settles what is pending: opened to all employees, every pending
 request is approved (both sides have said yes: the person asked, the owners opened the door);
-archived, they are closed. Made invitation-only, they stay for the owners to answer.
+archived, they are closed. Made invitation-only, they stay for the owners to answer. Someone
+who asked and came in another way (an owner's invite link) has their request closed too.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ async def withdraw_request(resources: Resources, actor: User, slug: str) -> Room
             raise Conflict(lazy_gettext("You have no pending request to join this community."))
         await append_event(db, outbox, room.id, kinds.JOIN_REQUEST_WITHDRAWN, {"request_id": withdrawn, "user_id": actor.id},
                            audience="moderators", actor_id=actor.id)
-        await _unless_someone_waits(db, outbox, room)
+        await _unless_someone_waits(db, outbox, room.id)
     return room
 
 
@@ -197,15 +198,15 @@ async def decide(resources: Resources, actor: User, slug: str, request_id: int, 
             await _approve(db, outbox, resources.settings, room, request, requester, actor.id)
         else:
             await _decline(db, outbox, resources.settings, room, request, requester, actor.id, reason)
-        await _unless_someone_waits(db, outbox, room)
+        await _unless_someone_waits(db, outbox, room.id)
     return Decided(request, room)
 
 
-async def _unless_someone_waits(db: AsyncSession, outbox: Outbox, room: Room) -> None:
+async def _unless_someone_waits(db: AsyncSession, outbox: Outbox, room_id: int) -> None:
     """Nobody waits any more: the owners' unread "… ask to join" item goes (it would point at
     an empty queue)."""
-    if await pending_count(db, room.id) == 0:
-        await take_back(db, outbox, f"join_request:room:{room.id}")
+    if await pending_count(db, room_id) == 0:
+        await take_back(db, outbox, f"join_request:room:{room_id}")
 
 
 async def _approve(db: AsyncSession, outbox: Outbox, settings: Settings, room: Room, request: JoinRequest,
@@ -258,6 +259,9 @@ def install(resources: Resources) -> None:
 
 async def settle_on_change(settings: Settings, db: AsyncSession, outbox: Outbox) -> None:
     for event in list(outbox.events):
+        if event.kind == kinds.MEMBER_JOINED.name and isinstance(event.data.get("user_id"), int):
+            await _joined_otherwise(db, outbox, event.room_id, event.data["user_id"])
+            continue
         opened = event.kind == kinds.ROOM_UPDATED.name and "visibility" in event.data.get("fields", ())
         archived = event.kind == kinds.ROOM_PHASE_CHANGED.name and event.data.get("to") == "archived"
         if not (opened or archived):
@@ -274,7 +278,21 @@ async def settle_on_change(settings: Settings, db: AsyncSession, outbox: Outbox)
             await _close(db, pending)
         elif room.visibility == "employees":
             await _approve_all(db, outbox, settings, room, pending, event.actor_id)
-        await _unless_someone_waits(db, outbox, room)
+        await _unless_someone_waits(db, outbox, room.id)
+
+
+async def _joined_otherwise(db: AsyncSession, outbox: Outbox, room_id: int, user_id: int) -> None:
+    """Someone who asked came in another way (an owner's invite link, or an administrator
+    joining): their request is closed, not left in the queue. An approval marks its request
+    first, so this finds nothing then."""
+    closed = (await db.execute(update(JoinRequest).where(
+        JoinRequest.room_id == room_id, JoinRequest.user_id == user_id, JoinRequest.state == "pending")
+        .values(state="closed", decided_at=utcnow()).returning(JoinRequest.id)
+        .execution_options(synchronize_session=False))).scalar_one_or_none()
+    if closed is not None:
+        await append_event(db, outbox, room_id, kinds.JOIN_REQUEST_WITHDRAWN, {"request_id": closed, "user_id": user_id, "closed": True},
+                           audience="moderators", actor_id=None)
+        await _unless_someone_waits(db, outbox, room_id)
 
 
 async def _close(db: AsyncSession, pending: list[JoinRequest]) -> None:
