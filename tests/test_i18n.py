@@ -51,7 +51,12 @@ def test_the_check_reports_missing_untranslated_fuzzy_and_wrong_placeholders() -
     de.add(("One idea", "%(num)d ideas"), ("Eine Idee", "%(num)d Ideen"))  # a form may leave the count out
     de.add("Open", "Offen")  # the adjective, not the verb's context
 
-    problems = catalogs.check(template, {"de": de, "fr": None})
+    template.add("Done 100%")
+    template.add("Shown %d times")
+    de.add("Done 100%", "Fertig zu 100%")
+    de.add("Shown %d times", "%d-mal gezeigt")
+    de.add("Fine", "Gut")
+    problems = catalogs.check(template, {"de": de, "fr": None}, formatted={"Fine", "Done 100%", "Shown %d times"})
 
     assert not any("'Fine'" in p or "'One idea'" in p for p in problems), problems
     expected = [
@@ -65,6 +70,10 @@ def test_the_check_reports_missing_untranslated_fuzzy_and_wrong_placeholders() -
         "de: '%(num)d voter' plural form 1 has ['%(count)d'], msgid_plural has ['%(num)d']",
         "de: missing 'Open' (context 'verb')",
         "fr: no catalog",
+        "'Done 100%' breaks the template's formatting",
+        "'Shown %d times' breaks the template's formatting",
+        "de: 'Done 100%' breaks the template's formatting",
+        "de: 'Shown %d times' breaks the template's formatting",
     ]
     for line in expected:
         assert any(p.startswith(line) for p in problems), (line, problems)

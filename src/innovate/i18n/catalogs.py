@@ -237,14 +237,42 @@ def _untranslated(message: Message) -> bool:
     return message.fuzzy or not all(strings)
 
 
-def check(template: Catalog | None = None, catalogs: Mapping[str, Catalog | None] | None = None) -> list[str]:
+class _AnyValue(dict[str, int]):
+    def __missing__(self, key: str) -> int:
+        return 1
+
+
+def _breaks_formatting(text: str) -> bool:
+    """Whether ``text % variables`` fails, as it does for every new-style template string (a
+    lone percent sign, a positional placeholder): a 500 on the page that shows it."""
+    try:
+        text % _AnyValue()
+    except (ValueError, TypeError, KeyError):
+        return True
+    return False
+
+
+def template_msgids(source: Path = PACKAGE_DIR) -> set[str]:
+    """The msgids the templates mark (each is %-formatted when rendered, even without variables)."""
+    found = extract_from_dir(str(source), [m for m in METHOD_MAP if m[1] != "python"], OPTIONS_MAP,
+                             keywords=KEYWORDS)
+    ids: set[str] = set()
+    for _filename, _lineno, message, _comments, _context in found:
+        ids.update(m for m in (message if isinstance(message, tuple | list) else (message,)) if m)
+    return ids
+
+
+def check(template: Catalog | None = None, catalogs: Mapping[str, Catalog | None] | None = None,
+          formatted: set[str] | None = None) -> list[str]:
     """Every problem with the catalogs (by default: the code's strings against the shipped
     ``.po`` files), one line each: a marked string missing from a language's catalog, left
     empty or fuzzy there, or translated with other placeholders."""
     template = template if template is not None else extract()
+    formatted = formatted if formatted is not None else template_msgids()
+    problems = [f"{msgid!r} breaks the template's formatting: write %% for a percent sign, %(name)s for a value"
+                for msgid in sorted(formatted) if _breaks_formatting(msgid)]
     if catalogs is None:
         catalogs = {locale: read_catalog(locale) if po_path(locale).exists() else None for locale in TRANSLATED}
-    problems = []
     for locale, catalog in catalogs.items():
         if catalog is None:
             problems.append(f"{locale}: no catalog at {po_path(locale)}")
@@ -264,6 +292,10 @@ def check(template: Catalog | None = None, catalogs: Mapping[str, Catalog | None
                                 " in the code but not in the catalog")
             else:
                 problems.extend(f"{locale}: {shown} {problem}" for problem in _placeholder_problems(message))
+                if key in formatted:
+                    strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+                    if any(_breaks_formatting(text or "") for text in strings):
+                        problems.append(f"{locale}: {shown} breaks the template's formatting (a lone %?)")
     return problems
 
 
