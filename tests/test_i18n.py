@@ -399,3 +399,19 @@ async def test_the_api_reads_and_sets_the_callers_language(make_user, sign_in) -
     assert refused.status_code == 422 and refused.json()["error"]["fields"] == {"locale": "choose one of the languages offered"}
     assert (await http.put("/api/v1/me/locale", json={"locale": None})).json()["locale"] is None
     assert (await http.get("/api/v1/me/export")).status_code == 200
+
+
+def test_the_digest_is_worded_in_the_recipients_language_and_zone(make_settings) -> None:
+    from innovate.mail import messages
+
+    rooms = [{"title": "Lastenräder", "slug": "lasten", "ideas": 2, "posts": 1, "phases": ["voting"], "top": []}]
+    votes = [{"title": "Lastenräder", "slug": "lasten", "closes_at": datetime(2026, 3, 5, 17, 30, tzinfo=UTC)}]
+    context = {"notes": [], "votes": votes, "rooms": rooms, "public_url": "http://x", "unsubscribe_url": None,
+               "title": "t", "why": "w"}
+    with messages.for_recipient(make_settings(), "de", "Europe/Berlin"):
+        text, html = messages.render("digest", **context)
+    assert "Lastenräder: 2 neue Ideen, 1 neue Nachricht, jetzt: Abstimmung" in text
+    assert "Abstimmung endet am 05.03.2026, 18:30" in text and '<html lang="de">' in html
+    with messages.for_recipient(make_settings(default_locale="fr"), None, "America/New_York"):
+        text, _html = messages.render("digest", **context)
+    assert "2 nouvelles idées, 1 nouveau message, désormais : vote" in text and "12:30" in text
