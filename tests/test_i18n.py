@@ -415,3 +415,16 @@ def test_the_digest_is_worded_in_the_recipients_language_and_zone(make_settings)
     with messages.for_recipient(make_settings(default_locale="fr"), None, "America/New_York"):
         text, _html = messages.render("digest", **context)
     assert "2 nouvelles idées, 1 nouveau message, désormais : vote" in text and "12:30" in text
+
+
+# Words docs/glossary.md rules out: "challenge" is Challenge, challenge and reto.
+AVOIDED = {"de": re.compile(r"Herausforderung", re.I), "fr": re.compile(r"\bdéfis?\b", re.I),
+           "es": re.compile(r"\bdesafíos?\b", re.I)}
+
+
+@pytest.mark.parametrize("locale", sorted(AVOIDED))
+def test_translations_keep_to_the_glossary(locale: str) -> None:
+    catalog = catalogs.read_catalog(locale)
+    strings = [s for m in catalog if m.id for s in (m.string if isinstance(m.string, tuple | list) else (m.string,))]
+    off = [s for s in strings if s and AVOIDED[locale].search(s)]
+    assert not off, f"{locale}: not the glossary's word for a challenge:\n" + "\n".join(off)
