@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_admin, require_user
 from innovate.errors import Forbidden, Invalid
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, read_input
 from innovate.insights import figures
 from innovate.insights.exports import export_response, parse_name
@@ -59,7 +60,7 @@ async def site_insights(request: Request) -> Response:
 async def tags_collection(request: Request) -> Response:
     user = require_user(request)
     if user.is_guest:
-        raise Forbidden("Interests are for employees.")
+        raise Forbidden(lazy_gettext("Interests are for employees."))
     async with resources(request).db() as db:
         return JSON({"items": [t.json() for t in await all_tags(db, user)]})
 
@@ -67,7 +68,7 @@ async def tags_collection(request: Request) -> Response:
 async def room_tags(request: Request) -> Response:
     data = await read_input(request)
     if "tags" not in data:
-        raise Invalid.field("tags", "is required")
+        raise Invalid.field("tags", lazy_gettext("is required"))
     tags = await set_room_tags(resources(request), require_user(request), request.path_params["slug"], data["tags"])
     return JSON({"items": [t.json() for t in tags]})
 
@@ -78,10 +79,10 @@ async def my_interests(request: Request) -> Response:
         data = await read_input(request)
         chosen = data.get("tags")
         if not isinstance(chosen, list):
-            raise Invalid.field("tags", "expected a list of tag ids")
+            raise Invalid.field("tags", lazy_gettext("expected a list of tag ids"))
         return JSON({"items": [t.json() for t in await set_interests(resources(request), user, chosen)]})
     if user.is_guest:
-        raise Forbidden("Interests are for employees.")
+        raise Forbidden(lazy_gettext("Interests are for employees."))
     async with resources(request).db() as db:
         return JSON({"items": [t.json() for t in await followed(db, user.id)]})
 

@@ -9,11 +9,14 @@ see insights.css), which keeps the CSP free of inline styles and follows light/d
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from markupsafe import Markup, escape
+
+from innovate.i18n import gettext as _
+from innovate.i18n.formatting import format_date, format_number
 
 _ids = itertools.count(1)
 
@@ -26,8 +29,12 @@ VALUE_WIDTH = 56
 
 @dataclass(frozen=True)
 class Series:
+    """``name`` heads the legend; ``counted`` words one value in a sentence ("3 messages"),
+    with the plural the language gives that number."""
+
     name: str
     values: Sequence[float]
+    counted: Callable[[float], str]
 
 
 def _frame(title: str, desc: str, width: int, height: int, body: str, css_class: str) -> Markup:
@@ -42,7 +49,8 @@ def _frame(title: str, desc: str, width: int, height: int, body: str, css_class:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    """In the reader's locale: 1,234 or 1.234; a fraction to one decimal."""
+    return format_number(int(value) if float(value).is_integer() else round(value, 1))
 
 
 def _text(x: float, y: float, text: str, css: str = "", anchor: str = "start") -> str:
@@ -107,10 +115,10 @@ def stacked_columns(title: str, desc: str, days: Sequence[date], series: Sequenc
             h = plot_h * value / ceiling
             base -= h
             parts.append(f'<rect class="series-{k}" x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{h:.1f}">'
-                         f"<title>{escape(day.isoformat())}: {_number(value)} {escape(s.name.lower())}</title></rect>")
+                         f"<title>{escape(format_date(day))}: {escape(s.counted(value))}</title></rect>")
     for i in _tick_positions(len(days)):
         x = left + i * slot + slot / 2
-        parts.append(_text(x, height - 10, days[i].strftime("%d %b"), "tick", "middle"))
+        parts.append(_text(x, height - 10, format_date(days[i], "d MMM"), "tick", "middle"))
     parts.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top_pad + plot_h}" '
                  f'y2="{top_pad + plot_h}"/>')
     return _frame(title, desc, width, height, "".join(parts), "columns")
@@ -139,18 +147,25 @@ def _tick_positions(n: int, most: int = 7) -> list[int]:
 # Descriptions in words --------------------------------------------------------------------------
 
 
+# A list's parts are joined with the same punctuation in the four languages (CLDR's list
+# patterns would put "and" into lists of figures that are not sentences).
+
+
 def describe_bars(labels: Sequence[str], series: Sequence[Series]) -> str:
     if len(series) == 1:
-        return "; ".join(f"{label}: {_number(v)}" for label, v in zip(labels, series[0].values, strict=True)) + "."
-    return "; ".join(
-        f"{label}: " + ", ".join(f"{_number(s.values[g])} {s.name.lower()}" for s in series)
-        for g, label in enumerate(labels)) + "."
+        items = [_("%(label)s: %(value)s", label=label, value=_number(v))
+                 for label, v in zip(labels, series[0].values, strict=True)]
+    else:
+        items = [_("%(label)s: %(value)s", label=label, value=", ".join(s.counted(s.values[g]) for s in series))
+                 for g, label in enumerate(labels)]
+    return "; ".join(items) + "."
 
 
 def describe_days(days: Sequence[date], series: Sequence[Series]) -> str:
     if not days:
-        return "No activity yet."
-    sums = ", ".join(f"{_number(sum(s.values))} {s.name.lower()}" for s in series)
+        return _("No activity yet.")
+    sums = ", ".join(s.counted(sum(s.values)) for s in series)
     busiest = max(range(len(days)), key=lambda i: sum(s.values[i] for s in series))
-    return (f"From {days[0].isoformat()} to {days[-1].isoformat()}: {sums} in all. "
-            f"The busiest day was {days[busiest].isoformat()}.")
+    return _("From %(start)s to %(end)s: %(sums)s in all. The busiest day was %(busiest)s.",
+             start=format_date(days[0]), end=format_date(days[-1]), sums=sums, busiest=format_date(days[busiest]))
+

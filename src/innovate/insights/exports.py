@@ -41,6 +41,7 @@ from innovate.accounts.models import User
 from innovate.audit import AuditEntry
 from innovate.db import utcnow
 from innovate.errors import NotFound
+from innovate.i18n import lazy_gettext
 from innovate.resources import Resources
 from innovate.rooms.models import Idea, Message, Room, Vote
 from innovate.rooms.reviews.models import Criterion, Review, ReviewSettings
@@ -253,7 +254,7 @@ def csv_columns(kind: str) -> tuple[str, ...]:
 def export_for(kind: str, fmt: str) -> Export:
     """The export of this kind in this format; 404 for anything else (they are URLs)."""
     if kind not in EXPORTS or fmt not in FORMATS:
-        raise NotFound("No such export.")
+        raise NotFound(lazy_gettext("No such export."))
     return EXPORTS[kind]
 
 
@@ -377,7 +378,7 @@ def parse_name(name: str) -> tuple[str, str]:
     """``ideas.csv`` → ("ideas", "csv"); 404 for anything that is not an export."""
     kind, dot, fmt = name.partition(".")
     if not dot:
-        raise NotFound("No such export.")
+        raise NotFound(lazy_gettext("No such export."))
     export_for(kind, fmt)
     return kind, fmt
 

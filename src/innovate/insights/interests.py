@@ -20,6 +20,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.resources import Resources
 from innovate.rooms.access import require_moderator, room_access, visible_room_ids
@@ -57,20 +58,22 @@ def parse_labels(raw: Any) -> list[str]:
         return []
     items = raw.split(",") if isinstance(raw, str) else raw
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise Invalid.field("tags", "expected a list of tag names or a comma-separated string")
+        raise Invalid.field("tags", lazy_gettext("expected a list of tag names or a comma-separated string"))
     labels: dict[str, str] = {}
     for item in items:
         label = SPACES.sub(" ", item).strip()
         if not label:
             continue
         if len(label) > LABEL_MAX:
-            raise Invalid.field("tags", f"each tag is at most {LABEL_MAX} characters")
+            raise Invalid.field("tags", lazy_ngettext("each tag is at most %(num)d character",
+                                                      "each tag is at most %(num)d characters", LABEL_MAX))
         slug = tag_slug(label)
         if not slug:
-            raise Invalid.field("tags", f"“{label}” needs at least one letter or digit")
+            raise Invalid.field("tags", lazy_gettext("“%(tag)s” needs at least one letter or digit", tag=label))
         labels.setdefault(slug, label)
     if len(labels) > MAX_TAGS_PER_ROOM:
-        raise Invalid.field("tags", f"at most {MAX_TAGS_PER_ROOM} tags per challenge")
+        raise Invalid.field("tags", lazy_ngettext("at most %(num)d tag per challenge", "at most %(num)d tags per challenge",
+                                                  MAX_TAGS_PER_ROOM))
     return list(labels.values())
 
 
@@ -112,7 +115,7 @@ async def replace_room_tags(db: AsyncSession, outbox: Outbox, room: Room, actor_
 
 def _check_follower(actor: User) -> None:
     if actor.is_guest:
-        raise Forbidden("Guests take part in the rooms they were invited to; interests are for employees.")
+        raise Forbidden(lazy_gettext("Guests take part in the rooms they were invited to; interests are for employees."))
 
 
 async def set_interests(resources: Resources, actor: User, tag_ids: Iterable[Any]) -> list[TagInfo]:
@@ -121,14 +124,16 @@ async def set_interests(resources: Resources, actor: User, tag_ids: Iterable[Any
     wanted: set[int] = set()
     for raw in tag_ids:
         if isinstance(raw, bool) or not (isinstance(raw, int) or isinstance(raw, str) and raw.isdigit()):
-            raise Invalid.field("tags", "expected tag ids")
+            raise Invalid.field("tags", lazy_gettext("expected tag ids"))
         wanted.add(int(raw))
     if len(wanted) > MAX_INTERESTS:
-        raise Invalid.field("tags", f"follow at most {MAX_INTERESTS} interests")
+        raise Invalid.field("tags", lazy_ngettext("follow at most %(num)d interest", "follow at most %(num)d interests",
+                                                  MAX_INTERESTS))
+
     async with resources.db.begin() as db:
         known = set((await db.execute(select(Tag.id).where(Tag.id.in_(wanted)))).scalars()) if wanted else set()
         if known != wanted:
-            raise Invalid.field("tags", "unknown tag")
+            raise Invalid.field("tags", lazy_gettext("unknown tag"))
         await db.execute(delete(UserInterest).where(UserInterest.user_id == actor.id,
                                                     UserInterest.tag_id.not_in(wanted)))
         if wanted:

@@ -3,6 +3,7 @@ the JSON API and the charts alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,12 +12,34 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.db import utcnow
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, ngettext
+from innovate.i18n.formatting import format_number
 from innovate.insights import charts, figures
 from innovate.insights.interests import TagInfo, followers_not_joined, room_tags
 from innovate.rooms.models import IDEA_STATUSES, Room
 
-STATUS_LABELS = {"submitted": "Submitted", "under_review": "Under review", "shortlisted": "Shortlisted",
-                 "selected": "Selected", "rejected": "Rejected", "merged": "Merged"}
+STATUS_LABELS = {"submitted": lazy_gettext("Submitted"), "under_review": lazy_gettext("Under review"),
+                 "shortlisted": lazy_gettext("Shortlisted"), "selected": lazy_gettext("Selected"),
+                 "rejected": lazy_gettext("Rejected"), "merged": lazy_gettext("Merged")}
+
+
+def _people(kind: str) -> Callable[[float], str]:
+    if kind == "employee":
+        return lambda n: ngettext("%(count)s employee", "%(count)s employees", int(n), count=format_number(n))
+    return lambda n: ngettext("%(count)s guest", "%(count)s guests", int(n), count=format_number(n))
+
+
+def _messages(n: float) -> str:
+    return ngettext("%(count)s message", "%(count)s messages", int(n), count=format_number(n))
+
+
+def _ideas(n: float) -> str:
+    return ngettext("%(count)s idea", "%(count)s ideas", int(n), count=format_number(n))
+
+
+def _votes(n: float) -> str:
+    return ngettext("%(count)s vote", "%(count)s votes", int(n), count=format_number(n))
 REPORTED_STATUSES = ("selected", "shortlisted")
 
 
@@ -55,25 +78,27 @@ class Overview:
 
     # Charts ---------------------------------------------------------------------------------
 
+    # Drawn when a page shows them, in the reader's language.
+
     def funnel_chart(self) -> Markup:
-        labels = ["Invited", "Joined", "Active"]
-        series = [charts.Series("Employees", [self.funnel.employee.invited, self.funnel.employee.joined,
-                                              self.funnel.employee.active]),
-                  charts.Series("Guests", [self.funnel.guest.invited, self.funnel.guest.joined,
-                                           self.funnel.guest.active])]
-        return charts.bars("Participation funnel", charts.describe_bars(labels, series), labels, series)
+        labels = [_("Invited"), _("Joined"), _("Active")]
+        series = [charts.Series(_("Employees"), [self.funnel.employee.invited, self.funnel.employee.joined,
+                                                 self.funnel.employee.active], _people("employee")),
+                  charts.Series(_("Guests"), [self.funnel.guest.invited, self.funnel.guest.joined,
+                                              self.funnel.guest.active], _people("guest"))]
+        return charts.bars(_("Participation funnel"), charts.describe_bars(labels, series), labels, series)
 
     def activity_chart(self) -> Markup:
         days = [d.day for d in self.activity]
-        series = [charts.Series("Messages", [d.messages for d in self.activity]),
-                  charts.Series("Ideas", [d.ideas for d in self.activity]),
-                  charts.Series("Votes", [d.votes for d in self.activity])]
-        return charts.stacked_columns("Activity per day", charts.describe_days(days, series), days, series)
+        series = [charts.Series(_("Messages"), [d.messages for d in self.activity], _messages),
+                  charts.Series(_("Ideas"), [d.ideas for d in self.activity], _ideas),
+                  charts.Series(_("Votes"), [d.votes for d in self.activity], _votes)]
+        return charts.stacked_columns(_("Activity per day"), charts.describe_days(days, series), days, series)
 
     def pipeline_chart(self) -> Markup:
-        labels = [STATUS_LABELS[s] for s in IDEA_STATUSES]
-        series = [charts.Series("Ideas", [self.pipeline[s] for s in IDEA_STATUSES])]
-        return charts.bars("Idea pipeline", charts.describe_bars(labels, series), labels, series)
+        labels = [str(STATUS_LABELS[s]) for s in IDEA_STATUSES]
+        series = [charts.Series(_("Ideas"), [self.pipeline[s] for s in IDEA_STATUSES], _ideas)]
+        return charts.bars(_("Idea pipeline"), charts.describe_bars(labels, series), labels, series)
 
 
 async def overview(db: AsyncSession, room: Room | None) -> Overview:
@@ -93,13 +118,15 @@ async def overview(db: AsyncSession, room: Room | None) -> Overview:
 
 
 def duration(seconds: float | None) -> str:
-    """A human reading of a duration: "42 s", "18 min", "3.5 h", "2.1 days"."""
+    """A human reading of a duration: "42 s", "18 min", "3.5 h", "2.1 days" (in the reader's
+    language and number format)."""
     if seconds is None:
         return "—"
     if seconds < 60:
-        return f"{seconds:.0f} s"
+        return _("%(value)s s", value=format_number(round(seconds)))
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
+        return _("%(value)s min", value=format_number(round(seconds / 60)))
     if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return _("%(value)s h", value=format_number(round(seconds / 3600, 1)))
+    return _("%(value)s days", value=format_number(round(seconds / 86400, 1)))
+

@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_admin, require_user
 from innovate.errors import Invalid, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, ngettext
 from innovate.inputs import read_input
 from innovate.insights import figures
 from innovate.insights.exports import FORMATS, KINDS
@@ -29,11 +31,11 @@ from innovate.rooms.reviews import queries as reviews
 from innovate.web import Form, flash, page, resources, see_other, view
 
 EXPORT_TITLES = {
-    "ideas": "Ideas with tallies and status",
-    "votes": "Votes per idea, with the voter's kind",
-    "messages": "Messages",
-    "audit": "Audit log",
-    "reviews": "Expert reviews (scorecards)",
+    "ideas": lazy_gettext("Ideas with tallies and status"),
+    "votes": lazy_gettext("Votes per idea, with the voter's kind"),
+    "messages": lazy_gettext("Messages"),
+    "audit": lazy_gettext("Audit log"),
+    "reviews": lazy_gettext("Expert reviews (scorecards)"),
 }
 
 
@@ -82,7 +84,10 @@ async def room_tags_submit(request: Request) -> Response:
         tags = await set_room_tags(resources(request), require_user(request), slug, data.get("tags", ""))
     except Invalid as exc:  # shown at the field; refusals (403/404) get the error page
         return await _dashboard(request, Form.failed(data, exc, ("tags",)), status=exc.status)
-    flash(request, "Tags saved: " + (", ".join(t.label for t in tags) or "none") + ".")
+    if tags:
+        flash(request, _("Tags saved: %(tags)s.", tags=", ".join(t.label for t in tags)))
+    else:
+        flash(request, _("Tags saved: none."))
     return see_other(f"/rooms/{quote(slug)}/insights#interests")
 
 
@@ -94,7 +99,7 @@ async def room_report(request: Request) -> Response:
     access = await _moderated_room(request)
     room = access.room
     if room.phase == "draft":
-        raise NotFound("A draft challenge has no results yet.")
+        raise NotFound(lazy_gettext("A draft challenge has no results yet."))
     async with resources(request).db() as db:
         figures_ = await overview(db, room)
         chosen = await figures.ideas_with_status(db, room, REPORTED_STATUSES)
@@ -126,7 +131,7 @@ async def site_dashboard(request: Request) -> Response:
 async def interests_page(request: Request) -> Response:
     user = require_user(request)
     if user.is_guest:
-        raise NotFound("Guests take part in the rooms they were invited to.")
+        raise NotFound(lazy_gettext("Guests take part in the rooms they were invited to."))
     async with resources(request).db() as db:
         tags = await all_tags(db, user)
         mine = {t.id for t in await followed(db, user.id)}
@@ -137,12 +142,13 @@ async def interests_page(request: Request) -> Response:
 async def interests_submit(request: Request) -> Response:
     user = require_user(request)
     if user.is_guest:
-        raise NotFound("Guests take part in the rooms they were invited to.")
+        raise NotFound(lazy_gettext("Guests take part in the rooms they were invited to."))
     data = await read_input(request)
     chosen = data.get("tag", [])
     chosen = [chosen] if isinstance(chosen, str) else chosen
     following = await set_interests(resources(request), user, chosen)
-    flash(request, f"You follow {len(following)} interest{'s' if len(following) != 1 else ''}.")
+    flash(request, ngettext("You follow %(num)d interest.", "You follow %(num)d interests.", len(following)))
+
     return see_other("/me/interests")
 
 

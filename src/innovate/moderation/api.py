@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_admin, require_user
 from innovate.errors import Invalid
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, read_input
 from innovate.moderation import auditlog, reports
 from innovate.moderation import service as moderation
@@ -105,7 +106,8 @@ async def report_resolve(request: Request) -> Response:
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit") or "50"
     if not raw.isdigit() or not 1 <= int(raw) <= AUDIT_PAGE_MAX:
-        raise Invalid.field("limit", f"expected a whole number from 1 to {AUDIT_PAGE_MAX}")
+        raise Invalid.field("limit", lazy_gettext("expected a whole number from 1 to %(max)d", max=AUDIT_PAGE_MAX))
+
     return int(raw)
 
 
@@ -115,7 +117,7 @@ def _before(request: Request) -> int | None:
         return None
     before = as_id(raw)
     if before is None:
-        raise Invalid.field("before", "expected the next_cursor of the previous page")
+        raise Invalid.field("before", lazy_gettext("expected the next_cursor of the previous page"))
     return before
 
 

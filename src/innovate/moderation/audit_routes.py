@@ -13,6 +13,7 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import Invalid, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.moderation import auditlog
 from innovate.moderation.pages import audit_context, audit_filter, moderated_room, site_room_id
 from innovate.resources import Resources
@@ -58,7 +59,7 @@ async def room_audit_csv(request: Request) -> Response:
 def _admin(request: Request) -> User:
     user = require_user(request)
     if not user.is_admin:
-        raise NotFound("Not found")  # the site's log does not exist for anyone else
+        raise NotFound(lazy_gettext("Not found"))  # the site's log does not exist for anyone else
     return user
 
 

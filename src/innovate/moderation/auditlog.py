@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate.accounts.models import User
 from innovate.audit import AuditEntry, current_action, stored_actions
 from innovate.errors import Invalid
+from innovate.i18n import lazy_gettext
 from innovate.rooms.models import Room
 from innovate.rooms.serializers import user_ref
 
@@ -75,14 +76,14 @@ def parse_filter(params: Mapping[str, str], *, room_id: int | None = None) -> Au
     ``since`` and ``until`` (dates are whole days, ``until`` inclusive; date-times exact)."""
     action = (params.get("action") or "").strip() or None
     if action is not None and (len(action) > 64 or not all(c.isalnum() or c in "._" for c in action)):
-        raise Invalid.field("action", "expected an action such as message.hidden, or a group such as message")
+        raise Invalid.field("action", lazy_gettext("expected an action such as message.hidden, or a group such as message"))
     actor_raw = (params.get("actor") or "").strip()
     if actor_raw and (not actor_raw.isdigit() or len(actor_raw) > 12):
-        raise Invalid.field("actor", "expected a user id")
+        raise Invalid.field("actor", lazy_gettext("expected a user id"))
     since = _moment(params["since"], "since", end_of_day=False) if params.get("since") else None
     until = _moment(params["until"], "until", end_of_day=True) if params.get("until") else None
     if since is not None and until is not None and since >= until:
-        raise Invalid.field("until", "must be after since")
+        raise Invalid.field("until", lazy_gettext("must be after since"))
     return AuditFilter(room_id=room_id, action=action, actor_id=int(actor_raw) if actor_raw else None,
                        since=since, until=until, target=_target(params.get("target") or ""))
 
@@ -93,7 +94,7 @@ def _target(raw: str) -> tuple[str, int] | None:
         return None
     kind, _, ident = raw.partition(":")
     if kind not in TARGET_KINDS or not ident.isdigit() or len(ident) > 12:
-        raise Invalid.field("target", "expected kind:id, e.g. user:12 or message:40")
+        raise Invalid.field("target", lazy_gettext("expected kind:id, e.g. user:12 or message:40"))
     return kind, int(ident)
 
 

@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import AppError
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import FieldErrors, Input, read_input, text_field
 from innovate.moderation import reports
 from innovate.moderation.actions import IDEA_ACTIONS, MESSAGE_ACTIONS
@@ -36,27 +38,29 @@ from innovate.web import (
     view,
 )
 
+# What the moderator is told, in their language (``str()`` when the button is pressed).
 MESSAGE_DONE = {
-    "hide": "The message is hidden.",
-    "restore": "The message is visible again.",
-    "pin": "Pinned to the top of the room.",
-    "unpin": "Unpinned.",
-    "approve": "Approved: everyone sees the post now.",
-    "reject": "Declined: the author sees it was not approved, with your reason.",
+    "hide": lazy_gettext("The message is hidden."),
+    "restore": lazy_gettext("The message is visible again."),
+    "pin": lazy_gettext("Pinned to the top of the room."),
+    "unpin": lazy_gettext("Unpinned."),
+    "approve": lazy_gettext("Approved: everyone sees the post now."),
+    "reject": lazy_gettext("Declined: the author sees it was not approved, with your reason."),
 }
 IDEA_DONE = {
-    "hide": "The idea is hidden from members.",
-    "restore": "The idea is visible again.",
-    "lock": "The discussion of this idea is locked.",
-    "unlock": "The discussion of this idea is open again.",
+    "hide": lazy_gettext("The idea is hidden from members."),
+    "restore": lazy_gettext("The idea is visible again."),
+    "lock": lazy_gettext("The discussion of this idea is locked."),
+    "unlock": lazy_gettext("The discussion of this idea is open again."),
 }
 
 
 def _message_button(name: str) -> Handler:
-    action, done = MESSAGE_ACTIONS[name], MESSAGE_DONE[name]
+    action, said = MESSAGE_ACTIONS[name], MESSAGE_DONE[name]
 
     @view
     async def handler(request: Request) -> Response:
+        done = str(said)
         user = require_user(request)
         slug, message_id = request.path_params["slug"], request.path_params["message_id"]
         data = await read_input(request)
@@ -80,10 +84,11 @@ def _message_button(name: str) -> Handler:
 
 
 def _idea_button(name: str) -> Handler:
-    action, done = IDEA_ACTIONS[name], IDEA_DONE[name]
+    action, said = IDEA_ACTIONS[name], IDEA_DONE[name]
 
     @view
     async def handler(request: Request) -> Response:
+        done = str(said)
         slug, idea_id = request.path_params["slug"], request.path_params["idea_id"]
         found = await action(resources(request), require_user(request), idea_id, await read_input(request),
                              in_room=slug)
@@ -136,7 +141,7 @@ async def report_submit(request: Request) -> Response:
         return await reports.file_report(resources(request), require_user(request), report_input(data), in_room=slug)
 
     filed = await form_post(data, file(), REPORT_FIELDS, refused)
-    done = "Thank you: the moderators will look at it. The author is not told who reported it."
+    done = _("Thank you: the moderators will look at it. The author is not told who reported it.")
     return await reply(request, lambda: render_to_string(request, "moderation/_reported.html", {
         "kind": kind, "target_id": filed.report.target_id, "text": done}), back(request, f"/rooms/{slug}"), done=done)
 
@@ -147,8 +152,8 @@ async def report_resolve(request: Request) -> Response:
     slug = request.path_params["slug"]
     outcome = await reports.resolve(resources(request), user, request.path_params["report_id"],
                                     await read_input(request))
-    done = {"hide": "Hidden, and the reports are resolved.", "dismiss": "Reports dismissed.",
-            "mute": "Hidden, the author is muted, and the reports are resolved."}[outcome["action"]]
+    done = {"hide": _("Hidden, and the reports are resolved."), "dismiss": _("Reports dismissed."),
+            "mute": _("Hidden, the author is muted, and the reports are resolved.")}[outcome["action"]]
 
     async def parts() -> list[str]:
         async with resources(request).db() as db:

@@ -12,9 +12,12 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import Forbidden, Invalid, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
+from innovate.i18n.formatting import format_datetime
 from innovate.inputs import Input, int_field, read_input
 from innovate.moderation import service as moderation
-from innovate.moderation.pages import MUTE_CHOICES, queue_context
+from innovate.moderation.pages import mute_label, queue_context
 from innovate.people.service import set_active
 from innovate.resources import Resources
 from innovate.rooms.access import room_access
@@ -28,49 +31,50 @@ MemberAction = Callable[[Resources, User, str, int, Input], Awaitable[str]]
 async def _mute(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     minutes = int_field(data, "mute_minutes", minimum=1, maximum=moderation.MAX_MUTE_MINUTES) or 0
     await moderation.update_member(res, user, slug, member_id, {**data, "mute_minutes": minutes})
-    label = dict(MUTE_CHOICES).get(minutes, f"{minutes} minutes")
-    return f"Muted for {label}; the mute ends by itself."
+    return _("Muted for %(duration)s; the mute ends by itself.", duration=mute_label(minutes))
 
 
 async def _unmute(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     await moderation.update_member(res, user, slug, member_id, {"mute_minutes": 0, "reason": data.get("reason")})
-    return "The mute is lifted."
+    return _("The mute is lifted.")
 
 
 async def _remove(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     await moderation.remove_member(res, user, slug, member_id, moderation.reason_field(data, required=False))
-    return "Removed from the room."
+    return _("Removed from the room.")
 
 
 async def _access(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     fields = {k: data[k] for k in ("extend_days", "end_access", "reason") if data.get(k) not in (None, "")}
     if not fields.get("extend_days") and not fields.get("end_access"):
-        raise Invalid.field("extend_days", "choose how many days to add, or end the access now")
+        raise Invalid.field("extend_days", lazy_gettext("choose how many days to add, or end the access now"))
     target = await moderation.update_member(res, user, slug, member_id, fields)
     if target.membership.state != "active":
-        return "Their guest access to this room has ended."
+        return _("Their guest access to this room has ended.")
     ends = target.membership.access_ends_at
-    return f"Guest access now ends {ends:%Y-%m-%d %H:%M} UTC." if ends else "Guest access ends with the room."
+    if ends is None:
+        return _("Guest access ends with the room.")
+    return _("Guest access now ends %(when)s.", when=format_datetime(ends))
 
 
 async def _role(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     target = await moderation.update_member(res, user, slug, member_id,
                                             {"role": data.get("role"), "reason": data.get("reason")})
-    return "Now a moderator of this room." if target.membership.role == "moderator" \
-        else "Now a member (no longer a moderator)."
+    return _("Now a moderator of this room.") if target.membership.role == "moderator" \
+        else _("Now a member (no longer a moderator).")
 
 
 async def _deactivate(res: Resources, user: User, slug: str, member_id: int, data: Input) -> str:
     """An admin ends a guest's (or anyone's) access everywhere, from the room they met them in."""
     if not user.is_admin:
-        raise Forbidden("Only administrators may deactivate accounts.")
+        raise Forbidden(lazy_gettext("Only administrators may deactivate accounts."))
     async with res.db() as db:
         access = await room_access(db, user, slug)
         in_room = await has_membership(db, access.room.id, member_id)
     if not in_room:
-        raise NotFound("No such member in this room.")
+        raise NotFound(lazy_gettext("No such member in this room."))
     await set_active(res, user, member_id, active=False, reason=moderation.reason_field(data, required=False))
-    return "The account is deactivated everywhere: signed out, live connections closed."
+    return _("The account is deactivated everywhere: signed out, live connections closed.")
 
 
 def _member_button(name: str, action: MemberAction) -> Handler:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import Forbidden, Invalid
+from innovate.i18n import lazy_gettext, ngettext
 from innovate.moderation import auditlog, reports
 from innovate.moderation import service as moderation
 from innovate.rooms.access import RoomAccess, require_moderator
@@ -19,17 +20,27 @@ from innovate.rooms.discussion.queries import pinned_json
 from innovate.rooms.queries import list_members, room_id_of, viewer_for
 from innovate.rooms.serializers import message_json
 
-MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (24 * 60, "1 day"), (7 * 24 * 60, "1 week"),
-                (30 * 24 * 60, "30 days"))
+MUTE_CHOICES = (15, 60, 24 * 60, 7 * 24 * 60, 30 * 24 * 60)  # minutes
 AUDIT_PAGE = 50
 AUDIT_FILTERS = ("action", "actor", "target", "since", "until", "room")
+
+
+def mute_label(minutes: int) -> str:
+    """``1 week``, ``30 days``, ``15 minutes``: a mute's length in the largest whole unit."""
+    if minutes % (7 * 24 * 60) == 0:
+        return ngettext("%(num)d week", "%(num)d weeks", minutes // (7 * 24 * 60))
+    if minutes % (24 * 60) == 0:
+        return ngettext("%(num)d day", "%(num)d days", minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 async def moderated_room(db: AsyncSession, user: User, slug: str) -> tuple[RoomAccess, dict[str, Any]]:
     """The room's context, for its moderators (403 for anyone else who may see the room)."""
     access, context = await room_base(db, user, slug)
     if not access.can_moderate:
-        raise Forbidden("Only this room's moderators may see this.")
+        raise Forbidden(lazy_gettext("Only this room's moderators may see this."))
     return access, context
 
 
@@ -79,7 +90,7 @@ async def site_room_id(db: AsyncSession, params: Mapping[str, str]) -> int | Non
         return None
     room_id = await room_id_of(db, slug)
     if room_id is None:
-        raise Invalid.field("room", "no such room")
+        raise Invalid.field("room", lazy_gettext("no such room"))
     return room_id
 
 

@@ -26,6 +26,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, choice_field, id_field, int_field
 from innovate.moderation import service as moderation
 from innovate.resources import Resources
@@ -77,7 +78,7 @@ def _which(data: Input) -> tuple[str, int]:
     message_id = id_field(data, "message_id", required=False)
     idea_id = id_field(data, "idea_id", required=False)
     if (message_id is None) == (idea_id is None):
-        raise Invalid.field("message_id", "give either message_id or idea_id")
+        raise Invalid.field("message_id", lazy_gettext("give either message_id or idea_id"))
     return ("message", message_id) if message_id is not None else ("idea", idea_id)  # type: ignore[return-value]
 
 
@@ -89,14 +90,17 @@ async def file_report(resources: Resources, actor: User, data: Input, *, in_room
     async with write(resources) as (db, outbox):
         access, target = await _target(db, actor, kind, target_id, in_room)
         if not (access.is_member or access.can_moderate):
-            raise Forbidden("Join the room to report what is posted in it.")
+            raise Forbidden(lazy_gettext("Join the room to report what is posted in it."))
         if target.author_id == actor.id:
-            raise Invalid.field(f"{kind}_id", "that is your own post")
+            raise Invalid.field(f"{kind}_id", lazy_gettext("that is your own post"))
         state = target.state
         if state == "hidden":
-            raise Conflict("This is hidden already; the moderators have it.")
+            raise Conflict(lazy_gettext("This is hidden already; the moderators have it."))
         if state != "visible":
-            raise Conflict(f"A {state} {kind} cannot be reported.")
+            raise Conflict(lazy_gettext("This message cannot be reported: it is %(state)s.",
+                                        state=moderation.state_label(state)) if kind == "message" else
+                           lazy_gettext("This idea cannot be reported: it is %(state)s.",
+                                        state=moderation.state_label(state)))
         now = utcnow()
         inserted = (await db.execute(
             insert_for(db, Report)
@@ -109,7 +113,7 @@ async def file_report(resources: Resources, actor: User, data: Input, *, in_room
             existing = (await db.execute(select(Report).where(
                 Report.reporter_id == actor.id, Report.target_kind == kind, Report.target_id == target_id))).scalar_one()
             if existing.state != "open":
-                raise Conflict("You reported this before, and a moderator has dealt with it.")
+                raise Conflict(lazy_gettext("You reported this before, and a moderator has dealt with it."))
             return Filed(existing, created=False, room_slug=access.room.slug)
         report = (await db.execute(select(Report).where(Report.id == inserted))).scalar_one()
         await append_event(db, outbox, access.room.id, kinds.REPORT_CREATED,
@@ -145,7 +149,8 @@ async def report_queue(db: AsyncSession, access: RoomAccess, *, state: str = "op
     and the target as a moderator sees it. ``state``: open, or closed (recently handled)."""
     require_moderator(access)
     if state not in QUEUE_STATES:
-        raise Invalid.field("state", f"expected one of {', '.join(QUEUE_STATES)}")
+        raise Invalid.field("state", lazy_gettext("expected one of %(choices)s", choices=", ".join(QUEUE_STATES)))
+
     stmt = (select(Report, User).outerjoin(User, User.id == Report.reporter_id)
             .where(Report.room_id == access.room.id))
     if state == "open":
@@ -220,14 +225,14 @@ async def resolve(resources: Resources, actor: User, report_id: int, data: Input
     async with write(resources) as (db, outbox):
         report = await db.get(Report, report_id)
         if report is None:
-            raise NotFound("No such report.")
+            raise NotFound(lazy_gettext("No such report."))
         access = await room_access_by_id(db, actor, report.room_id)
         if not access.can_moderate:
             # Reports exist for moderators only: to anyone else there is nothing here.
-            raise NotFound("No such report.")
+            raise NotFound(lazy_gettext("No such report."))
         moderation.check_writable(access.room)
         if report.state != "open":
-            raise Conflict("This report was already handled.")
+            raise Conflict(lazy_gettext("This report was already handled."))
         kind, target_id = report.target_kind, report.target_id
         target = await _locked_target(db, kind, target_id)
         if action in ("hide", "mute") and target is not None and target.state in ("visible", "hidden"):
@@ -262,9 +267,9 @@ async def _locked_target(db: AsyncSession, kind: str, target_id: int) -> Message
 async def _mute_author(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: Message | Idea | None,
                        minutes: int, reason: str | None) -> None:
     if target is None or target.author_id is None:
-        raise Conflict("The author is unknown; hide the post instead.")
+        raise Conflict(lazy_gettext("The author is unknown; hide the post instead."))
     try:
         member = await moderation.member_target(db, access, target.author_id)
     except NotFound:
-        raise Conflict("The author is not a member of this room any more; hide the post instead.") from None
+        raise Conflict(lazy_gettext("The author is not a member of this room any more; hide the post instead.")) from None
     await moderation.mute_in(db, outbox, access, member, utcnow() + timedelta(minutes=minutes), reason)

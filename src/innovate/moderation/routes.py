@@ -16,6 +16,7 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden
+from innovate.i18n import gettext as _
 from innovate.inputs import read_input
 from innovate.moderation.pages import counts_context, moderated_room, pinned_context, queue_context
 from innovate.rooms.context import room_context
@@ -104,7 +105,7 @@ async def settings_submit(request: Request) -> Response:
     form = Form(values=dict(context["room"].get("moderation") or {}), ok=True)
     return await reply(request, lambda: render_to_string(request, "moderation/_settings.html",
                                                          {**context, "settings_form": form}),
-                       f"/rooms/{slug}/moderation#moderation-settings", done="Moderation settings saved.")
+                       f"/rooms/{slug}/moderation#moderation-settings", done=_("Moderation settings saved."))
 
 
 @view
@@ -113,7 +114,8 @@ async def lock_room(request: Request) -> Response:
     data = await read_input(request)
     locked = data.get("locked") in ("true", "1", "on")
     access = await update_room(resources(request), require_user(request), slug, {"locked": locked})
-    done = "The room is locked: members can read but not post, submit or vote." if locked else "The room is open again."
+    done = _("The room is locked: members can read but not post, submit or vote.") if locked \
+        else _("The room is open again.")
     context = room_context(access)
     return await reply(request, lambda: [
         render_to_string(request, "moderation/_room_lock.html", context),

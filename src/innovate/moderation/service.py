@@ -15,6 +15,7 @@ member's composer turns off; see realtime/hub.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from innovate.accounts.models import User
 from innovate.audit import AuditEntry
 from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext, lazy_ngettext
 from innovate.inputs import Input, bool_field, choice_field, datetime_field, int_field, text_field
 from innovate.resources import Resources
 from innovate.rooms import rules
@@ -67,9 +69,9 @@ def mute_until_field(data: Input) -> tuple[bool, datetime | None]:
             return True, None
         now = utcnow()
         if until <= now:
-            raise Invalid.field("muted_until", "must be in the future (send null to lift a mute)")
+            raise Invalid.field("muted_until", lazy_gettext("must be in the future (send null to lift a mute)"))
         if until > now + timedelta(minutes=MAX_MUTE_MINUTES):
-            raise Invalid.field("muted_until", "must be within a year")
+            raise Invalid.field("muted_until", lazy_gettext("must be within a year"))
         return True, until
     return False, None
 
@@ -99,9 +101,9 @@ def access_end_field(data: Input, current: datetime | None) -> AccessEnd | None:
     if "access_ends_at" in data:
         until = datetime_field(data, "access_ends_at")
         if until is not None and until <= now:
-            raise Invalid.field("access_ends_at", "must be in the future (send end_access: true to end it now)")
+            raise Invalid.field("access_ends_at", lazy_gettext("must be in the future (send end_access: true to end it now)"))
         if until is not None and until > now + timedelta(days=MAX_ACCESS_EXTENSION_DAYS):
-            raise Invalid.field("access_ends_at", "must be within two years")
+            raise Invalid.field("access_ends_at", lazy_gettext("must be within two years"))
         return AccessEnd(now=False, until=until)
     return None
 
@@ -117,7 +119,7 @@ async def lock_room(db: AsyncSession, room_id: int) -> None:
 
 def check_writable(room: Room) -> None:
     if room.phase == "archived":
-        raise Conflict("The room is archived: it is read-only.")
+        raise Conflict(lazy_gettext("The room is archived: it is read-only."))
 
 
 async def moderated_message(db: AsyncSession, actor: User, message_id: int,
@@ -151,15 +153,41 @@ class _Switch:
     verb: str
     kind: kinds.Kind
     action: str
+    # What the moderator is told: the switch refused in the row's state (``%(state)s``), or
+    # the row changed under them.
+    refused: Callable[[str], str]
+    changed: str
 
 
-HIDE_MESSAGE = _Switch("message", Message, "state_reason", "visible", "hidden", "hidden",
-                       kinds.MESSAGE_HIDDEN, audit.MESSAGE_HIDDEN)
-RESTORE_MESSAGE = _Switch("message", Message, "state_reason", "hidden", "visible", "restored",
-                          kinds.MESSAGE_RESTORED, audit.MESSAGE_RESTORED)
-HIDE_IDEA = _Switch("idea", Idea, "hidden_reason", "visible", "hidden", "hidden", kinds.IDEA_HIDDEN, audit.IDEA_HIDDEN)
-RESTORE_IDEA = _Switch("idea", Idea, "hidden_reason", "hidden", "visible", "restored",
-                       kinds.IDEA_RESTORED, audit.IDEA_RESTORED)
+# A message's or an idea's state as the moderator reads it in an error.
+STATE_LABELS = {"visible": lazy_gettext("visible"), "hidden": lazy_gettext("hidden"),
+                "held": lazy_gettext("awaiting review"), "rejected": lazy_gettext("declined"),
+                "deleted": lazy_gettext("deleted")}
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(state, state)
+
+
+MESSAGE_CHANGED = lazy_gettext("The message changed meanwhile; reload and try again.")
+IDEA_CHANGED = lazy_gettext("The idea changed meanwhile; reload and try again.")
+HIDE_MESSAGE = _Switch(
+    "message", Message, "state_reason", "visible", "hidden", "hidden", kinds.MESSAGE_HIDDEN, audit.MESSAGE_HIDDEN,
+    lambda state: lazy_gettext("This message cannot be hidden: it is %(state)s.", state=state_label(state)),
+    MESSAGE_CHANGED)
+RESTORE_MESSAGE = _Switch(
+    "message", Message, "state_reason", "hidden", "visible", "restored", kinds.MESSAGE_RESTORED,
+    audit.MESSAGE_RESTORED,
+    lambda state: lazy_gettext("This message cannot be restored: it is %(state)s.", state=state_label(state)),
+    MESSAGE_CHANGED)
+HIDE_IDEA = _Switch(
+    "idea", Idea, "hidden_reason", "visible", "hidden", "hidden", kinds.IDEA_HIDDEN, audit.IDEA_HIDDEN,
+    lambda state: lazy_gettext("This idea cannot be hidden: it is %(state)s.", state=state_label(state)),
+    IDEA_CHANGED)
+RESTORE_IDEA = _Switch(
+    "idea", Idea, "hidden_reason", "hidden", "visible", "restored", kinds.IDEA_RESTORED, audit.IDEA_RESTORED,
+    lambda state: lazy_gettext("This idea cannot be restored: it is %(state)s.", state=state_label(state)),
+    IDEA_CHANGED)
 
 
 async def _switch(db: AsyncSession, outbox: Outbox, row: Message | Idea, switch: _Switch, reason: str | None,
@@ -169,13 +197,13 @@ async def _switch(db: AsyncSession, outbox: Outbox, row: Message | Idea, switch:
     if row.state == switch.after:
         return False
     if row.state != switch.before:
-        raise Conflict(f"A {row.state} {switch.noun} cannot be {switch.verb}.")
+        raise Conflict(switch.refused(row.state))
     kept_reason = reason if switch.after == "hidden" else None
     table = switch.table
     result = await db.execute(update(table).where(table.id == row.id, table.state == switch.before)
                               .values({"state": switch.after, switch.reason_column: kept_reason}))
     if affected(result) == 0:
-        raise Conflict(f"The {switch.noun} changed meanwhile; reload and try again.")
+        raise Conflict(switch.changed)
     row.state = switch.after
     setattr(row, switch.reason_column, kept_reason)
     await append_event(db, outbox, row.room_id, switch.kind, {f"{switch.noun}_id": row.id}, actor_id=actor_id)
@@ -244,7 +272,8 @@ async def pin_message(resources: Resources, actor: User, message_id: int, pinned
         if message.pinned == pinned:
             return found
         if pinned and message.state != "visible":
-            raise Conflict(f"A {message.state} message cannot be pinned.")
+            raise Conflict(lazy_gettext("This message cannot be pinned: it is %(state)s.",
+                                        state=state_label(message.state)))
         result = await db.execute(update(Message).where(Message.id == message.id, Message.pinned.is_(not pinned))
                                   .values(pinned=pinned))
         if affected(result) == 0:
@@ -257,7 +286,9 @@ async def pin_message(resources: Resources, actor: User, message_id: int, pinned
             count = (await db.execute(select(func.count()).select_from(Message).where(
                 Message.room_id == message.room_id, Message.pinned.is_(True)))).scalar_one()
             if count > PIN_LIMIT:
-                raise Conflict(f"At most {PIN_LIMIT} messages can be pinned; unpin one first.")
+                raise Conflict(lazy_ngettext("At most %(num)d message can be pinned; unpin one first.",
+                                             "At most %(num)d messages can be pinned; unpin one first.", PIN_LIMIT))
+
         await append_event(db, outbox, message.room_id, kinds.MESSAGE_PINNED, {"message_id": message.id, "pinned": pinned},
                            actor_id=actor.id)
         await audit.record(db, actor.id, audit.MESSAGE_PINNED if pinned else audit.MESSAGE_UNPINNED, room_id=message.room_id,
@@ -274,11 +305,12 @@ async def approve_message(resources: Resources, actor: User, message_id: int, *,
         access, message = found.access, found.message
         check_writable(access.room)
         if message.state != "held":
-            raise Conflict(f"This message is {message.state}, not awaiting review.")
+            raise Conflict(lazy_gettext("This message is not awaiting review: it is %(state)s.",
+                                        state=state_label(message.state)))
         result = await db.execute(update(Message).where(Message.id == message.id, Message.state == "held")
                                   .values(state="visible", state_reason=None))
         if affected(result) == 0:
-            raise Conflict("Another moderator reviewed this message meanwhile.")
+            raise Conflict(lazy_gettext("Another moderator reviewed this message meanwhile."))
         message.state, message.state_reason = "visible", None
         await _count_in_thread(db, message, +1)
         if message.author_id is not None:
@@ -301,11 +333,12 @@ async def reject_message(resources: Resources, actor: User, message_id: int, dat
         access, message = found.access, found.message
         check_writable(access.room)
         if message.state != "held":
-            raise Conflict(f"This message is {message.state}, not awaiting review.")
+            raise Conflict(lazy_gettext("This message is not awaiting review: it is %(state)s.",
+                                        state=state_label(message.state)))
         result = await db.execute(update(Message).where(Message.id == message.id, Message.state == "held")
                                   .values(state="rejected", state_reason=reason))
         if affected(result) == 0:
-            raise Conflict("Another moderator reviewed this message meanwhile.")
+            raise Conflict(lazy_gettext("Another moderator reviewed this message meanwhile."))
         message.state, message.state_reason = "rejected", reason
         audience = f"user:{message.author_id}" if message.author_id is not None else "moderators"
         await append_event(db, outbox, message.room_id, kinds.MESSAGE_REJECTED, {"message_id": message.id},
@@ -447,7 +480,7 @@ async def member_target(db: AsyncSession, access: RoomAccess, user_id: int) -> T
         .with_for_update(of=Membership).execution_options(populate_existing=True)
     )).first()
     if row is None or row[0].state != "active":
-        raise NotFound("No such member in this room.")
+        raise NotFound(lazy_gettext("No such member in this room."))
     return Target(membership=row[0], user=row[1])
 
 
@@ -471,9 +504,9 @@ async def mute_in(db: AsyncSession, outbox: Outbox, access: RoomAccess, target: 
                     reason=reason)
     else:
         if target.user.id == access.user.id:
-            raise Forbidden("You cannot mute yourself.")
+            raise Forbidden(lazy_gettext("You cannot mute yourself."))
         if target.moderates:
-            raise Conflict("Moderators cannot be muted; make them a member first.")
+            raise Conflict(lazy_gettext("Moderators cannot be muted; make them a member first."))
         membership.muted_until = until
         await db.flush()
         # ``until`` is in the event so pages and clients know when the composer comes back.
@@ -491,14 +524,14 @@ async def _set_role(db: AsyncSession, outbox: Outbox, access: RoomAccess, target
     if membership.role == role:
         return False
     if role == "moderator" and target.user.is_guest:
-        raise Conflict("Guests cannot moderate rooms; only employees can.")
+        raise Conflict(lazy_gettext("Guests cannot moderate rooms; only employees can."))
     if role == "member":
         await lock_room(db, access.room.id)
         others = (await db.execute(select(func.count()).select_from(Membership).where(
             Membership.room_id == access.room.id, Membership.role == "moderator", Membership.state == "active",
             Membership.id != membership.id))).scalar_one()
         if others == 0:
-            raise Conflict("A room needs at least one moderator; promote someone else first.")
+            raise Conflict(lazy_gettext("A room needs at least one moderator; promote someone else first."))
     previous = membership.role
     membership.role = role
     if role == "moderator":
@@ -520,7 +553,7 @@ async def set_access_end_in(db: AsyncSession, outbox: Outbox, access: RoomAccess
     """A guest's end of access: ended now (as on removal, but a new invite brings them back),
     or moved to another date. Employees' access does not end by date."""
     if not target.user.is_guest:
-        raise Conflict("Only guests' access ends by date; remove an employee instead.")
+        raise Conflict(lazy_gettext("Only guests' access ends by date; remove an employee instead."))
     membership = target.membership
     if change.now:
         return await end_guest_access_in(db, outbox, membership, now=utcnow(), actor_id=access.user.id, reason=reason)
@@ -551,7 +584,7 @@ async def update_member(resources: Resources, actor: User, slug: str, user_id: i
     reason = reason_field(data, required=False)
     access_given = any(data.get(k) not in (None, "") for k in ("extend_days", "end_access")) or "access_ends_at" in data
     if role is None and not mute_given and not access_given:
-        raise Invalid.field("role", "send role, mute_minutes, muted_until, extend_days, access_ends_at or end_access")
+        raise Invalid.field("role", lazy_gettext("send role, mute_minutes, muted_until, extend_days, access_ends_at or end_access"))
     ended = False
     async with write(resources) as (db, outbox):
         access = await _moderating(db, actor, slug)
@@ -577,9 +610,9 @@ async def remove_member(resources: Resources, actor: User, slug: str, user_id: i
         access = await _moderating(db, actor, slug)
         target = await member_target(db, access, user_id)
         if target.user.id == actor.id:
-            raise Forbidden("You cannot remove yourself; leave the room instead.")
+            raise Forbidden(lazy_gettext("You cannot remove yourself; leave the room instead."))
         if target.moderates:
-            raise Conflict("Moderators cannot be removed; make them a member first.")
+            raise Conflict(lazy_gettext("Moderators cannot be removed; make them a member first."))
         membership = target.membership
         membership.state, membership.left_at, membership.muted_until = "removed", utcnow(), None
         await db.flush()
