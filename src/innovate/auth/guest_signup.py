@@ -55,8 +55,9 @@ class SignUpLinkNotValid(AppError):
     code = "signup_link_not_valid"
 
     def __init__(self) -> None:
-        super().__init__("This confirmation link has already been used or has expired. If you confirmed your "
-                         "address already, sign in; otherwise open the invitation link again to get a new one.")
+        super().__init__(lazy_gettext("This confirmation link has already been used or has expired. If you "
+                                      "confirmed your address already, sign in; otherwise open the invitation link "
+                                      "again to get a new one."))
 
 
 class AddressNowTaken(Conflict):
@@ -64,8 +65,8 @@ class AddressNowTaken(Conflict):
     the mailed link, that is the address's owner)."""
 
     def __init__(self) -> None:
-        super().__init__("This address has an account now, so no second one was made. Sign in with it, then "
-                         "open the invitation link again.")
+        super().__init__(lazy_gettext("This address has an account now, so no second one was made. Sign in with "
+                                      "it, then open the invitation link again."))
 
 
 class LocalGuestsOff(NotFound):
@@ -114,7 +115,9 @@ async def ask_for_guest_account(resources: Resources, invite: InviteTo, form: Si
     # Per network: each try costs a password hash; per address, mail/accounts.py caps the mails.
     await hit_committed(resources, f"guest-signup:ip:{ip}", limit=settings.guest_signups_per_hour,
                         window_seconds=HOUR,
-                        message="Too many guest sign-ups from your network; wait a while and try again.")
+                        message=lazy_gettext("Too many guest sign-ups from your network; wait a while and try "
+                                             "again."))
+
     address = normalise_email(form.email)
     name = check_name(form.name, address.split("@")[0])
     # Hashed whatever the address: Argon2 is most of the time this takes, so every answer is as

@@ -173,7 +173,7 @@ async def _confirmation(request: Request, *, submit: bool) -> Response:
     except InviteNotValid:
         return _invite_gone_page(request)
     except AppError as exc:
-        title = "No account was made" if submit else "This link cannot be used"
+        title = _("No account was made") if submit else _("This link cannot be used")
         return failure_page(request, title, exc.message, exc.status, exc.headers)
     if submit:
         await rotate_session(request.scope, redemption.user)
@@ -183,9 +183,10 @@ async def _confirmation(request: Request, *, submit: bool) -> Response:
 
 
 def _invite_gone_page(request: Request) -> Response:
-    return failure_page(request, "The invitation is not valid any more",
-                        "The invitation this link belongs to was withdrawn, used up or has expired, so no account "
-                        "was made. Ask the person who invited you for a new link.", InviteNotValid.status)
+    return failure_page(request, _("The invitation is not valid any more"),
+                        _("The invitation this link belongs to was withdrawn, used up or has expired, so no account "
+                          "was made. Ask the person who invited you for a new link."), InviteNotValid.status)
+
 
 
 # Creating, listing, revoking -------------------------------------------------------------------

@@ -66,7 +66,7 @@ def _moment(raw: str, name: str, *, end_of_day: bool) -> datetime:
             raw = raw.replace(" ", "+")
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid.field(name, "expected a date (2026-05-01) or an ISO 8601 date-time") from None
+        raise Invalid.field(name, lazy_gettext("expected a date (2026-05-01) or an ISO 8601 date-time")) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
