@@ -506,3 +506,23 @@ async def test_who_comes_in_by_an_invite_leaves_the_queue(people: dict[str, Any]
     assert (await owner.get("/api/v1/communities/book-club/requests")).json()["pending"] == []
     assert await notes(resources, people["owner"].id, "join_request") == []
     assert (await emp.get("/api/v1/communities/book-club")).json()["my_request"] is None
+
+
+async def test_for_you_suggests_a_community_one_may_ask_to_join(people: dict[str, Any], resources: Resources,
+                                                                 sign_in: Any) -> None:
+    await by_request(resources, people)
+    owner, emp = await sign_in(people["owner"]), await sign_in(people["emp"])
+    await owner.put("/api/v1/rooms/book-club/tags", json={"tags": ["Reading"]})
+    reading = next(t for t in (await emp.get("/api/v1/tags")).json()["items"] if t["label"] == "Reading")
+    assert (await emp.put("/api/v1/me/interests", json={"tags": [reading["id"]]})).status_code == 200
+    items = (await emp.get("/api/v1/me/for-you")).json()["items"]
+    assert [(i["type"], i["item"]["slug"], i["reasons"]) for i in items] == [
+        ("community", "book-club", ["because you follow the tag Reading"])]
+    # Once asked, it waits for the owners, not for them.
+    await emp.post("/api/v1/communities/book-club/requests", json={})
+    assert (await emp.get("/api/v1/me/for-you")).json()["items"] == []
+    # Members get no such suggestion; guests no "For you" at all.
+    assert (await (await sign_in(people["member"])).get("/api/v1/me/for-you")).json()["items"] == []
+    assert (await (await sign_in(people["guest"])).get("/api/v1/me/for-you")).status_code in (403, 404)
+    # The directory's tag filter offers its tag, as the cards show it.
+    assert 'value="reading"' in (await emp.get("/communities")).text

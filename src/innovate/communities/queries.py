@@ -148,14 +148,11 @@ async def directory(db: AsyncSession, user: User, settings: Settings, *, query: 
     for room, membership, members, activity in rows:
         access = RoomAccess(room, user, membership)
         shown = room.visibility in ("employees", BY_REQUEST) or access.is_member or user.is_admin
-        removed = membership is not None and membership.state == "removed"
         cards.append(Card(
             room=room_json(room, membership, moderator=access.can_moderate), members=int(members),
             activity=int(activity), tags=[t.json() for t in tags[room.id]] if shown else [], can_join=access.can_join,
             is_member=access.is_member, owners=owners.get(room.id, []), request=asked.get(room.id),
-            can_request=(room.visibility == BY_REQUEST and room.phase != "archived" and not access.is_member
-                         and user.kind == "employee" and not user.is_admin and not removed
-                         and room.id not in asked),
+            can_request=access.can_ask and room.id not in asked,
             readable=can_see_room(room, user, membership)))
     return cards
 

@@ -23,7 +23,7 @@ from innovate.pulses.models import Pulse, PulseTarget
 from innovate.pulses.queries import pulse_json
 from innovate.pulses.service import is_open
 from innovate.rooms.access import RoomAccess
-from innovate.rooms.models import Membership, Room
+from innovate.rooms.models import JoinRequest, Membership, Room
 from innovate.rooms.serializers import room_json
 
 LIMIT = 12
@@ -86,11 +86,13 @@ async def room_entries(db: AsyncSession, user: User, personas: dict[int, str]) -
         select(Room, Membership)
         .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == user.id))
         .where(Room.id.in_(candidates), Room.phase.in_(ROOM_PHASES)))).all()
+    asked = set((await db.execute(select(JoinRequest.room_id).where(
+        JoinRequest.user_id == user.id, JoinRequest.room_id.in_(candidates), JoinRequest.state == "pending"))).scalars())
     entries = []
     for room, membership in rows:
         access = RoomAccess(room, user, membership)
-        if not access.can_join:
-            continue  # theirs already, or not open to them
+        if not (access.can_join or access.can_ask and room.id not in asked):
+            continue  # theirs already (or asked for), or not open to them
         entry = Entry(room.kind, room_json(room, membership, moderator=False),
                       sort_key=(room.created_at, room.id))
         for persona_id in sorted(persona_rooms.get(room.id, []), key=lambda i: personas[i]):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
@@ -171,10 +171,14 @@ async def followed(db: AsyncSession, user_id: int) -> list[TagInfo]:
 
 async def all_tags(db: AsyncSession, user: User) -> list[TagInfo]:
     """The tags of the rooms ``user`` may see (and those they follow), with how many of those
-    rooms carry each and how many people follow it: an invite-only room's tags are its own."""
+    rooms carry each and how many people follow it: an invite-only room's tags are its own.
+    A community open by request shows its tags to every employee (the directory lists them)."""
     visible = visible_room_ids(user)
-    rooms = (select(func.count()).where(RoomTag.tag_id == Tag.id, RoomTag.room_id.in_(visible))
-             .correlate(Tag).scalar_subquery())
+    listed: ColumnElement[bool] = RoomTag.room_id.in_(visible)
+    if not user.is_guest:
+        listed = or_(listed, RoomTag.room_id.in_(select(Room.id).where(
+            Room.kind == "community", Room.visibility == "by-request", Room.phase != "archived")))
+    rooms = (select(func.count()).where(RoomTag.tag_id == Tag.id, listed).correlate(Tag).scalar_subquery())
     followers = select(func.count()).where(UserInterest.tag_id == Tag.id).correlate(Tag).scalar_subquery()
     mine = exists().where(UserInterest.tag_id == Tag.id, UserInterest.user_id == user.id)
     rows = (await db.execute(select(Tag.id, Tag.slug, Tag.label, rooms, followers)

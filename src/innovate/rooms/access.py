@@ -54,6 +54,16 @@ class RoomAccess:
         )
 
 
+    @property
+    def can_ask(self) -> bool:
+        """An employee who is not in may ask to join a community open by request (its owners
+        decide: communities/requests.py); administrators join directly, guests never ask."""
+        m = self.membership
+        return (self.room.kind == "community" and self.room.visibility == "by-request"
+                and self.room.phase != "archived" and self.user.is_active and self.user.kind == "employee"
+                and not self.user.is_admin and not self.is_member and not (m is not None and m.state == "removed"))
+
+
 def guest_access_over(room: Room) -> bool:
     """Guests lose a room when it is archived, or already when it closes if the room says so."""
     return room.phase == "archived" or (room.guests_until == "closed" and room.phase == "closed")
