@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from innovate.accounts.models import User
-from innovate.communities.requests import BY_REQUEST, about_url, may_ask_again_at, pending_count
+from innovate.communities.requests import BY_REQUEST, about_url, may_ask_again_at
 from innovate.db import utcnow
 from innovate.errors import NotFound
 from innovate.i18n import lazy_gettext
@@ -216,10 +216,6 @@ async def request_queue(db: AsyncSession, room_id: int) -> Queue:
                              request.created_at, request.decided_at, decider)
 
     return Queue([item(*row) for row in pending], [item(*row) for row in answered])
-
-
-async def pending_requests(db: AsyncSession, room_id: int) -> int:
-    return await pending_count(db, room_id)
 
 
 async def owners_of(db: AsyncSession, room_ids: list[int]) -> dict[int, list[str]]:

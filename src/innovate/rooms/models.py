@@ -200,10 +200,10 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# A request to join a community open by request (communities/requests.py): "pending" until
-# someone acts: "approved" or "declined" by a moderator, "withdrawn" by the requester, "closed"
-# when nobody can act on it any more (the community was archived).
-REQUEST_STATES = ("pending", "approved", "declined", "withdrawn", "closed")
+# A request to join a community open by request (communities/requests.py): its state is
+# "pending" until someone acts: "approved" or "declined" by a moderator, "withdrawn" by the
+# requester, "closed" when nobody needs to act any more (the community was archived, or the
+# person came in by an invite).
 _PENDING = text("state = 'pending'")
 
 
