@@ -26,7 +26,8 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
-from innovate.i18n import lazy_gettext
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, ngettext, use_locale
 from innovate.inputs import Input, choice_field, id_field, int_field
 from innovate.moderation import service as moderation
 from innovate.resources import Resources
@@ -119,11 +120,12 @@ async def file_report(resources: Resources, actor: User, data: Input, *, in_room
         await append_event(db, outbox, access.room.id, kinds.REPORT_CREATED,
                            {"report_id": report.id, "target_kind": kind, "target_id": target_id},
                            audience="moderators", actor_id=actor.id)
-        await _auto_hide(db, outbox, access, kind, target)
+        await _auto_hide(db, outbox, access, kind, target, resources.settings.default_locale)
     return Filed(report, created=True, room_slug=access.room.slug)
 
 
-async def _auto_hide(db: AsyncSession, outbox: Outbox, access: RoomAccess, kind: str, target: Message | Idea) -> None:
+async def _auto_hide(db: AsyncSession, outbox: Outbox, access: RoomAccess, kind: str, target: Message | Idea,
+                     site_locale: str) -> None:
     threshold = access.room.auto_hide_reports
     if not threshold:
         return
@@ -133,7 +135,11 @@ async def _auto_hide(db: AsyncSession, outbox: Outbox, access: RoomAccess, kind:
     count = len(set(reporters))
     if count < threshold:
         return
-    reason = f"Hidden automatically: reported by {count} members; a moderator will review it."
+    # The reason is stored and shown to everyone in the room, like one a moderator types: it
+    # is written in the site's language, not in that of whoever happened to file the report.
+    with use_locale(site_locale):
+        reason = ngettext("Hidden automatically: reported by %(num)d member; a moderator will review it.",
+                          "Hidden automatically: reported by %(num)d members; a moderator will review it.", count)
     if isinstance(target, Message):
         await moderation.hide_message_in(db, outbox, target, reason, None, automatic=True)
     else:
@@ -236,7 +242,8 @@ async def resolve(resources: Resources, actor: User, report_id: int, data: Input
         kind, target_id = report.target_kind, report.target_id
         target = await _locked_target(db, kind, target_id)
         if action in ("hide", "mute") and target is not None and target.state in ("visible", "hidden"):
-            hide_reason = reason or "Hidden by a moderator after members reported it."
+            with use_locale(resources.settings.default_locale):  # stored and shown to all, as above
+                hide_reason = reason or _("Hidden by a moderator after members reported it.")
             if isinstance(target, Message):
                 await moderation.hide_message_in(db, outbox, target, hide_reason, actor.id)
             else:
@@ -249,6 +256,7 @@ async def resolve(resources: Resources, actor: User, report_id: int, data: Input
                 await moderation.restore_message_in(db, outbox, target, reason or "Reports dismissed.", actor.id)
             else:
                 await moderation.restore_idea_in(db, outbox, target, reason or "Reports dismissed.", actor.id)
+
         closed = await moderation.close_reports(db, outbox, report.room_id, kind, target_id, action, actor.id)
         await audit.record(db, actor.id, audit.REPORT_RESOLVED, room_id=report.room_id, target_kind=kind, target_id=target_id,
                     reason=reason, data={"action": action, "reports": closed,
