@@ -91,7 +91,7 @@ async def test_employee_signs_in_with_sso(client: httpx.AsyncClient, corp_idp: O
     after = client.cookies.get(settings.session_cookie_name)
     assert after and after != before  # the session was rotated
     assert await me(client) == {"id": 1, "name": "Alice Corp", "email": "alice@corp.example", "kind": "employee",
-                                "is_admin": False, "is_moderator": False}
+                                "is_admin": False, "is_moderator": False, "locale": None}
     async with resources.db() as db:
         identity = (await db.execute(select(Identity))).scalar_one()
         old = (await db.execute(select(Session).where(Session.user_id.is_(None)))).scalars().all()
@@ -496,7 +496,7 @@ class TestGitHub:
         assert fake_github.authorize_params["code_challenge_method"] == "S256"
         assert fake_github.authorize_params["code_challenge"]
         assert (await me(client)) == {"id": 2, "name": "Octo Cat", "email": "octo@expert.example", "kind": "guest",
-                                      "is_admin": False, "is_moderator": False}
+                                      "is_admin": False, "is_moderator": False, "locale": None}
         async with resources.db() as db:
             identity = (await db.execute(select(Identity).where(Identity.user_id == 2))).scalar_one()
         assert (identity.issuer, identity.subject, identity.email_verified) == ("https://github.com", "4242", True)

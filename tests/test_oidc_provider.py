@@ -43,8 +43,9 @@ if (!existsSync({str(marker)!r})) {{
                             script=script)
     with pytest.warns(OidcProviderStartWarning) as caught, provider:
         assert httpx.get(provider.discovery_url).json()["issuer"] == provider.issuer
-    [warning] = caught
-    report = str(warning.message)
+    # On a busy machine the real provider may also need a second try; the first report is the
+    # silent start's.
+    report = str(caught[0].message)
     assert "attempt 1: no ready line after 2 s" in report
     assert "unread bytes on stdout: 0" in report and "stdout reader alive: True" in report
     # node's own diagnostic report names where its main thread is (here: idle in the event loop).
