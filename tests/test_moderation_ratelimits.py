@@ -64,7 +64,8 @@ async def test_guests_have_stricter_limits_and_moderators_none(world: World, cli
         ok(await gia.post(url, json={"body": f"guest {n}"}), 201)
     refused = await gia.post(url, json={"body": "guest 3"})
     assert_slow_down(refused)
-    assert "guests may send at most 2 messages a minute" in refused.json()["error"]["message"]
+    # The guest reads their own (stricter) limit, addressed to them.
+    assert "you may send at most 2 messages a minute" in refused.json()["error"]["message"]
     for n in range(6):
         ok(await mod.post(url, json={"body": f"announcement {n} https://a.example https://b.example "
                                             "https://c.example @ada @bob @gia"}), 201)

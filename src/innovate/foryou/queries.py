@@ -17,6 +17,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
+from innovate.i18n import gettext as _
 from innovate.insights.models import RoomTag, Tag, UserInterest
 from innovate.personas.models import Persona, PersonaFollow, PersonaRoom, PersonaTag
 from innovate.pulses.models import Pulse, PulseTarget
@@ -46,11 +47,11 @@ class Entry:
 
 
 def persona_reason(name: str) -> str:
-    return f"because you follow {name}"
+    return _("because you follow %(name)s", name=name)
 
 
 def tag_reason(label: str) -> str:
-    return f"because you follow the tag {label}"
+    return _("because you follow the tag %(label)s", label=label)
 
 
 async def followed_personas(db: AsyncSession, user: User) -> dict[int, str]:

@@ -19,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
+from innovate.i18n.formatting import format_number
 from innovate.inputs import Input, text_field
 
 # Formats decoded: the ones browsers and phones produce. Naming them keeps Pillow from trying
@@ -97,16 +99,17 @@ async def _read(upload: object, field: str, max_bytes: int) -> bytes:
     elif isinstance(upload, UploadFile):
         data = await upload.read(max_bytes + 1)
     else:
-        raise Invalid.field(field, "attach a picture file (JPEG, PNG, WebP or GIF)")
+        raise Invalid.field(field, _("attach a picture file (JPEG, PNG, WebP or GIF)"))
     if not data:
-        raise Invalid.field(field, "the file is empty")
+        raise Invalid.field(field, _("the file is empty"))
     if len(data) > max_bytes:
-        raise Invalid.field(field, f"the file is larger than {_megabytes(max_bytes)}")
+        raise Invalid.field(field, _("the file is larger than %(size)s", size=_megabytes(max_bytes)))
     return data
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / 1_048_576:.1f} MB".replace(".0 MB", " MB")
+    # One decimal at most, in the reader's notation ("2,5 MB" in German).
+    return _("%(megabytes)s MB", megabytes=format_number(round(n / 1_048_576, 1)))
 
 
 def render(data: bytes, field: str, profile: Profile) -> Prepared:
@@ -122,13 +125,13 @@ def render(data: bytes, field: str, profile: Profile) -> Prepared:
 
 
 def _decode(data: bytes, field: str, largest: int) -> Image.Image:
-    unreadable = Invalid.field(field, "is not a picture we can read (JPEG, PNG, WebP or GIF)")
+    unreadable = Invalid.field(field, _("is not a picture we can read (JPEG, PNG, WebP or GIF)"))
     try:
         with Image.open(io.BytesIO(data), formats=ACCEPTED) as source:
             width, height = source.size
             if width * height > MAX_PIXELS:
-                raise Invalid.field(field, f"the picture is too large ({width}×{height} pixels; "
-                                           f"at most {MAX_PIXELS // 1_000_000} million)")
+                raise Invalid.field(field, _("the picture is too large (%(width)s×%(height)s pixels; at most %(max)s million)",
+                                             width=width, height=height, max=MAX_PIXELS // 1_000_000))
             source.seek(0)  # an animation: its first frame
             # JPEG can decode at 1/2, 1/4 or 1/8 scale: never more pixels than the largest size needs.
             ratio = min(1.0, largest / max(width, height))
@@ -138,7 +141,8 @@ def _decode(data: bytes, field: str, largest: int) -> Image.Image:
     except Invalid:
         raise
     except Image.DecompressionBombError:  # Pillow's own, even larger limit, checked as it opens
-        raise Invalid.field(field, f"the picture is too large (at most {MAX_PIXELS // 1_000_000} million pixels)") from None
+        raise Invalid.field(field, _("the picture is too large (at most %(max)s million pixels)",
+                                    max=MAX_PIXELS // 1_000_000)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise unreadable from None
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Forbidden, NotFound, NotSignedIn
+from innovate.i18n import gettext as _
 from innovate.rooms.models import Idea, Membership, Message, Room
 
 
@@ -171,27 +172,27 @@ def room_access_from(user: User | None, room: Room | None, membership: Membershi
 
 def _signed_in(user: User | None) -> User:
     if user is None:
-        raise NotSignedIn("Sign in first.")
+        raise NotSignedIn(_("Sign in first."))
     return user
 
 
 def _visible(user: User, room: Room | None, membership: Membership | None) -> RoomAccess:
     if room is None or not can_see_room(room, user, membership):
-        raise NotFound("No such room.")
+        raise NotFound(_("No such room."))
     return RoomAccess(room=room, user=user, membership=membership)
 
 
 def require_moderator(access: RoomAccess) -> None:
     if not access.can_moderate:
-        raise Forbidden("Only this room's moderators may do that.")
+        raise Forbidden(_("Only this room's moderators may do that."))
 
 
 def require_participant(access: RoomAccess) -> None:
     """Members who may post or vote: active membership, not muted."""
     if not access.is_member:
-        raise Forbidden("Join the room first.")
+        raise Forbidden(_("Join the room first."))
     if access.is_muted:
-        raise Forbidden("You are muted in this room for now.")
+        raise Forbidden(_("You are muted in this room for now."))
 
 
 # Things in a room ------------------------------------------------------------------------
@@ -222,14 +223,14 @@ async def message_in_room(db: AsyncSession, actor: User | None, message_id: int,
     found = (await db.execute(_MESSAGE_ROOM_MEMBERSHIP, {
         "message_id": message_id, "user_id": actor.id if actor is not None else None})).first()
     if found is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     message, author, room, membership = found
     access = room_access_from(actor, room, membership)
     own = actor is not None and message.author_id == actor.id
     if message.state in ("held", "rejected") and not (access.can_moderate or own):
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     if in_room is not None and room.slug != in_room:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     return MessageInRoom(access, message, author)
 
 
@@ -256,11 +257,11 @@ async def idea_in_room(db: AsyncSession, actor: User | None, idea_id: int, *,
     found = (await db.execute(_IDEA_ROOM_MEMBERSHIP, {
         "idea_id": idea_id, "user_id": actor.id if actor is not None else None})).first()
     if found is None:
-        raise NotFound("No such idea.")
+        raise NotFound(_("No such idea."))
     idea, room, membership = found
     access = room_access_from(actor, room, membership)
     if idea.state == "hidden" and not access.can_moderate and idea.author_id != actor.id:  # type: ignore[union-attr]
-        raise NotFound("No such idea.")
+        raise NotFound(_("No such idea."))
     if in_room is not None and room.slug != in_room:
-        raise NotFound("No such idea.")
+        raise NotFound(_("No such idea."))
     return IdeaInRoom(access, idea)

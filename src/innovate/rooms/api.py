@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 from innovate.inputs import JSON, read_input
 from innovate.rooms import service
 from innovate.rooms.access import RoomAccess, room_access
@@ -68,7 +69,7 @@ def _after(request: Request) -> int:
     if raw == "":
         return 0
     if not raw.isdigit() or len(raw) > 18:
-        raise Invalid.field("after", "expected the seq of the last event you have (a whole number)")
+        raise Invalid.field("after", _("expected the seq of the last event you have (a whole number)"))
     return int(raw)
 
 

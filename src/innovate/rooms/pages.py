@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import NotFound
+from innovate.i18n import gettext as _
 from innovate.rooms.context import room_base
 from innovate.rooms.discussion.pages import thread_context
 from innovate.rooms.discussion.queries import pinned_json
@@ -59,7 +60,7 @@ async def member_card(db: AsyncSession, user: User, slug: str, member_id: int) -
     access, context = await room_base(db, user, slug)
     found = await active_member(db, access.room.id, member_id)
     if found is None:
-        raise NotFound("No such member.")
+        raise NotFound(_("No such member."))
     return {**context, "member": member_json(*found), "ideas": await signed_ideas(db, access, member_id)}
 
 

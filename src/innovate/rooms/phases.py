@@ -14,18 +14,20 @@ from typing import Any
 
 from innovate.db import utcnow
 from innovate.errors import Conflict
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, pgettext
 from innovate.rooms import rules
 from innovate.rooms.access import RoomAccess
 
 NEEDS = ("post", "submit", "vote")
-PHASE_NAMES = {"draft": "draft", "open": "open for ideas", "voting": "voting", "closed": "closed",
-               "archived": "archived"}
+PHASE_NAMES = rules.PHASE_NAMES
+phase_name = rules.phase_name
 
 PHASE_MOVES: dict[str, list[tuple[str, str, str]]] = {
-    "draft": [("open", "Open the room", "next")],
-    "open": [("voting", "Start voting", "next"), ("closed", "Close the room", "skip")],
-    "voting": [("closed", "Close voting", "next"), ("open", "Back to collecting ideas", "back")],
-    "closed": [("archived", "Archive", "next"), ("voting", "Reopen voting", "back")],
+    "draft": [("open", lazy_gettext("Open the room"), "next")],
+    "open": [("voting", lazy_gettext("Start voting"), "next"), ("closed", lazy_gettext("Close the room"), "skip")],
+    "voting": [("closed", lazy_gettext("Close voting"), "next"), ("open", lazy_gettext("Back to collecting ideas"), "back")],
+    "closed": [("archived", lazy_gettext("Archive"), "next"), ("voting", lazy_gettext("Reopen voting"), "back")],
     "archived": [],
 }
 
@@ -72,9 +74,9 @@ def blocked_for(room: dict[str, Any], moderator: bool, standing: Standing) -> di
     """Phase reasons first (the most useful to read), then membership, then a mute."""
     blocks = phase_blocks(room, moderator)
     if not standing.member:
-        reason = "Join this challenge to take part." if standing.can_join else "Only members of this room take part."
+        reason = _("Join this challenge to take part.") if standing.can_join else _("Only members of this room take part.")
     elif standing.muted_until:
-        reason = f"You are muted until {standing.muted_until[:16].replace('T', ' ')} UTC."
+        reason = _("You are muted until %(when)s UTC.", when=standing.muted_until[:16].replace("T", " "))
     else:
         reason = None
     return {need: blocks[need] or reason for need in NEEDS}
@@ -93,16 +95,17 @@ def next_step(room: dict[str, Any], now: datetime | None = None) -> dict[str, st
 def remaining_text(delta: Any) -> str:
     seconds = int(delta.total_seconds())
     if seconds <= 0:
-        return "any moment now"
+        return _("any moment now")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = max(1, rest // 60) if not days and not hours else rest // 60
-    parts = [f"{days} d"] if days else []
+    # Short units, as a countdown shows them ("in 2 d 5 h"); room.js takes over in the browser.
+    parts = [pgettext("duration", "%(num)d d", num=days)] if days else []
     if hours or days:
-        parts.append(f"{hours} h")
+        parts.append(pgettext("duration", "%(num)d h", num=hours))
     if not days:
-        parts.append(f"{minutes} min")
-    return "in " + " ".join(parts)
+        parts.append(pgettext("duration", "%(num)d min", num=minutes))
+    return _("in %(time)s", time=" ".join(parts))
 
 
 def phase_moves(room: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 from innovate.rooms.access import RoomAccess, can_see_room
 from innovate.rooms.models import PHASES, ROOM_KINDS, Membership, Room
 from innovate.rooms.serializers import Viewer, member_json, room_json
@@ -38,7 +39,7 @@ def check_limit(raw: str | None, default: int = 30) -> int:
     if raw in (None, ""):
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise Invalid.field("limit", f"expected a whole number from 1 to {MAX_LIMIT}")
+        raise Invalid.field("limit", _("expected a whole number from 1 to %(max)s", max=MAX_LIMIT))
     return int(raw)
 
 
@@ -47,9 +48,9 @@ async def list_rooms(db: AsyncSession, user: User, *, query: str = "", phase: st
     """Rooms of ``kind`` (None: both) the user may see, newest first, with search and a
     phase filter."""
     if phase is not None and phase not in PHASES:
-        raise Invalid.field("phase", f"expected one of {', '.join(PHASES)}")
+        raise Invalid.field("phase", _("expected one of %(choices)s", choices=", ".join(PHASES)))
     if kind is not None and kind not in ROOM_KINDS:
-        raise Invalid.field("kind", f"expected one of {', '.join(ROOM_KINDS)}")
+        raise Invalid.field("kind", _("expected one of %(choices)s", choices=", ".join(ROOM_KINDS)))
     stmt = (select(Room, Membership)
             .outerjoin(Membership, and_(Membership.room_id == Room.id, Membership.user_id == user.id))
             .order_by(Room.created_at.desc(), Room.id.desc()))

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.throttles import hit
 from innovate.errors import Invalid, TooMany
+from innovate.i18n import gettext as _
+from innovate.i18n import ngettext
 from innovate.markdown import MENTION
 from innovate.rooms.access import RoomAccess
 from innovate.settings import Settings
@@ -51,9 +53,20 @@ def exempt(access: RoomAccess) -> bool:
 
 def _wait_text(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = (seconds + 59) // 60
-    return f"{minutes} minutes"
+        return ngettext("Try again in %(num)d second.", "Try again in %(num)d seconds.", seconds)
+    return ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", (seconds + 59) // 60)
+
+
+def _slow_down(action: str, limit: int) -> str:
+    """The rate refused, addressed to the one who hit it (guests and members each read their own limit)."""
+    if action == "post":
+        return ngettext("Slow down a little: you may send at most %(num)d message a minute in a room.",
+                        "Slow down a little: you may send at most %(num)d messages a minute in a room.", limit)
+    if action == "idea":
+        return ngettext("Slow down a little: you may submit at most %(num)d idea an hour in a room.",
+                        "Slow down a little: you may submit at most %(num)d ideas an hour in a room.", limit)
+    return ngettext("Slow down a little: you may cast at most %(num)d vote a minute in a room.",
+                    "Slow down a little: you may cast at most %(num)d votes a minute in a room.", limit)
 
 
 @dataclass(frozen=True)
@@ -66,12 +79,7 @@ class Count:
     guest: bool
 
     def refused(self, retry_after: int) -> TooMany:
-        who = "guests" if self.guest else "members"
-        return TooMany(
-            f"Slow down a little: {who} may send at most {self.limit} {self.rate.noun} {self.rate.period} in a room. "
-            f"Try again in {_wait_text(retry_after)}.",
-            retry_after,
-        )
+        return TooMany(f"{_slow_down(self.rate.action, self.limit)} {_wait_text(retry_after)}", retry_after)
 
 
 def counted(settings: Settings, access: RoomAccess, rate: Rate) -> Count | None:
@@ -107,16 +115,38 @@ def check_content(settings: Settings, access: RoomAccess, text: str, *, field: s
     if exempt(access):
         return
     guest = access.user.is_guest
-    who = "guests" if guest else "members"
     max_links = settings.guest_links_per_post if guest else settings.links_per_post
     links = links_in(text)
     if links > max_links:
-        allowed = "no links" if max_links == 0 else f"at most {max_links} link{'s' if max_links != 1 else ''}"
-        raise Invalid.field(field, f"has {links} links; {who} may include {allowed} per post")
+        raise Invalid.field(field, _too_many_links(links, max_links, guest))
     if not mentions:
         return
     max_mentions = settings.guest_mentions_per_post if guest else settings.mentions_per_post
     named = mentions_in(text)
     if named > max_mentions:
-        allowed = "no one" if max_mentions == 0 else f"at most {max_mentions} people"
-        raise Invalid.field(field, f"mentions {named} people; {who} may mention {allowed} per post")
+        raise Invalid.field(field, _too_many_mentions(named, max_mentions, guest))
+
+
+def _too_many_links(links: int, allowed: int, guest: bool) -> str:
+    """One sentence per audience and count: each language words the rule its own way."""
+    found = ngettext("has %(num)d link;", "has %(num)d links;", links)
+    rules = {
+        (True, True): lambda: _("guests may include no links per post"),
+        (True, False): lambda: _("members may include no links per post"),
+        (False, True): lambda: ngettext("guests may include at most %(num)d link per post",
+                                        "guests may include at most %(num)d links per post", allowed),
+        (False, False): lambda: ngettext("members may include at most %(num)d link per post",
+                                         "members may include at most %(num)d links per post", allowed),
+    }
+    return f"{found} {rules[allowed == 0, guest]()}"
+
+
+def _too_many_mentions(named: int, allowed: int, guest: bool) -> str:
+    found = ngettext("mentions %(num)d person;", "mentions %(num)d people;", named)
+    if allowed == 0:
+        return f"{found} " + (_("guests may mention no one per post") if guest else _("members may mention no one per post"))
+    rule = (ngettext("guests may mention at most %(num)d person per post",
+                     "guests may mention at most %(num)d people per post", allowed) if guest else
+            ngettext("members may mention at most %(num)d person per post",
+                     "members may mention at most %(num)d people per post", allowed))
+    return f"{found} {rule}"

@@ -13,12 +13,14 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError, Forbidden, NotFound
+from innovate.i18n import gettext as _
 from innovate.inputs import Input, read_input
 from innovate.rooms import pages
 from innovate.rooms.access import room_access
 from innovate.rooms.context import room_base, room_context
 from innovate.rooms.ideas.pages import idea_sort
 from innovate.rooms.models import PHASES
+from innovate.rooms.rules import phase_label
 from innovate.rooms.service import create_room, join_room, leave_room, update_room
 from innovate.rooms.urls import room_url
 from innovate.web import (
@@ -72,7 +74,7 @@ async def directory(request: Request) -> Response:
 def _creator(request: Request) -> User:
     user = require_user(request)
     if not user.can_create_rooms:
-        raise NotFound("Not found")
+        raise NotFound(_("Not found"))
     return user
 
 
@@ -124,8 +126,8 @@ async def new_room_submit(request: Request) -> Response:
                            lambda: page(request, "rooms/new.html", {"form": form}))
 
     room = await form_post(data, create_room(resources(request), user, room_form_input(data)), ROOM_FIELDS, refused)
-    flash(request, "Challenge created. Open it when the brief is ready." if room.phase == "draft"
-          else "Challenge created and open.")
+    flash(request, _("Challenge created. Open it when the brief is ready.") if room.phase == "draft"
+          else _("Challenge created and open."))
     return redirect(request, room_url(room.slug))
 
 
@@ -137,7 +139,7 @@ async def settings_page(request: Request) -> Response:
     async with resources(request).db() as db:
         access, context = await room_base(db, require_user(request), request.path_params["slug"])
     if not access.can_moderate:
-        raise Forbidden("Only this room's moderators may change its settings.")
+        raise Forbidden(_("Only this room's moderators may change its settings."))
     return page(request, "rooms/settings.html", {**context, "form": Form(values=pages.settings_values(context["room"]))})
 
 
@@ -156,7 +158,7 @@ async def settings_submit(request: Request) -> Response:
 
     async def refused(form: Form, exc: AppError) -> Response:
         async with resources(request).db() as db:
-            _, context = await room_base(db, user, slug)
+            _room, context = await room_base(db, user, slug)
         return await reply(request, lambda: form_part(form),
                            lambda: page(request, "rooms/settings.html", {**context, "form": form}))
 
@@ -165,7 +167,7 @@ async def settings_submit(request: Request) -> Response:
                              raises=(Forbidden,))
     room = room_context(access)["room"]
     return await reply(request, lambda: form_part(Form(values=pages.settings_values(room), ok=True)),
-                       room_url(slug), done="Settings saved.")
+                       room_url(slug), done=_("Settings saved."))
 
 
 # The room page, joining, leaving, the phase -----------------------------------------------------
@@ -196,7 +198,7 @@ async def room_page(request: Request) -> Response:
 async def join(request: Request) -> Response:
     slug = request.path_params["slug"]
     await join_room(resources(request), require_user(request), slug)
-    flash(request, "Welcome! You can now post, submit ideas and vote.")
+    flash(request, _("Welcome! You can now post, submit ideas and vote."))
     return see_other(room_url(slug))
 
 
@@ -206,7 +208,7 @@ async def leave_page(request: Request) -> Response:
     invite is spent, so they would need a new one to come back."""
     slug = request.path_params["slug"]
     async with resources(request).db() as db:
-        _, context = await room_base(db, require_user(request), slug)
+        _room, context = await room_base(db, require_user(request), slug)
     if not context["standing"].member:
         return see_other(room_url(slug))
     return page(request, "rooms/leave.html", context)
@@ -220,7 +222,7 @@ async def leave(request: Request) -> Response:
     if data.get("confirm") != "yes":
         return await leave_page(request)
     await leave_room(resources(request), user, request.path_params["slug"])
-    flash(request, "You left the challenge.")
+    flash(request, _("You left the challenge."))
     return see_other("/" if user.is_guest else "/rooms")
 
 
@@ -235,12 +237,12 @@ async def phase_submit(request: Request) -> Response:
         if not is_htmx(request):
             raise exc  # a plain page has no phase form to show it in: the error page does
         async with resources(request).db() as db:
-            _, context = await room_base(db, user, slug)
+            _room, context = await room_base(db, user, slug)
         return html(render_to_string(request, "rooms/_phase_controls.html", {**context, "form": form}))
 
     access = await form_post(data, update_room(resources(request), user, slug, {"phase": target}), (), refused)
     context = room_context(access)
-    done = f"The room is now in phase “{context['room']['phase']}”."
+    done = _("The room is now in phase “%(phase)s”.", phase=phase_label(context["room"]["phase"]))
     return await reply(request, lambda: [
         render_to_string(request, "rooms/_phase_controls.html", {**context, "form": Form(message=done, ok=True)}),
         partial("#phase-banner", "outerHTML", render_to_string(request, "rooms/_phase_banner.html", context)),

@@ -20,6 +20,8 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, ngettext
 from innovate.inputs import (
     FieldErrors,
     Input,
@@ -62,9 +64,9 @@ SCHEDULE_FIELDS = ("opens_at", "voting_at", "closes_at", "archives_at")
 def _slug(data: Input) -> str:
     slug = (text_field(data, "slug", max_length=rules.SLUG_MAX) or "").lower()
     if not SLUG_RE.match(slug) or "--" in slug:
-        raise Invalid.field("slug", "use 3-64 lowercase letters, digits and single hyphens, e.g. green-logistics")
+        raise Invalid.field("slug", _("use 3-64 lowercase letters, digits and single hyphens, e.g. green-logistics"))
     if slug in RESERVED_SLUGS:
-        raise Invalid.field("slug", "is reserved; choose another")
+        raise Invalid.field("slug", _("is reserved; choose another"))
     return slug
 
 
@@ -79,14 +81,16 @@ def _voting_rules(data: Input, current: Room | None, errors: FieldErrors) -> dic
         max_per_idea = errors.check(int_field, data, "max_per_idea", minimum=1, maximum=100, required=False,
                                     default=(current.max_per_idea if current and current.max_per_idea else budget))
         if max_per_idea is not None and budget is not None and max_per_idea > budget:
-            errors.add("max_per_idea", "cannot be larger than the budget")
+            errors.add("max_per_idea", _("cannot be larger than the budget"))
         values.update(budget=budget, max_per_idea=max_per_idea)
     return values
 
 
 # How the schedule's errors speak of the other dates (the API names the field in ``fields``).
-SCHEDULE_WORDS = {"opens_at": "the opening", "voting_at": "the start of voting", "closes_at": "the close",
-                  "archives_at": "archiving"}
+SCHEDULE_WORDS = {"opens_at": lazy_gettext("must be after the opening"),
+                  "voting_at": lazy_gettext("must be after the start of voting"),
+                  "closes_at": lazy_gettext("must be after the close"),
+                  "archives_at": lazy_gettext("must be after archiving")}
 
 
 def _schedule(data: Input, current: Room | None, errors: FieldErrors) -> dict[str, datetime | None]:
@@ -95,7 +99,7 @@ def _schedule(data: Input, current: Room | None, errors: FieldErrors) -> dict[st
     times = [(name, values[name]) for name in SCHEDULE_FIELDS if values[name] is not None]
     for (first, a), (second, b) in pairwise(times):
         if a >= b:  # type: ignore[operator]
-            errors.add(second, f"must be after {SCHEDULE_WORDS[first]}")
+            errors.add(second, str(SCHEDULE_WORDS[first]))
     return values
 
 
@@ -113,7 +117,7 @@ async def create_room(resources: Resources, actor: User, data: Input, *, errors:
     if choice_field(data, "kind", ROOM_KINDS, default="challenge") == "community":
         return await _create_community(resources, actor, data, errors or FieldErrors(), then)
     if not actor.can_create_rooms:
-        raise Forbidden("Only moderators and administrators may create challenge rooms.")
+        raise Forbidden(_("Only moderators and administrators may create challenge rooms."))
     errors = FieldErrors()
     values: dict[str, Any] = {
         "slug": errors.check(_slug, data),
@@ -145,10 +149,10 @@ def _grown_from_slug(data: Input) -> str | None:
 async def _create_community(resources: Resources, actor: User, data: Input, errors: FieldErrors,
                             then: InTransaction | None) -> Room:
     if not actor.is_active or actor.is_guest:
-        raise Forbidden("Guests cannot create communities.")
+        raise Forbidden(_("Guests cannot create communities."))
     for name in ("phase", *SCHEDULE_FIELDS):
         if data.get(name) not in (None, ""):
-            errors.add(name, "a community has no phases")
+            errors.add(name, _("a community has no phases"))
     values: dict[str, Any] = {
         "kind": "community",
         "slug": errors.check(_slug, data),
@@ -178,8 +182,10 @@ async def _insert_room(resources: Resources, actor: User, values: dict[str, Any]
                 owned = (await db.execute(select(func.count()).select_from(Room).where(
                     Room.kind == "community", Room.created_by_id == actor.id, Room.phase != "archived"))).scalar_one()
                 if owned >= limit:
-                    raise Conflict(f"You already own {owned} communities, the most one person may start "
-                                   "here; archive one or ask an administrator.")
+                    raise Conflict(ngettext("You already own %(num)d community, the most one person may start here; "
+                                            "archive it or ask an administrator.",
+                                            "You already own %(num)d communities, the most one person may start "
+                                            "here; archive one or ask an administrator.", owned))
             if grown_from is not None:
                 values["grown_from_id"] = await _community_id(db, actor, grown_from)
             room = Room(**values, phase=phase, created_by_id=actor.id)
@@ -191,7 +197,8 @@ async def _insert_room(resources: Resources, actor: User, values: dict[str, Any]
             if then is not None:
                 await then(db, outbox, room)
     except IntegrityError:
-        raise Conflict(f"The address /rooms/{values['slug']} is taken.", fields={"slug": "already taken"}) from None
+        raise Conflict(_("The address /rooms/%(slug)s is taken.", slug=values["slug"]),
+                       fields={"slug": _("already taken")}) from None
     return room
 
 
@@ -200,16 +207,16 @@ async def _community_id(db: Any, actor: User, slug: str) -> int:
     try:
         access = await room_access(db, actor, slug)
     except NotFound:
-        raise Invalid.field("grown_from", "no such community") from None
+        raise Invalid.field("grown_from", _("no such community")) from None
     if access.room.kind != "community":
-        raise Invalid.field("grown_from", "no such community")
+        raise Invalid.field("grown_from", _("no such community"))
     return access.room.id
 
 
 def _cover_url(data: Input) -> str | None:
     url = text_field(data, "cover_url", max_length=500, required=False)
     if url and not url.startswith(("https://", "/static/")):
-        raise Invalid.field("cover_url", "use an https:// image address")
+        raise Invalid.field("cover_url", _("use an https:// image address"))
     return url
 
 
@@ -259,7 +266,7 @@ async def update_room(resources: Resources, actor: User, slug: str, data: Input,
         if any(rules_values[k] != getattr(room, k) for k in rules_values):
             has_votes = (await db.execute(select(exists().where(Vote.room_id == room.id)))).scalar()
             if has_votes:
-                raise Conflict("Voting rules cannot change once votes have been cast.")
+                raise Conflict(_("Voting rules cannot change once votes have been cast."))
             changed.update(rules_values)
         changed = {k: v for k, v in changed.items() if getattr(room, k) != v}
         if changed:
@@ -289,11 +296,12 @@ def _check_community_change(access: RoomAccess, data: Input) -> None:
     it (or brings it back)."""
     for name in SCHEDULE_FIELDS:
         if data.get(name) not in (None, ""):
-            raise Invalid.field(name, "a community has no phases")
+            raise Invalid.field(name, _("a community has no phases"))
     if "phase" in data and data["phase"] != access.room.phase:
         target = choice_field(data, "phase", ("open", "archived"))
         if not access.user.is_admin:
-            raise Forbidden(f"Only administrators may {'archive' if target == 'archived' else 'reopen'} a community.")
+            raise Forbidden(_("Only administrators may archive a community.") if target == "archived"
+                            else _("Only administrators may reopen a community."))
 
 
 async def _set_lock(db: Any, outbox: Any, access: RoomAccess, locked: bool, actor: User) -> None:
@@ -316,7 +324,7 @@ async def _move_phase(db: Any, outbox: Any, room: Room, target: str, actor_id: i
         update(Room).where(Room.id == room.id, Room.phase == previous).values(phase=target, updated_at=utcnow())
     )
     if affected(result) == 0:
-        raise Conflict("The phase changed meanwhile; reload and try again.")
+        raise Conflict(_("The phase changed meanwhile; reload and try again."))
     room.phase = target
     if room.kind == "community" and target == "archived" and room.orphaned_at is not None:
         room.orphaned_at = None  # archiving settles the flag
@@ -390,9 +398,9 @@ async def join_room(resources: Resources, actor: User, slug: str) -> RoomAccess:
             return access
         if not access.can_join:
             if access.membership is not None and access.membership.state == "removed":
-                raise Forbidden("A moderator removed you from this room.")
-            raise Conflict("This room is not open for joining." if actor.kind == "employee"
-                           else "Guests join through an invite link.")
+                raise Forbidden(_("A moderator removed you from this room."))
+            raise Conflict(_("This room is not open for joining.") if actor.kind == "employee"
+                           else _("Guests join through an invite link."))
         membership = await add_member(db, outbox, access.room, actor)
     return RoomAccess(access.room, actor, membership)
 
@@ -402,7 +410,7 @@ async def leave_room(resources: Resources, actor: User, slug: str) -> None:
         access = await room_access(db, actor, slug)
         membership = access.membership
         if membership is None or not access.is_member:
-            raise Conflict("You are not a member of this room.")
+            raise Conflict(_("You are not a member of this room."))
         result = await db.execute(
             update(Membership)
             .where(Membership.id == membership.id, Membership.state == "active")

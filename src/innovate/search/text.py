@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.db import is_postgres
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_WORDS = 8
@@ -29,13 +30,13 @@ LEAD = 60          # of them, before it
 def words_of(query: str) -> list[str]:
     """The words to look for; an :class:`Invalid` naming ``q`` when there are none."""
     if len(query) > MAX_QUERY:
-        raise Invalid.field("q", f"use at most {MAX_QUERY} characters")
+        raise Invalid.field("q", _("use at most %(max)s characters", max=MAX_QUERY))
     found: list[str] = []
     for word in WORD.findall(query.lower()):
         if word not in found:
             found.append(word)
     if not found or all(len(w) < 2 for w in found):
-        raise Invalid.field("q", "type at least one word of two letters or more")
+        raise Invalid.field("q", _("type at least one word of two letters or more"))
     return found[:MAX_WORDS]
 
 

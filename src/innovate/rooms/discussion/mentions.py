@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 from innovate.rooms.access import RoomAccess
 from innovate.rooms.models import Membership
 
@@ -31,7 +32,7 @@ def mention_prefix(raw: str | None) -> str:
     """The ``q`` of a suggestion request: the handle typed so far (an "@" before it is allowed)."""
     prefix = (raw or "").strip().lower().removeprefix("@")
     if prefix and not PREFIX.fullmatch(prefix):
-        raise Invalid.field("q", "expected the start of a handle: letters, digits, '.', '_' or '-', at most 64")
+        raise Invalid.field("q", _("expected the start of a handle: letters, digits, '.', '_' or '-', at most 64"))
     return prefix
 
 
@@ -39,7 +40,7 @@ def suggestion_limit(raw: str | None, default: int = 8) -> int:
     if raw in (None, ""):
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= SUGGESTIONS_MAX:
-        raise Invalid.field("limit", f"expected a whole number from 1 to {SUGGESTIONS_MAX}")
+        raise Invalid.field("limit", _("expected a whole number from 1 to %(max)s", max=SUGGESTIONS_MAX))
     return int(raw)
 
 

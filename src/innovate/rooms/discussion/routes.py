@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import AppError, Forbidden
+from innovate.i18n import gettext as _
 from innovate.inputs import read_input
 from innovate.rooms.access import MessageInRoom, idea_in_room, message_in_room
 from innovate.rooms.context import room_base, room_context
@@ -70,7 +71,7 @@ async def message_submit(request: Request) -> Response:
     async def refused(form: Form, exc: AppError) -> Response:
         async def composer() -> str:
             async with resources(request).db() as db:
-                _, context = await room_base(db, user, slug)
+                _room, context = await room_base(db, user, slug)
             return _composer(request, idea_id, form, context)
 
         return await reply(request, composer, lambda: page_again(request, thread_url(slug, idea_id), composer_form=form))
@@ -121,7 +122,7 @@ async def _edit_form(request: Request, found: MessageInRoom, form: Form) -> Resp
 async def message_edit_page(request: Request) -> Response:
     found = await _load(request)
     if found.message.author_id != found.access.user.id:
-        raise Forbidden("Only the author may edit a message.")
+        raise Forbidden(_("Only the author may edit a message."))
     return await _edit_form(request, found, Form())
 
 

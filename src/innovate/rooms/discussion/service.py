@@ -13,6 +13,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
+from innovate.i18n import gettext as _
 from innovate.inputs import Input, id_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
@@ -80,15 +81,15 @@ async def post(resources: Resources, actor: User, slug: str, data: Input) -> Mes
         if idea_id is not None:
             idea = await db.get(Idea, idea_id)
             if idea is None or idea.room_id != room.id or (idea.state == "hidden" and not access.can_moderate):
-                raise Invalid.field("idea_id", "no such idea in this room")
+                raise Invalid.field("idea_id", _("no such idea in this room"))
             if idea.status == "merged":
-                raise Conflict(f"This idea was merged into idea {idea.merged_into_id}; discuss it there.")
+                raise Conflict(_("This idea was merged into idea %(id)s; discuss it there.", id=idea.merged_into_id))
             if idea.locked and not access.can_moderate:
-                raise Conflict("This idea's thread is locked.")
+                raise Conflict(_("This idea's thread is locked."))
         if reply_to is not None:
             parent = await db.get(Message, reply_to)
             if parent is None or parent.room_id != room.id or parent.idea_id != idea_id or parent.state != "visible":
-                raise Invalid.field("reply_to", "no such message in this thread")
+                raise Invalid.field("reply_to", _("no such message in this thread"))
         held = _needs_review(access)
         message = Message(room_id=room.id, idea_id=idea_id, reply_to_id=reply_to, author_id=actor.id, body=body,
                           body_html=await render_body(db, room, body), state="held" if held else "visible")
@@ -108,11 +109,13 @@ async def edit_message(resources: Resources, actor: User, message_id: int, data:
         found = await message_in_room(db, actor, message_id, in_room=in_room)
         access, message = found.access, found.message
         if message.author_id != actor.id:
-            raise Forbidden("Only the author may edit a message.")
+            raise Forbidden(_("Only the author may edit a message."))
         require_participant(access)
         rules.check_can_post(access)
         if message.state not in ("visible", "held"):
-            raise Conflict(f"A {message.state} message cannot be edited.")
+            raise Conflict(_("A deleted message cannot be edited.") if message.state == "deleted"
+                           else _("A hidden message cannot be edited.") if message.state == "hidden"
+                           else _("A rejected message cannot be edited."))
         ratelimits.check_content(resources.settings, access, body)
         if body == message.body:
             return found
@@ -133,7 +136,7 @@ async def delete_message(resources: Resources, actor: User, message_id: int, *,
         if not own:
             require_moderator(access)
         if access.room.phase == "archived":
-            raise Conflict("The room is archived: it is read-only.")
+            raise Conflict(_("The room is archived: it is read-only."))
         if message.state == "deleted":
             return found
         was_counted = message.state == "visible" and message.idea_id is not None

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 from innovate.inputs import JSON, read_input
 from innovate.rooms.access import IdeaInRoom, idea_in_room, room_access
 from innovate.rooms.ideas import service, votes
@@ -69,7 +70,7 @@ async def idea_vote(request: Request) -> Response:
     if request.method == "PUT":
         data = await read_input(request)
         if "value" not in data:
-            raise Invalid.field("value", "is required")
+            raise Invalid.field("value", _("is required"))
         result = await votes.cast_vote(resources(request), user, idea_id, data["value"])
     else:
         result = await votes.retract_vote(resources(request), user, idea_id)

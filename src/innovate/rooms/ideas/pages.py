@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
+from innovate.i18n import gettext as _
 from innovate.rooms.access import IdeaInRoom, RoomAccess, idea_in_room
 from innovate.rooms.context import room_context
 from innovate.rooms.discussion.pages import thread_context
@@ -41,7 +42,7 @@ async def idea_context(db: AsyncSession, found: IdeaInRoom) -> dict[str, Any]:
     context = room_context(access)
     moderator = context["viewer"].moderator
     if idea.locked and not moderator:
-        context["blocked"] = {**context["blocked"], "post": "A moderator locked this discussion."}
+        context["blocked"] = {**context["blocked"], "post": _("A moderator locked this discussion.")}
     context.update({
         "idea": await idea_detail(db, access, idea),
         "is_author": idea.author_id == access.user.id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 from innovate.rooms.access import RoomAccess
 from innovate.rooms.ideas.ranking import decode_cursor, encode_cursor, trending_rank
 from innovate.rooms.models import Idea, Vote
@@ -25,7 +26,7 @@ IDEA_SORTS = ("top", "new", "trending", "discussed", "expert")
 async def list_ideas(db: AsyncSession, access: RoomAccess, *, sort: str = "top", cursor: str | None = None,
                      limit: int = 30, status: str | None = None) -> Page:
     if sort not in IDEA_SORTS:
-        raise Invalid.field("sort", f"expected one of {', '.join(IDEA_SORTS)}")
+        raise Invalid.field("sort", _("expected one of %(choices)s", choices=", ".join(IDEA_SORTS)))
     room, viewer = access.room, viewer_for(access)
     if sort == "top" and not tallies_visible(room, viewer):
         sort = "new"  # ranking by hidden tallies would reveal them

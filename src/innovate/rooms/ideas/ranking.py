@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import Float, case, cast, func
 
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
 
 Z95 = 1.959963984540054  # 95% confidence
 TRENDING_GRAVITY = 1.5
@@ -66,7 +67,7 @@ def decode_cursor(cursor: str | None, keys: tuple[str, ...]) -> dict[str, Any] |
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = orjson.loads(raw)
     except (ValueError, orjson.JSONDecodeError):
-        raise Invalid.field("cursor", "is not a cursor this list gave out") from None
+        raise Invalid.field("cursor", _("is not a cursor this list gave out")) from None
     if not isinstance(values, dict) or set(values) != set(keys):
-        raise Invalid.field("cursor", "is not a cursor this list gave out")
+        raise Invalid.field("cursor", _("is not a cursor this list gave out"))
     return values

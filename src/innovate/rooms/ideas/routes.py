@@ -15,6 +15,8 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError, Invalid
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, read_input
 from innovate.resources import Resources
 from innovate.rooms.access import IdeaInRoom, idea_in_room, room_access
@@ -91,7 +93,7 @@ async def idea_submit(request: Request) -> Response:
     async def refused(form: Form, exc: AppError) -> Response:
         async def form_part() -> str:
             async with resources(request).db() as db:
-                _, context = await room_base(db, user, slug)
+                _room, context = await room_base(db, user, slug)
             return render_to_string(request, "rooms/_idea_form.html", {**context, "form": form})
 
         return await reply(request, form_part, lambda: page_again(request, room_url(slug), idea_form=form))
@@ -107,11 +109,11 @@ async def idea_submit(request: Request) -> Response:
             partial("#ideas-list", "afterbegin", render_to_string(request, "rooms/_idea_card.html",
                                                                   {**context, "idea": card})),
             partial("#ideas-empty", "delete", ""),
-            flash_part(request, f"Your idea “{card['title']}” is in."),
+            flash_part(request, _("Your idea “%(title)s” is in.", title=card["title"])),
         ]
 
     return await reply(request, parts, idea_url(slug, found.idea.id),
-                       done="Your idea is in. Others can now discuss and vote on it.")
+                       done=_("Your idea is in. Others can now discuss and vote on it."))
 
 
 # An idea's page and its forms -------------------------------------------------------------------
@@ -152,7 +154,7 @@ def _idea_form(form_name: str, template: str, service: IdeaWrite, fields: tuple[
         found = await form_post(data, service(resources(request), user, idea_id, data, in_room=slug), fields, refused)
         if form_name == "merge_form":
             # The page changes shape (no composer, no controls): load it again.
-            flash(request, done)
+            flash(request, str(done))  # a lazy text: in the language of this request
             return redirect(request, idea_url(slug, idea_id))
 
         async def parts() -> list[str]:
@@ -162,18 +164,18 @@ def _idea_form(form_name: str, template: str, service: IdeaWrite, fields: tuple[
                     partial(f"#idea-detail-{idea_id}", "outerHTML",
                             render_to_string(request, "rooms/_idea_detail.html", context))]
 
-        return await reply(request, parts, idea_url(slug, idea_id), done=done)
+        return await reply(request, parts, idea_url(slug, idea_id), done=str(done))
 
     handler.__name__ = form_name
     return handler
 
 
 idea_edit_submit = _idea_form("edit_form", "rooms/_idea_edit_form.html", edit_idea, ("title", "body"),
-                              "Your idea is updated.")
+                              lazy_gettext("Your idea is updated."))
 idea_status_submit = _idea_form("status_form", "rooms/_idea_status_form.html", set_idea_status,
-                                ("status", "reason"), "Status saved.")
+                                ("status", "reason"), lazy_gettext("Status saved."))
 idea_merge_submit = _idea_form("merge_form", "rooms/_idea_merge_form.html", merge_ideas, ("into", "reason"),
-                               "Merged: the votes and the discussion moved to the other idea.")
+                               lazy_gettext("Merged: the votes and the discussion moved to the other idea."))
 
 
 # Votes ------------------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ async def _vote(res: Resources, user: User, slug: str, idea_id: int, data: Input
     if value is None or value == "":
         async with res.db() as db:
             await idea_in_room(db, user, idea_id, in_room=slug)  # an idea that is not there is a 404 first
-        raise Invalid.field("value", "choose a vote")
+        raise Invalid.field("value", _("choose a vote"))
     return await cast_vote(res, user, idea_id, value, in_room=slug)
 
 

@@ -9,6 +9,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import affected, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
+from innovate.i18n import gettext as _
 from innovate.inputs import Input, bool_field, choice_field, id_field, text_field
 from innovate.markdown import render
 from innovate.resources import Resources
@@ -48,7 +49,7 @@ async def submit(resources: Resources, actor: User, slug: str, data: Input) -> I
         require_participant(access)
         rules.check_can_submit_idea(access)
         if anonymous and not access.room.allow_anonymous:
-            raise Invalid.field("anonymous", "this room does not allow anonymous ideas")
+            raise Invalid.field("anonymous", _("this room does not allow anonymous ideas"))
         ratelimits.check_content(resources.settings, access, body, mentions=False)
         await ratelimits.count(db, resources.settings, access, ratelimits.IDEAS)
         idea = Idea(room_id=access.room.id, author_id=actor.id, anonymous=anonymous, title=title, body=body,
@@ -65,11 +66,11 @@ async def edit_idea(resources: Resources, actor: User, idea_id: int, data: Input
         found = await idea_in_room(db, actor, idea_id, in_room=in_room)
         access, idea = found.access, found.idea
         if idea.author_id != actor.id:
-            raise Forbidden("Only the author may edit an idea.")
+            raise Forbidden(_("Only the author may edit an idea."))
         require_participant(access)
         rules.check_can_edit_idea(access.room)
         if idea.status == "merged" or idea.state == "hidden":
-            raise Conflict("This idea can no longer be edited.")
+            raise Conflict(_("This idea can no longer be edited."))
         title = _title(data) if "title" in data else idea.title
         body = _body(data) if "body" in data else idea.body
         if (title, body) == (idea.title, idea.body):
@@ -90,9 +91,9 @@ async def set_idea_status(resources: Resources, actor: User, idea_id: int, data:
         access, idea = found.access, found.idea
         require_moderator(access)
         if access.room.phase == "archived":
-            raise Conflict("The room is archived: it is read-only.")
+            raise Conflict(_("The room is archived: it is read-only."))
         if idea.status == "merged":
-            raise Conflict("A merged idea keeps its status; change the idea it was merged into.")
+            raise Conflict(_("A merged idea keeps its status; change the idea it was merged into."))
         if idea.status == status and idea.status_reason == reason:
             return found
         previous = idea.status
@@ -112,21 +113,21 @@ async def merge_ideas(resources: Resources, actor: User, idea_id: int, data: Inp
     into_id = id_field(data, "into")
     reason = text_field(data, "reason", max_length=rules.REASON_MAX, required=False, multiline=True)
     if into_id == idea_id:
-        raise Invalid.field("into", "an idea cannot be merged into itself")
+        raise Invalid.field("into", _("an idea cannot be merged into itself"))
     async with write(resources) as (db, outbox):
         found = await idea_in_room(db, actor, idea_id, in_room=in_room)
         access, source = found.access, found.idea
         require_moderator(access)
         room = access.room
         if room.phase == "archived":
-            raise Conflict("The room is archived: it is read-only.")
+            raise Conflict(_("The room is archived: it is read-only."))
         target = await db.get(Idea, into_id)
         if target is None or target.room_id != source.room_id:
-            raise Invalid.field("into", "no such idea in this room")
+            raise Invalid.field("into", _("no such idea in this room"))
         if source.status == "merged":
-            raise Conflict("This idea was already merged.")
+            raise Conflict(_("This idea was already merged."))
         if target.status == "merged":
-            raise Invalid.field("into", "that idea was itself merged; merge into the idea it points to")
+            raise Invalid.field("into", _("that idea was itself merged; merge into the idea it points to"))
         await _move_votes(db, room, source.id, target.id)
         moved = affected(await db.execute(
             update(Message).where(Message.idea_id == source.id).values(idea_id=target.id)))

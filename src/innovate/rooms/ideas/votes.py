@@ -23,6 +23,7 @@ from innovate.accounts import throttles
 from innovate.accounts.models import User
 from innovate.db import PerDialect, UTCDateTime, is_postgres, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
+from innovate.i18n import gettext as _
 from innovate.resources import Resources
 from innovate.rooms import ratelimits, rules
 from innovate.rooms.access import (
@@ -52,13 +53,13 @@ def check_value(room: Room, value: object) -> int:
         if isinstance(value, str) and value.lstrip("-").isdigit():
             value = int(value)
         else:
-            raise Invalid.field("value", "expected a whole number")
+            raise Invalid.field("value", _("expected a whole number"))
     if room.voting_mode == "updown" and value not in (1, -1):
-        raise Invalid.field("value", "expected 1 (up) or -1 (down)")
+        raise Invalid.field("value", _("expected 1 (up) or -1 (down)"))
     if room.voting_mode == "approve" and value != 1:
-        raise Invalid.field("value", "expected 1 (this room counts approvals)")
+        raise Invalid.field("value", _("expected 1 (this room counts approvals)"))
     if room.voting_mode == "budget" and not 1 <= value <= (room.max_per_idea or room.budget or 1):
-        raise Invalid.field("value", f"expected 1 to {room.max_per_idea or room.budget} dots")
+        raise Invalid.field("value", _("expected 1 to %(max)s dots", max=room.max_per_idea or room.budget))
     return value
 
 
@@ -75,19 +76,19 @@ async def _votable_idea(db: AsyncSession, actor: User, idea_id: int,
                         in_room: str | None) -> tuple[RoomAccess, Idea, User | None]:
     found = (await db.execute(_VOTABLE, {"idea_id": idea_id, "user_id": actor.id})).first()
     if found is None:
-        raise NotFound("No such idea.")
+        raise NotFound(_("No such idea."))
     idea, author, room, membership = found
     access = room_access_from(actor, room, membership)
     if idea.state == "hidden" and not access.can_moderate:
-        raise NotFound("No such idea.")
+        raise NotFound(_("No such idea."))
     if in_room is not None and room.slug != in_room:
-        raise NotFound("No such idea.")  # the page's room is not the idea's
+        raise NotFound(_("No such idea."))  # the page's room is not the idea's
     require_participant(access)
     rules.check_can_vote(access)
     if idea.status == "merged":
-        raise Conflict("This idea was merged into another; vote there.")
+        raise Conflict(_("This idea was merged into another; vote there."))
     if idea.state == "hidden":
-        raise Conflict("Hidden ideas cannot receive votes.")
+        raise Conflict(_("Hidden ideas cannot receive votes."))
     return access, idea, author
 
 
@@ -202,7 +203,7 @@ async def _vote_in_one(resources: Resources, db: AsyncSession, outbox: Outbox, a
         refused = await throttles.refusal(db, attempt.key, window, rate_used - attempt.limit, "")
         raise attempt.refused(refused.retry_after)
     if outcome == "budget":
-        raise Conflict(f"Not enough dots left: you have {(budget or 0) - spent_before} of {budget}.")
+        raise Conflict(_("Not enough dots left: you have %(left)s of %(budget)s.", left=(budget or 0) - spent_before, budget=budget))
     budget_left = None if budget is None else budget - spent
     result_value = value or None
     if outcome == "ok":
@@ -231,7 +232,7 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
             spent = (await db.execute(_SPEND, {
                 "membership_id": membership_id, "delta": value - old, "budget": budget})).scalar_one_or_none()
             if spent is None:
-                raise Conflict(f"Not enough dots left: you have {budget - spent_before} of {budget}.")
+                raise Conflict(_("Not enough dots left: you have %(left)s of %(budget)s.", left=budget - spent_before, budget=budget))
             budget_left = budget - spent
         if value == old:
             return VoteResult(idea.id, value, budget_left, access, idea, author)

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import Forbidden, NotFound
+from innovate.i18n import gettext as _
 from innovate.inputs import JSON, read_input
 from innovate.rooms.access import idea_in_room, require_moderator, room_access, room_access_by_id
 from innovate.rooms.reviews import assignments, queries, scorecard, service
@@ -111,7 +112,7 @@ async def idea_review(request: Request) -> Response:
         seen = await queries.idea_reviews(db, found.access, found.idea)
         mine = next((r for r in seen["items"] if r["mine"]), None)
         if mine is None and not await queries.is_assigned(db, idea_id, user.id):
-            raise Forbidden("This idea is not assigned to you for review.")
+            raise Forbidden(_("This idea is not assigned to you for review."))
         return JSON({"review": mine, "criteria": (await queries.criteria_json(db, found.access.room))["items"]})
 
 

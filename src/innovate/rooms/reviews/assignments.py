@@ -21,6 +21,8 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
+from innovate.i18n import ngettext
 from innovate.inputs import Input, bool_field, id_field, int_field
 from innovate.resources import Resources
 from innovate.rooms.events import append_event
@@ -63,8 +65,10 @@ def balance(ideas: Iterable[Candidate], reviewers: Iterable[int], per_idea: int,
         possible = [r for r in panel if r not in candidate.barred and r not in candidate.has]
         needed = per_idea - len(candidate.has)
         if len(possible) < needed:
-            raise Invalid.field("auto.per_idea", f"idea {candidate.idea_id} can have only "
-                                f"{len(possible) + len(candidate.has)} reviewers (authors and conflicts left out)")
+            raise Invalid.field("auto.per_idea", ngettext(
+                "idea %(idea)s can have only %(num)d reviewer (authors and conflicts left out)",
+                "idea %(idea)s can have only %(num)d reviewers (authors and conflicts left out)",
+                len(possible) + len(candidate.has), idea=candidate.idea_id))
         for reviewer in sorted(possible, key=lambda r: (loads[r], r))[:needed]:
             loads[reviewer] += 1
             pairs.append((candidate.idea_id, reviewer))
@@ -116,13 +120,13 @@ async def _conflicts(db: AsyncSession, room_id: int, panel: dict[int, User], sam
 def _pairs(data: Input) -> list[tuple[int, int]]:
     raw = data.get("pairs")
     if not isinstance(raw, list) or not raw:
-        raise Invalid.field("pairs", 'expected a list of {"idea_id", "reviewer_id"} (or "auto")')
+        raise Invalid.field("pairs", _('expected a list of {"idea_id", "reviewer_id"} (or "auto")'))
     if len(raw) > MAX_PAIRS:
-        raise Invalid.field("pairs", f"at most {MAX_PAIRS} pairs at a time")
+        raise Invalid.field("pairs", _("at most %(max)s pairs at a time", max=MAX_PAIRS))
     pairs = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise Invalid.field(f"pairs.{index}", "expected an object")
+            raise Invalid.field(f"pairs.{index}", _("expected an object"))
         try:
             pairs.append((id_field(item, "idea_id") or 0, id_field(item, "reviewer_id") or 0))
         except Invalid as exc:
@@ -138,7 +142,7 @@ async def assign(resources: Resources, actor: User, slug: str, data: Input) -> A
     auto = data.get("auto")
     if auto is not None:
         if not isinstance(auto, dict):
-            raise Invalid.field("auto", 'expected an object such as {"per_idea": 3}')
+            raise Invalid.field("auto", _('expected an object such as {"per_idea": 3}'))
         try:
             per_idea = int_field(auto, "per_idea", minimum=1, maximum=MAX_PER_IDEA) or 1
             same_domain = bool_field(auto, "exclude_same_domain")
@@ -159,7 +163,7 @@ async def assign(resources: Resources, actor: User, slug: str, data: Input) -> A
             Assignment.room_id == room.id).group_by(Assignment.reviewer_id))).all())
         if auto is not None:
             if not panel:
-                raise Invalid.field("auto", "add reviewers to the room first")
+                raise Invalid.field("auto", _("add reviewers to the room first"))
             barred = await _conflicts(db, room.id, panel, same_domain)
             candidates = [Candidate(i, frozenset(existing[i] & set(panel)), frozenset(b)) for i, b in barred.items()]
             pairs = balance(candidates, panel, per_idea, loads)
@@ -167,13 +171,13 @@ async def assign(resources: Resources, actor: User, slug: str, data: Input) -> A
             barred = await _conflicts(db, room.id, panel, False)
             for index, (idea_id, reviewer_id) in enumerate(wanted):
                 if idea_id not in barred:
-                    raise Invalid.field(f"pairs.{index}.idea_id", "no such idea to review in this room")
+                    raise Invalid.field(f"pairs.{index}.idea_id", _("no such idea to review in this room"))
                 if reviewer_id not in panel:
-                    raise Invalid.field(f"pairs.{index}.reviewer_id", "not a reviewer of this room")
+                    raise Invalid.field(f"pairs.{index}.reviewer_id", _("not a reviewer of this room"))
                 if reviewer_id in barred[idea_id]:
-                    raise Invalid.field(f"pairs.{index}.reviewer_id", "an author of this idea cannot review it")
+                    raise Invalid.field(f"pairs.{index}.reviewer_id", _("an author of this idea cannot review it"))
             pairs = sorted({p for p in wanted if p[1] not in existing[p[0]]})
-            for _, reviewer_id in pairs:
+            for _idea_id, reviewer_id in pairs:
                 loads[reviewer_id] = loads.get(reviewer_id, 0) + 1
         now = utcnow()
         if pairs:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
 from innovate.errors import Forbidden
+from innovate.i18n import gettext as _
 from innovate.inputs import Input
 from innovate.rooms.access import IdeaInRoom, RoomAccess
 from innovate.rooms.context import room_base, room_context
@@ -97,7 +98,7 @@ async def progress_context(db: AsyncSession, access: RoomAccess) -> dict[str, An
 async def manage_context(db: AsyncSession, user: User, slug: str) -> dict[str, Any]:
     access, context = await room_base(db, user, slug)
     if not access.can_moderate:
-        raise Forbidden("Only this room's moderators may run its reviews.")
+        raise Forbidden(_("Only this room's moderators may run its reviews."))
     room = access.room
     on_panel = select(Reviewer.user_id).where(Reviewer.room_id == room.id)
     candidates = (await db.execute(select(User).join(Membership, Membership.user_id == User.id).where(
@@ -127,7 +128,7 @@ async def queue_context(db: AsyncSession, user: User, slug: str) -> dict[str, An
 async def scorecard_context(db: AsyncSession, found: IdeaInRoom) -> dict[str, Any]:
     access, idea = found.access, found.idea
     if not await queries.is_assigned(db, idea.id, access.user.id):
-        raise Forbidden("This idea is not assigned to you for review.")
+        raise Forbidden(_("This idea is not assigned to you for review."))
     context = room_context(access)
     author = await db.get(User, idea.author_id) if idea.author_id and not idea.anonymous else None
     seen = await queries.idea_reviews(db, access, idea)

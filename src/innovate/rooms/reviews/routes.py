@@ -15,6 +15,8 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import AppError
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, read_input
 from innovate.resources import Resources
 from innovate.rooms.access import idea_in_room, require_moderator, room_access
@@ -77,7 +79,7 @@ def _manage_form(form_name: str, to_input: Callable[[Input], Input], write: Writ
             return page(request, "reviews/manage.html", {**context, **forms, form_name: failed})
 
         await form_post(data, write(resources(request), user, slug, data), list(_fields(data)), refused)
-        flash(request, done)
+        flash(request, str(done))  # a lazy text: in the language of this request
         return redirect(request, _reviews_url(slug, anchor))
 
     handler.__name__ = form_name
@@ -101,15 +103,15 @@ async def _release(res: Resources, user: User, slug: str, data: Input) -> Any:
 
 
 criteria_submit = _manage_form("criteria_form", pages.criteria_input, service.save_criteria, "review-criteria",
-                               "Criteria saved.")
+                               lazy_gettext("Criteria saved."))
 settings_submit = _manage_form("settings_form", pages.settings_input, service.save_settings, "review-settings",
-                               "Review settings saved.")
+                               lazy_gettext("Review settings saved."))
 reviewer_submit = _manage_form("reviewer_form", lambda form: {"user_id": form.get("user_id")}, service.add_reviewer,
-                               "review-panel", "Reviewer added.")
+                               "review-panel", lazy_gettext("Reviewer added."))
 assign_submit = _manage_form("assign_form", pages.assign_input, assignments.assign, "review-panel",
-                             "Ideas assigned.")
+                             lazy_gettext("Ideas assigned."))
 release_submit = _manage_form("release_form", lambda form: {}, _release, "review-progress",
-                              "Results released: authors can now see them.")
+                              lazy_gettext("Results released: authors can now see them."))
 
 
 @view
@@ -120,7 +122,7 @@ async def comments_submit(request: Request) -> Response:
     await service.moderate_comments(resources(request), require_user(request), request.path_params["review_id"],
                                     {"action": data.get("action"), "reason": data.get("reason") or None},
                                     in_room=slug)
-    flash(request, "Review comments updated.")
+    flash(request, _("Review comments updated."))
     return redirect(request, _reviews_url(slug, "review-progress"))
 
 
@@ -165,7 +167,7 @@ async def scorecard_submit(request: Request) -> Response:
     saved = await form_post(data, scorecard.save_review(resources(request), user, idea_id, data, in_room=slug),
                             ["summary", "recommendation"], refused)
     submitted = saved.review.state == "submitted"
-    flash(request, "Review submitted. Thank you." if submitted else "Draft saved.")
+    flash(request, _("Review submitted. Thank you.") if submitted else _("Draft saved."))
     return redirect(request, f"/rooms/{slug}/ideas/{idea_id}/review")
 
 

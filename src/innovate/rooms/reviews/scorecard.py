@@ -17,6 +17,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid
+from innovate.i18n import gettext as _
 from innovate.inputs import Input, bool_field, choice_field, text_field
 from innovate.resources import Resources
 from innovate.rooms import ratelimits
@@ -56,18 +57,18 @@ def check_scorecard(data: Input, criteria: list[Criterion]) -> Scorecard:
     for key, value in _by_criterion(data, "scores").items():
         criterion = by_id.get(str(key))
         if criterion is None:
-            raise Invalid.field(f"scores.{key}", "no such criterion in this room")
+            raise Invalid.field(f"scores.{key}", _("no such criterion in this room"))
         if value is None or value == "":
             continue
         if isinstance(value, str) and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= criterion.scale:
-            raise Invalid.field(f"scores.{key}", f"expected a whole number from 1 to {criterion.scale}")
+            raise Invalid.field(f"scores.{key}", _("expected a whole number from 1 to %(max)s", max=criterion.scale))
         scores[str(key)] = value
     comments: dict[str, str] = {}
     for key, value in _by_criterion(data, "comments").items():
         if str(key) not in by_id:
-            raise Invalid.field(f"comments.{key}", "no such criterion in this room")
+            raise Invalid.field(f"comments.{key}", _("no such criterion in this room"))
         name = f"comments.{key}"
         text = text_field({name: value}, name, max_length=COMMENT_MAX, required=False, multiline=True)
         if text:
@@ -79,9 +80,9 @@ def check_scorecard(data: Input, criteria: list[Criterion]) -> Scorecard:
     if submit:
         for c in criteria:
             if str(c.id) not in scores:
-                raise Invalid.field(f"scores.{c.id}", f"give {c.name} a mark to submit")
+                raise Invalid.field(f"scores.{c.id}", _("give %(criterion)s a mark to submit", criterion=c.name))
         if recommendation is None:
-            raise Invalid.field("recommendation", f"choose one of {', '.join(RECOMMENDATIONS)} to submit")
+            raise Invalid.field("recommendation", _("choose one of %(choices)s to submit", choices=", ".join(RECOMMENDATIONS)))
     return Scorecard(scores, comments, summary, recommendation, submit)
 
 
@@ -109,22 +110,22 @@ async def save_review(resources: Resources, actor: User, idea_id: int, data: Inp
         access, idea = found.access, found.idea
         if not access.is_member or not await is_assigned(db, idea.id, actor.id):
             if idea.author_id == actor.id:
-                raise Forbidden("You cannot review your own idea.")
-            raise Forbidden("This idea is not assigned to you for review.")
+                raise Forbidden(_("You cannot review your own idea."))
+            raise Forbidden(_("This idea is not assigned to you for review."))
         if access.room.phase == "archived":
-            raise Conflict("The room is archived: it is read-only.")
+            raise Conflict(_("The room is archived: it is read-only."))
         if (await settings_of(db, access.room.id)).released_at is not None:
-            raise Conflict("The results are released: reviews are final.")
+            raise Conflict(_("The results are released: reviews are final."))
         criteria = await criteria_of(db, access.room.id)
         if not criteria:
-            raise Conflict("This room has no review criteria yet.")
+            raise Conflict(_("This room has no review criteria yet."))
         card = check_scorecard(data, criteria)
         text = "\n".join([card.summary, *card.comments.values()])
         ratelimits.check_content(resources.settings, access, text, field="summary", mentions=False)
         current = (await db.execute(select(Review.state, Review.comments_state).where(
             Review.idea_id == idea.id, Review.reviewer_id == actor.id))).first()
         if current is not None and current.state == "submitted" and not card.submit:
-            raise Conflict("This review is submitted: send it again with submit to change it.")
+            raise Conflict(_("This review is submitted: send it again with submit to change it."))
         now = utcnow()
         weighted = (stats.weighted_score({int(k): v for k, v in card.scores.items()},
                                          {c.id: stats.Scale(c.weight, c.scale) for c in criteria})

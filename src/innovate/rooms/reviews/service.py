@@ -13,6 +13,8 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Invalid, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n.formatting import format_number
 from innovate.inputs import Input, bool_field, choice_field, datetime_field, id_field, text_field
 from innovate.resources import Resources
 from innovate.rooms import rules
@@ -40,7 +42,7 @@ async def moderated_room(db: AsyncSession, actor: User, slug: str) -> RoomAccess
     access = await room_access(db, actor, slug)
     require_moderator(access)
     if access.room.phase == "archived":
-        raise Conflict("The room is archived: it is read-only.")
+        raise Conflict(_("The room is archived: it is read-only."))
     return access
 
 
@@ -61,9 +63,9 @@ async def settings_for_update(db: AsyncSession, room_id: int) -> ReviewSettings:
 def _weight(item: Input, where: str) -> float:
     raw = item.get("weight", 1)
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise Invalid.field(f"{where}.weight", "expected a number")
+        raise Invalid.field(f"{where}.weight", _("expected a number"))
     if not 0 < raw <= WEIGHT_MAX:
-        raise Invalid.field(f"{where}.weight", f"must be more than 0 and at most {WEIGHT_MAX:g}")
+        raise Invalid.field(f"{where}.weight", _("must be more than 0 and at most %(max)s", max=format_number(WEIGHT_MAX)))
     return float(raw)
 
 
@@ -72,19 +74,19 @@ def check_criteria(data: Input) -> list[dict[str, Any]]:
     every error naming its place (``criteria.2.scale``)."""
     items = data.get("criteria")
     if not isinstance(items, list):
-        raise Invalid.field("criteria", "expected a list of criteria")
+        raise Invalid.field("criteria", _("expected a list of criteria"))
     if len(items) > MAX_CRITERIA:
-        raise Invalid.field("criteria", f"use at most {MAX_CRITERIA} criteria")
+        raise Invalid.field("criteria", _("use at most %(max)s criteria", max=MAX_CRITERIA))
     checked: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         where = f"criteria.{index}"
         if not isinstance(item, dict):
-            raise Invalid.field(where, "expected an object")
+            raise Invalid.field(where, _("expected an object"))
         scale = item.get("scale", 5)
         if isinstance(scale, str) and scale.isdigit():
             scale = int(scale)
         if scale not in SCALES or isinstance(scale, bool):
-            raise Invalid.field(f"{where}.scale", "expected 5 (marks 1-5) or 10 (marks 1-10)")
+            raise Invalid.field(f"{where}.scale", _("expected 5 (marks 1-5) or 10 (marks 1-10)"))
         checked.append({
             "id": id_field(item, "id", required=False) if "id" in item else None,
             "name": _text(item, where, "name", max_length=NAME_MAX),
@@ -97,7 +99,7 @@ def check_criteria(data: Input) -> list[dict[str, Any]]:
     names = [c["name"].lower() for c in checked]
     for index, name in enumerate(names):
         if name in names[:index]:
-            raise Invalid.field(f"criteria.{index}.name", "two criteria have this name")
+            raise Invalid.field(f"criteria.{index}.name", _("two criteria have this name"))
     return checked
 
 
@@ -121,7 +123,7 @@ async def save_criteria(resources: Resources, actor: User, slug: str, data: Inpu
         current = {c.id: c for c in await criteria_of(db, room.id)}
         for index, item in enumerate(wanted):
             if item["id"] is not None and item["id"] not in current:
-                raise Invalid.field(f"criteria.{index}.id", "no such criterion in this room")
+                raise Invalid.field(f"criteria.{index}.id", _("no such criterion in this room"))
         if await scales_locked(db, room.id):
             _check_wording_only(wanted, current)
         keep = {item["id"] for item in wanted if item["id"] is not None}
@@ -145,14 +147,14 @@ async def save_criteria(resources: Resources, actor: User, slug: str, data: Inpu
 
 def _check_wording_only(wanted: list[dict[str, Any]], current: dict[int, Criterion]) -> None:
     if {item["id"] for item in wanted} != set(current) or len(wanted) != len(current):
-        raise Conflict("criteria: reviews were submitted, so criteria can no longer be added or removed",
-                       fields={"criteria": "reviews were submitted: only names, guides and labels may change"})
+        raise Conflict(_("criteria: reviews were submitted, so criteria can no longer be added or removed"),
+                       fields={"criteria": _("reviews were submitted: only names, guides and labels may change")})
     for index, item in enumerate(wanted):
         before = current[item["id"]]
         for key in ("scale", "weight"):
             if item[key] != getattr(before, key):
-                raise Conflict(f"criteria.{index}.{key}: fixed once reviews were submitted",
-                               fields={f"criteria.{index}.{key}": "fixed once reviews were submitted"})
+                fixed = _("fixed once reviews were submitted")
+                raise Conflict(f"criteria.{index}.{key}: {fixed}", fields={f"criteria.{index}.{key}": fixed})
 
 
 # Settings -------------------------------------------------------------------------------------
@@ -198,7 +200,7 @@ async def add_reviewer(resources: Resources, actor: User, slug: str, data: Input
             Membership.room_id == access.room.id, Membership.user_id == user_id, Membership.state == "active",
             User.is_active.is_(True)))).scalar_one_or_none()
         if found is None:
-            raise Invalid.field("user_id", "not a member of this room")
+            raise Invalid.field("user_id", _("not a member of this room"))
         await db.execute(insert_for(db, Reviewer).values(
             room_id=access.room.id, user_id=found.id, added_by_id=actor.id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["room_id", "user_id"]))
@@ -216,7 +218,7 @@ async def remove_reviewer(resources: Resources, actor: User, slug: str, user_id:
         gone = await db.execute(delete(Reviewer).where(Reviewer.room_id == room_id, Reviewer.user_id == user_id)
                                 .returning(Reviewer.id))
         if gone.first() is None:
-            raise NotFound("No such reviewer.")
+            raise NotFound(_("No such reviewer."))
         submitted = select(Review.idea_id).where(Review.reviewer_id == user_id, Review.room_id == room_id,
                                                  Review.state == "submitted")
         await db.execute(delete(Review).where(Review.reviewer_id == user_id, Review.room_id == room_id,
@@ -238,7 +240,7 @@ async def release(resources: Resources, actor: User, slug: str) -> Room:
         access = await moderated_room(db, actor, slug)
         row = await settings_for_update(db, access.room.id)
         if row.released_at is not None:
-            raise Conflict("The results are already released.")
+            raise Conflict(_("The results are already released."))
         row.released_at = row.updated_at = utcnow()
         await db.flush()
         await append_event(db, outbox, access.room.id, kinds.REVIEW_RELEASED, {}, actor_id=actor.id)
@@ -259,14 +261,16 @@ async def moderate_comments(resources: Resources, actor: User, review_id: int, d
     async with write(resources) as (db, outbox):
         review = await db.get(Review, review_id, with_for_update=True)
         if review is None:
-            raise NotFound("No such review.")
+            raise NotFound(_("No such review."))
         access = await room_access_by_id(db, actor, review.room_id)
         if not access.can_moderate or (in_room is not None and access.room.slug != in_room):
-            raise NotFound("No such review.")
+            raise NotFound(_("No such review."))
         state, action_name = MODERATION[action]
         expected = {"hide": ("visible", "held"), "restore": ("hidden",), "approve": ("held",)}[action]
         if review.comments_state not in expected:
-            raise Conflict(f"These comments are {review.comments_state}: they cannot be {action}d.")
+            raise Conflict(_("These comments are already hidden.") if action == "hide"
+                           else _("Only hidden comments can be restored.") if action == "restore"
+                           else _("Only comments that await approval can be approved."))
         review.comments_state, review.comments_reason = state, reason if action == "hide" else None
         await db.flush()
         await append_event(db, outbox, review.room_id, kinds.REVIEW_MODERATED,
