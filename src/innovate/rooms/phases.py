@@ -16,6 +16,7 @@ from innovate.db import utcnow
 from innovate.errors import Conflict
 from innovate.i18n import gettext as _
 from innovate.i18n import lazy_gettext, pgettext
+from innovate.i18n.formatting import format_datetime
 from innovate.rooms import rules
 from innovate.rooms.access import RoomAccess
 
@@ -76,7 +77,7 @@ def blocked_for(room: dict[str, Any], moderator: bool, standing: Standing) -> di
     if not standing.member:
         reason = _("Join this challenge to take part.") if standing.can_join else _("Only members of this room take part.")
     elif standing.muted_until:
-        reason = _("You are muted until %(when)s UTC.", when=standing.muted_until[:16].replace("T", " "))
+        reason = _("You are muted until %(when)s.", when=format_datetime(standing.muted_until))
     else:
         reason = None
     return {need: blocks[need] or reason for need in NEEDS}

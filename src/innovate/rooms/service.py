@@ -182,7 +182,7 @@ async def _insert_room(resources: Resources, actor: User, values: dict[str, Any]
                 owned = (await db.execute(select(func.count()).select_from(Room).where(
                     Room.kind == "community", Room.created_by_id == actor.id, Room.phase != "archived"))).scalar_one()
                 if owned >= limit:
-                    raise Conflict(ngettext("You already own %(num)d community, the most one person may start here; "
+                    raise Conflict(ngettext("You already own %(num)d community, as many communities as one person may start here; "
                                             "archive it or ask an administrator.",
                                             "You already own %(num)d communities, the most one person may start "
                                             "here; archive one or ask an administrator.", owned))
