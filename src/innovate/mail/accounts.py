@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.throttles import hit
 from innovate.errors import TooMany
+from innovate.i18n import gettext as _
+from innovate.i18n.formatting import format_datetime
 from innovate.mail import messages
 from innovate.mail.outbox import Draft, enqueue
 from innovate.settings import Settings
@@ -43,7 +45,7 @@ async def queue_address_in_use_mail(db: AsyncSession, settings: Settings, *, to:
     with messages.for_recipient(settings, locale):
         text, html = messages.render("address_in_use", person=name, room_title=room_title,
                                      login_url=f"{settings.public_origin}/login")
-        subject = "Someone tried to make an account with your address"
+        subject = _("Someone tried to make an account with your address")
     await enqueue(db, settings, Draft(to_address=to, subject=subject, body_text=text, body_html=html, purpose="account"))
     return True
 
@@ -57,7 +59,8 @@ async def queue_company_address_mail(db: AsyncSession, settings: Settings, *, to
     with messages.for_recipient(settings, None):  # nobody's account: the site's language
         text, html = messages.render("company_address", room_title=room_title, domain=to.rpartition("@")[2],
                                      login_url=f"{settings.public_origin}/login")
-    await enqueue(db, settings, Draft(to_address=to, subject="Employees sign in with their company account",
+        subject = _("Employees sign in with their company account")
+    await enqueue(db, settings, Draft(to_address=to, subject=subject,
                                       body_text=text, body_html=html, purpose="account"))
     return True
 
@@ -72,7 +75,8 @@ async def queue_guest_confirmation_mail(db: AsyncSession, settings: Settings, *,
         return False
     with messages.for_recipient(settings, None):  # no account yet: the site's language
         text, html = messages.render("guest_confirm", person=name, room_title=room_title, inviter=inviter, url=url,
-                                     expires=expires_at.strftime("%Y-%m-%d %H:%M UTC"))
-    await enqueue(db, settings, Draft(to_address=to, subject=f"Confirm your address to join \u201c{room_title}\u201d",
+                                     expires=format_datetime(expires_at, "long"))
+        subject = _("Confirm your address to join “%(title)s”", title=room_title)
+    await enqueue(db, settings, Draft(to_address=to, subject=subject,
                                       body_text=text, body_html=html, purpose="account"))
     return True

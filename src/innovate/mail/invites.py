@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate.i18n import gettext as _
 from innovate.i18n.formatting import format_datetime
 from innovate.mail import messages
 from innovate.mail.models import OutboxMail
@@ -27,7 +28,7 @@ async def queue_invite_mail(db: AsyncSession, settings: Settings, *, invite: Any
         text, html = messages.render("invite", inviter=inviter, room_title=room.title, url=url, expires=expires,
                                      max_uses=invite.max_uses, guests_until=room.guests_until,
                                      access_days=invite.access_days)
-        subject = f"{inviter} invites you to \u201c{room.title}\u201d"
+        subject = _("%(inviter)s invites you to “%(title)s”", inviter=inviter, title=room.title)
     return await enqueue(db, settings, Draft(
         to_address=invite.email, subject=subject, body_text=text,
         body_html=html, purpose="invite", invite_id=invite.id))
@@ -43,10 +44,11 @@ class InviteMail:
     @property
     def words(self) -> str:
         if self.state == "sent":
-            return f"sent to {self.to}"
+            return _("sent to %(address)s", address=self.to)
         if self.state == "failed":
-            return f"could not be sent to {self.to}" + (f" ({self.error})" if self.error else "")
-        return f"being sent to {self.to}"
+            return (_("could not be sent to %(address)s (%(error)s)", address=self.to, error=self.error) if self.error
+                    else _("could not be sent to %(address)s", address=self.to))
+        return _("being sent to %(address)s", address=self.to)
 
     def json(self) -> dict[str, Any]:
         return {"to": self.to, "state": "queued" if self.state in ("claimed", "sending") else self.state,

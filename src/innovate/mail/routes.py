@@ -11,15 +11,27 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
+from innovate.kinds import Category
 from innovate.mail.unsubscribe import DIGEST, Unsubscribe, read_token
-from innovate.notifications.preferences import CATEGORY_LABELS
 from innovate.notifications.service import switch_off
+
+# What an unsubscribe link stops, as a phrase that fits "Stop …?" and "You will no longer get …".
+WHAT = {
+    DIGEST: lazy_gettext("the digest mails (daily or weekly summaries)"),
+    Category.MENTIONS.value: lazy_gettext("mails about mentions, replies to you, and your held posts reviewed"),
+    Category.IDEAS.value: lazy_gettext("mails about your ideas: comments, threads you took part in, status changes"),
+    Category.PHASES.value: lazy_gettext("mails about room phases: voting opens, a room closes"),
+    Category.INVITATIONS.value: lazy_gettext("mails about invitations and access: added to a room, made moderator, "
+                                             "requests to join your community and the answer to yours, "
+                                             "guest access ending"),
+    Category.PULSES.value: lazy_gettext("mails about HR pulses: short messages and questions from HR"),
+}
 
 
 def _what(found: Unsubscribe) -> str:
-    if found.category == DIGEST:
-        return "the digest mails (daily or weekly summaries)"
-    return "mails about " + CATEGORY_LABELS[found.category][0].lower() + CATEGORY_LABELS[found.category][1:]
+    return str(WHAT[found.category])
 
 
 def _token(request: Request) -> Unsubscribe | None:
@@ -43,11 +55,11 @@ async def unsubscribe(request: Request) -> Response:
     one_click = "one-click" in (await request.body()).decode("latin-1", "replace").lower()
     if found is None:
         if one_click:
-            return PlainTextResponse("This link is not valid any more.", status_code=404)
+            return PlainTextResponse(_("This link is not valid any more."), status_code=404)
         return _page(request, None, status=404)
     await switch_off(request.app.state.resources, found.user_id, found.category)
     if one_click:
-        return PlainTextResponse(f"Unsubscribed from {_what(found)}.")
+        return PlainTextResponse(_("Unsubscribed from %(what)s.", what=_what(found)))
     return _page(request, found, done=True)
 
 

@@ -10,6 +10,7 @@ from email.utils import format_datetime
 import aiosmtplib
 
 from innovate.db import utcnow
+from innovate.i18n import gettext as _
 from innovate.mail import messages
 from innovate.mail.outbox import new_message_id
 from innovate.mail.sender import connect
@@ -26,10 +27,11 @@ async def send_test_mail(settings: Settings, address: str) -> tuple[bool, str]:
         return False, f"not an e-mail address: {address}"
     with messages.for_recipient(settings, None):  # a CLI command: the site's language
         text, html = messages.render("test", public_url=settings.public_url)
+        subject = _("Innovate test mail")
     message = EmailMessage(policy=SMTP)
     message["From"] = settings.mail_from
     message["To"] = to
-    message["Subject"] = "Innovate test mail"
+    message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = new_message_id(settings)
     message.set_content(text)

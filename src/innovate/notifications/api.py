@@ -17,7 +17,8 @@ from starlette.routing import Route
 from innovate.accounts.guards import require_user
 from innovate.accounts.models import User
 from innovate.errors import Invalid
-from innovate.inputs import JSON, bool_field, int_field, read_input
+from innovate.i18n import lazy_gettext
+from innovate.inputs import JSON, REQUIRED, bool_field, int_field, read_input
 from innovate.notifications import preferences, queries
 from innovate.notifications.service import (
     SettingsChange,
@@ -50,16 +51,16 @@ async def notifications(request: Request) -> Response:
 def read_request(data: dict[str, Any]) -> tuple[list[int] | None, bool]:
     every = data.get("all", False)
     if not isinstance(every, bool):
-        raise Invalid.field("all", "expected true or false")
+        raise Invalid.field("all", lazy_gettext("expected true or false"))
     if every:
         return None, True
     ids = data.get("ids")
     if not isinstance(ids, list) or not ids:
-        raise Invalid.field("ids", "send a list of notification ids, or {\"all\": true}")
+        raise Invalid.field("ids", lazy_gettext("send a list of notification ids, or {\"all\": true}"))
     if len(ids) > MAX_IDS:
-        raise Invalid.field("ids", f"at most {MAX_IDS} at a time")
+        raise Invalid.field("ids", lazy_gettext("at most %(max)d at a time", max=MAX_IDS))
     if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids):
-        raise Invalid.field("ids", "expected whole numbers")
+        raise Invalid.field("ids", lazy_gettext("expected whole numbers"))
     return ids, False
 
 
@@ -105,7 +106,7 @@ async def time_zone_guess(request: Request) -> Response:
     user = require_user(request)
     change = check_settings({"time_zone": (await read_input(request)).get("time_zone")})
     if change.time_zone is None:
-        raise Invalid.field("time_zone", "is required")
+        raise Invalid.field("time_zone", REQUIRED)
     prefs = await save_settings(_res(request), user, SettingsChange(choices={}, time_zone=change.time_zone),
                                 only_unset_zone=True)
     return JSON({"time_zone": prefs.time_zone})

@@ -16,21 +16,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from innovate.i18n import lazy_gettext
 from innovate.kinds import Category
 from innovate.notifications.models import NotificationSettings
 
 IMMEDIATELY, DAILY, WEEKLY, OFF = "immediately", "daily", "weekly", "off"
 CHOICES = (IMMEDIATELY, DAILY, WEEKLY, OFF)
-CHOICE_LABELS = {IMMEDIATELY: "Immediately (gathered for a few minutes)", DAILY: "Daily digest",
-                 WEEKLY: "Weekly digest", OFF: "Off"}
+CHOICE_LABELS = {IMMEDIATELY: lazy_gettext("Immediately (gathered for a few minutes)"), DAILY: lazy_gettext("Daily digest"),
+                 WEEKLY: lazy_gettext("Weekly digest"), OFF: lazy_gettext("Off")}
 CATEGORIES = tuple(c.value for c in Category)
 CATEGORY_LABELS = {
-    Category.MENTIONS.value: "Mentions, replies to you, and your held posts reviewed",
-    Category.IDEAS.value: "Your ideas: comments, threads you took part in, status changes",
-    Category.PHASES.value: "Room phases: voting opens, a room closes",
-    Category.INVITATIONS.value: "Invitations and access: added to a room, made moderator, requests to join "
-                                "your community and the answer to yours, guest access ending",
-    Category.PULSES.value: "HR pulses: short messages and questions from HR",
+    Category.MENTIONS.value: lazy_gettext("Mentions, replies to you, and your held posts reviewed"),
+    Category.IDEAS.value: lazy_gettext("Your ideas: comments, threads you took part in, status changes"),
+    Category.PHASES.value: lazy_gettext("Room phases: voting opens, a room closes"),
+    Category.INVITATIONS.value: lazy_gettext("Invitations and access: added to a room, made moderator, requests to join "
+                                             "your community and the answer to yours, guest access ending"),
+    Category.PULSES.value: lazy_gettext("HR pulses: short messages and questions from HR"),
 }
 # Pulses come at once, as they did when they shared the invitations' setting (migration 0017
 # gave each person's choice for invitations to pulses too).

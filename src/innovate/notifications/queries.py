@@ -14,12 +14,21 @@ from sqlalchemy.orm import aliased
 
 from innovate.accounts.models import User
 from innovate.errors import Invalid
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext, lazy_pgettext, ngettext
+from innovate.i18n.formatting import format_date, format_datetime
 from innovate.notifications.models import Notification
 from innovate.rooms.models import Room
 
 PAGE_SIZE = 30
-STATUS_WORDS = {"submitted": "submitted", "under_review": "under review", "shortlisted": "shortlisted",
-                "selected": "selected", "rejected": "not taken forward"}
+STATUS_WORDS = {"submitted": lazy_pgettext("idea status", "submitted"),
+                "under_review": lazy_pgettext("idea status", "under review"),
+                "shortlisted": lazy_pgettext("idea status", "shortlisted"),
+                "selected": lazy_pgettext("idea status", "selected"),
+                "rejected": lazy_pgettext("idea status", "not taken forward")}
+PHASE_WORDS = {"draft": lazy_pgettext("phase", "draft"), "open": lazy_pgettext("phase", "open"),
+               "voting": lazy_pgettext("phase", "voting"), "closed": lazy_pgettext("phase", "closed"),
+               "archived": lazy_pgettext("phase", "archived")}
 
 
 @dataclass(frozen=True)
@@ -50,73 +59,98 @@ class Item:
 
 
 def subject(kind: str, count: int, title: str, actor: str | None, data: dict[str, Any], room: str) -> str:
-    """One line, from what the item stores; never a post's text."""
-    who = actor or "Someone"
+    """One line, from what the item stores; never a post's text. Worded when it is read, in the
+    reader's language (the inbox, the API, a mail written inside the recipient's locale)."""
+    who = actor or _("Someone")
     many = count > 1
     if kind == "mention":
-        return f"{count} mentions of you in '{title}'" if many else f"{who} mentioned you in '{title}'"
+        return (ngettext("%(num)d mention of you in '%(title)s'", "%(num)d mentions of you in '%(title)s'", count,
+                         title=title) if many else _("%(who)s mentioned you in '%(title)s'", who=who, title=title))
     if kind == "reply":
-        return f"{count} new replies to you in '{title}'" if many else f"{who} replied to you in '{title}'"
+        return (ngettext("%(num)d new reply to you in '%(title)s'", "%(num)d new replies to you in '%(title)s'", count,
+                         title=title) if many else _("%(who)s replied to you in '%(title)s'", who=who, title=title))
     if kind == "idea_comment":
-        return (f"{count} new comments on your idea '{title}'" if many
-                else f"{who} commented on your idea '{title}'")
+        return (ngettext("%(num)d new comment on your idea '%(title)s'", "%(num)d new comments on your idea '%(title)s'",
+                         count, title=title) if many
+                else _("%(who)s commented on your idea '%(title)s'", who=who, title=title))
     if kind == "thread_comment":
-        return f"{count} new replies in '{title}'" if many else f"{who} replied in '{title}'"
+        return (ngettext("%(num)d new reply in '%(title)s'", "%(num)d new replies in '%(title)s'", count, title=title)
+                if many else _("%(who)s replied in '%(title)s'", who=who, title=title))
     if kind == "idea_status":
         status = STATUS_WORDS.get(str(data.get("status")), str(data.get("status")))
-        return f"Your idea '{title}' is now {status}"
+        return _("Your idea '%(title)s' is now %(status)s", title=title, status=status)
     if kind == "idea_merged":
         into = data.get("into_title")
-        return f"Your idea '{title}' was merged into '{into}'" if into else f"Your idea '{title}' was merged"
+        return (_("Your idea '%(title)s' was merged into '%(into)s'", title=title, into=into) if into
+                else _("Your idea '%(title)s' was merged", title=title))
     if kind == "post_approved":
-        return f"Your post in '{title}' was approved"
+        return _("Your post in '%(title)s' was approved", title=title)
     if kind == "post_declined":
         reason = data.get("reason")
-        return f"Your post in '{title}' was declined" + (f": {reason}" if reason else "")
+        return (_("Your post in '%(title)s' was declined: %(reason)s", title=title, reason=reason) if reason
+                else _("Your post in '%(title)s' was declined", title=title))
     if kind == "phase":
         phase = data.get("phase")
         if phase == "voting":
-            return f"Voting is open in '{title}'"
+            return _("Voting is open in '%(title)s'", title=title)
         if phase == "closed":
-            return f"'{title}' has closed: see the results"
-        return f"'{title}' is now {phase}"
+            return _("'%(title)s' has closed: see the results", title=title)
+        return _("'%(title)s' is now %(phase)s", title=title, phase=PHASE_WORDS.get(str(phase), str(phase)))
     if kind == "publication_consent":
-        return f"May we name you as the author of '{title}' on the public results?"
+        return _("May we name you as the author of '%(title)s' on the public results?", title=title)
     if kind == "added_to_room":
-        return f"{who} added you to '{title}'"
+        return _("%(who)s added you to '%(title)s'", who=who, title=title)
     if kind == "made_moderator":
-        return f"{who} made you a moderator of '{title}'"
+        return _("%(who)s made you a moderator of '%(title)s'", who=who, title=title)
     if kind in ("review_assigned", "review_due"):
-        pending = data.get("pending")
-        ideas = "1 idea" if pending == 1 else f"{pending} ideas"
-        deadline = data.get("deadline")
-        by = f" by {datetime.fromisoformat(deadline):%A %d %B}" if isinstance(deadline, str) else ""
-        if kind == "review_due":
-            return f"Reminder: you still have {ideas} to review in '{title}'{by}"
-        return f"You have {ideas} to review in '{title}'{by}"
+        return _review_subject(kind, data, title)
     if kind == "review_results":
-        return f"The experts' reviews of your ideas in '{title}' are out"
+        return _("The experts' reviews of your ideas in '%(title)s' are out", title=title)
     if kind == "access_ending":
         ends = data.get("ends_at")
-        when = datetime.fromisoformat(ends).strftime("%Y-%m-%d %H:%M UTC") if isinstance(ends, str) else "soon"
-        return f"Your guest access to '{title}' ends {when}"
+        if isinstance(ends, str):
+            return _("Your guest access to '%(title)s' ends %(when)s", title=title,
+                     when=format_datetime(ends))
+        return _("Your guest access to '%(title)s' ends soon", title=title)
     if kind == "join_request":
         pending = data.get("pending")
         if isinstance(pending, int) and pending > 1:
-            return f"{pending} people ask to join '{title}'"
-        return f"{who} asks to join '{title}'"
+            return ngettext("%(num)d person asks to join '%(title)s'", "%(num)d people ask to join '%(title)s'", pending,
+                            title=title)
+        return _("%(who)s asks to join '%(title)s'", who=who, title=title)
     if kind == "join_approved":
         if data.get("opened"):
-            return f"'{title}' is now open to all employees, and you are in"
-        return f"You are in: {who} approved your request to join '{title}'"
+            return _("'%(title)s' is now open to all employees, and you are in", title=title)
+        return _("You are in: %(who)s approved your request to join '%(title)s'", who=who, title=title)
     if kind == "join_declined":
         reason = data.get("reason")
-        return f"Your request to join '{title}' was declined" + (f": {reason}" if reason else "")
+        return (_("Your request to join '%(title)s' was declined: %(reason)s", title=title, reason=reason) if reason
+                else _("Your request to join '%(title)s' was declined", title=title))
     if kind == "community_orphaned":
-        return f"The community '{title}' has no owner any more: hand it to someone or archive it"
+        return _("The community '%(title)s' has no owner any more: hand it to someone or archive it", title=title)
     if kind == "pulse":
-        return f"{who} asks: {title}" if data.get("question") else f"{who}: {title}"
+        return (_("%(who)s asks: %(title)s", who=who, title=title) if data.get("question")
+                else _("%(who)s: %(title)s", who=who, title=title))
     return title
+
+
+def _review_subject(kind: str, data: dict[str, Any], title: str) -> str:
+    pending = data.get("pending")
+    count = pending if isinstance(pending, int) else 0
+    deadline = data.get("deadline")
+    if isinstance(deadline, str):
+        by = format_date(deadline, "full")
+        if kind == "review_due":
+            return ngettext("Reminder: you still have %(num)d idea to review in '%(title)s' by %(date)s",
+                            "Reminder: you still have %(num)d ideas to review in '%(title)s' by %(date)s", count,
+                            title=title, date=by)
+        return ngettext("You have %(num)d idea to review in '%(title)s' by %(date)s",
+                        "You have %(num)d ideas to review in '%(title)s' by %(date)s", count, title=title, date=by)
+    if kind == "review_due":
+        return ngettext("Reminder: you still have %(num)d idea to review in '%(title)s'",
+                        "Reminder: you still have %(num)d ideas to review in '%(title)s'", count, title=title)
+    return ngettext("You have %(num)d idea to review in '%(title)s'",
+                    "You have %(num)d ideas to review in '%(title)s'", count, title=title)
 
 
 def encode_cursor(row: Notification) -> str:
@@ -133,7 +167,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError
         return when, int(ident)
     except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise Invalid.field("cursor", "not a cursor this API gave out") from None
+        raise Invalid.field("cursor", lazy_gettext("not a cursor this API gave out")) from None
 
 
 _actor = aliased(User)

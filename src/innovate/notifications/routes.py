@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from innovate.errors import AppError
+from innovate.i18n import gettext as _
 from innovate.inputs import read_input
 from innovate.notifications import preferences, queries
 from innovate.notifications.service import check_settings, mark_read, save_settings, unread_count
@@ -96,7 +97,7 @@ async def settings_submit(request: Request) -> Response:
         await save_settings(_res(request), user, check_settings(wanted))
     except AppError as exc:
         return await _settings_page(request, form=Form.failed(data, exc, SETTINGS_FIELDS), status=exc.status)
-    notice = "We will try your address again." if wanted.get("clear_bounce") else "Saved."
+    notice = _("We will try your address again.") if wanted.get("clear_bounce") else _("Saved.")
     return await _settings_page(request, notice=notice)
 
 

@@ -24,6 +24,7 @@ from innovate import kinds, metrics
 from innovate.accounts.models import User
 from innovate.db import PerDialect, insert_for, utcnow
 from innovate.errors import Invalid
+from innovate.i18n import lazy_gettext
 from innovate.inputs import FieldErrors
 from innovate.kinds import Category, Notify, Recipients
 from innovate.notifications import preferences
@@ -383,22 +384,23 @@ def check_settings(data: dict[str, Any]) -> SettingsChange:
     every part optional; the bad parts are one 422 naming each."""
     categories = data.get("categories", {})
     if not isinstance(categories, dict):
-        raise Invalid.field("categories", "expected an object such as {\"mentions\": \"immediately\"}")
+        raise Invalid.field("categories", lazy_gettext("expected an object such as {\"mentions\": \"immediately\"}"))
     errors = FieldErrors()
     choices: dict[str, str] = {}
     for name, choice in categories.items():
         if name not in preferences.CATEGORIES:
-            errors.add(f"categories.{name}", f"unknown category; expected {', '.join(preferences.CATEGORIES)}")
+            errors.add(f"categories.{name}", lazy_gettext("unknown category; expected %(names)s",
+                                                         names=", ".join(preferences.CATEGORIES)))
         elif choice not in preferences.CHOICES:
-            errors.add(f"categories.{name}", f"expected one of {', '.join(preferences.CHOICES)}")
+            errors.add(f"categories.{name}", lazy_gettext("expected one of %(names)s", names=", ".join(preferences.CHOICES)))
         else:
             choices[name] = choice
     zone = data.get("time_zone")
     if zone is not None and (not isinstance(zone, str) or not preferences.valid_zone(zone)):
-        errors.add("time_zone", "expected a time zone name such as Europe/Berlin")
+        errors.add("time_zone", lazy_gettext("expected a time zone name such as Europe/Berlin"))
     clear = data.get("clear_bounce", False)
     if not isinstance(clear, bool):
-        errors.add("clear_bounce", "expected true or false")
+        errors.add("clear_bounce", lazy_gettext("expected true or false"))
     errors.raise_if_any()
     return SettingsChange(choices=choices, time_zone=zone, clear_bounce=clear)
 

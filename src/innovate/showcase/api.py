@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import current_user, require_user
 from innovate.errors import Forbidden, Invalid
+from innovate.i18n import lazy_gettext
 from innovate.inputs import JSON, read_input
 from innovate.media import store
 from innovate.showcase import positions, publishing, stories, talent
@@ -51,7 +52,7 @@ async def my_consent(request: Request) -> Response:
     data = await read_input(request)
     agree = data.get("consent")
     if not isinstance(agree, bool):
-        raise Invalid.field("consent", "expected true (name me) or false (do not name me)")
+        raise Invalid.field("consent", lazy_gettext("expected true (name me) or false (do not name me)"))
     answered = await publishing.answer(resources(request), user, request.path_params["item"], agree)
     return JSON(_request_json(answered, resources(request).settings.public_url))
 
@@ -142,7 +143,7 @@ async def my_talent_consent(request: Request) -> Response:
         consent = await talent.set_consent(res, user, await read_input(request))
     else:
         if not user.is_guest:
-            raise Forbidden("The talent pool is for guest experts.")
+            raise Forbidden(lazy_gettext("The talent pool is for guest experts."))
         async with res.db() as db:
             consent = await talent.consent_of(db, user)
     return JSON(_consent_json(consent, res.settings.company_name))

@@ -24,6 +24,8 @@ from innovate import audit
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, choice_field, id_field, text_field
 from innovate.insights.interests import parse_labels
 from innovate.mail import messages
@@ -47,14 +49,14 @@ def is_hr(user: User) -> bool:
 
 def require_hr(user: User) -> None:
     if not is_hr(user):
-        raise Forbidden("Only HR (moderators and administrators) manage positions.")
+        raise Forbidden(lazy_gettext("Only HR (moderators and administrators) manage positions."))
 
 
 def _url(data: Input, name: str) -> str:
     value = text_field(data, name, max_length=500) or ""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise Invalid.field(name, "expected an http(s) address such as https://jobs.example.com/123")
+        raise Invalid.field(name, lazy_gettext("expected an http(s) address such as https://jobs.example.com/123"))
     return value
 
 
@@ -92,7 +94,7 @@ async def update(resources: Resources, actor: User, position_id: int, data: Inpu
     async with write(resources) as (db, _outbox):
         position = await db.get(Position, position_id)
         if position is None:
-            raise NotFound("No such position.")
+            raise NotFound(lazy_gettext("No such position."))
         for name, value in values.items():
             setattr(position, name, value)
         position.updated_at = utcnow()
@@ -142,7 +144,7 @@ def position_json(listed: Listed, public_url: str, *, hr: bool) -> dict[str, Any
 async def open_id(db: AsyncSession, key: str) -> int:
     found = (await db.execute(select(Position.id).where(Position.key == key, Position.state == "open"))).scalar()
     if found is None:
-        raise NotFound("No such open position.")
+        raise NotFound(lazy_gettext("No such open position."))
     return found
 
 
@@ -157,9 +159,9 @@ def _address(data: Input) -> str:
     try:
         address = Address(addr_spec=raw)
     except Exception:
-        raise Invalid.field("email", "expected an e-mail address such as name@example.org") from None
+        raise Invalid.field("email", lazy_gettext("expected an e-mail address such as name@example.org")) from None
     if not address.domain or "." not in address.domain:
-        raise Invalid.field("email", "expected an e-mail address such as name@example.org")
+        raise Invalid.field("email", lazy_gettext("expected an e-mail address such as name@example.org"))
     return raw.lower()
 
 
@@ -182,7 +184,7 @@ async def refer(resources: Resources, actor: User, position_id: int, data: Input
     """Refer a guest the employee met in a room (``user_id``) or anyone (``email`` and
     ``name``) to an open position, with a ``note``."""
     if actor.is_guest or not actor.is_active:
-        raise Forbidden("Employees refer people to positions.")
+        raise Forbidden(lazy_gettext("Employees refer people to positions."))
     settings = resources.settings
     note = visitors.plain_text(data, "note", max_length=NOTE_MAX, required=False, multiline=True)
     user_id = id_field(data, "user_id", required=False)
@@ -193,12 +195,12 @@ async def refer(resources: Resources, actor: User, position_id: int, data: Input
         async with write(resources) as (db, _outbox):
             position = await db.get(Position, position_id)
             if position is None or position.state != "open":
-                raise NotFound("No such open position.")
+                raise NotFound(lazy_gettext("No such open position."))
             to = email
             if user_id is not None:
                 guest = next((g for g in await met_guests(db, actor) if g.id == user_id), None)
                 if guest is None:
-                    raise Invalid.field("user_id", "not a guest expert you were in a challenge with")
+                    raise Invalid.field("user_id", lazy_gettext("not a guest expert you were in a challenge with"))
                 name = guest.name
                 to = guest.email if await _can_mail(db, guest) else None
             state = SENT if settings.mail_enabled and to else NOT_MAILED
@@ -209,7 +211,7 @@ async def refer(resources: Resources, actor: User, position_id: int, data: Input
             if state == SENT and to is not None:
                 await _mail(db, resources, referral, position, actor, to, token)
     except IntegrityError:
-        raise Conflict("This person was already referred to this position.") from None
+        raise Conflict(lazy_gettext("This person was already referred to this position.")) from None
     return referral
 
 
@@ -222,10 +224,12 @@ async def _mail(db: AsyncSession, resources: Resources, referral: Referral, posi
         text, html = messages.render("referral", referrer=actor.name, person=referral.name, position=position,
                                      note=referral.note, company=settings.company_name, not_interested_url=url,
                                      position_url=f"{settings.public_url}/positions/{position.key}")
+        subject = _("%(referrer)s thought of you for “%(position)s” at %(company)s", referrer=actor.name,
+                    position=position.title, company=settings.company_name)
     # No user_id: the mail is about a job, not a room, so a guest whose room access ended
     # may still get it; the address alone decides.
     await enqueue(db, settings, Draft(
-        to_address=to, subject=f"{actor.name} thought of you for \u201c{position.title}\u201d at {settings.company_name}",
+        to_address=to, subject=subject,
         body_text=text, body_html=html, purpose="referral"))
 
 
@@ -242,7 +246,7 @@ async def not_interested(resources: Resources, token: str, data: Input, ip: str)
         await visitors.count_post(db, resources.settings, ip)
         found = await referral_by_token(db, token)
         if found is None:
-            raise NotFound("This link is not valid.")
+            raise NotFound(lazy_gettext("This link is not valid."))
         referral = found[0]
         if referral.state != NOT_INTERESTED:
             referral.state, referral.answered_at = NOT_INTERESTED, utcnow()
@@ -260,7 +264,7 @@ async def interested(resources: Resources, key: str, data: Input, ip: str) -> Po
         position = (await db.execute(select(Position).where(Position.key == key, Position.state == "open"))
                     ).scalar_one_or_none()
         if position is None:
-            raise NotFound("No such open position.")
+            raise NotFound(lazy_gettext("No such open position."))
         interest = PositionInterest(position_id=position.id, name=name, email=email, note=note)
         db.add(interest)
     return interest
@@ -277,7 +281,7 @@ async def for_hr(db: AsyncSession, actor: User, position_id: int) -> ForHR:
     require_hr(actor)
     position = await db.get(Position, position_id)
     if position is None:
-        raise NotFound("No such position.")
+        raise NotFound(lazy_gettext("No such position."))
     rows = (await db.execute(select(Referral, User.name).outerjoin(User, User.id == Referral.referrer_id)
                              .where(Referral.position_id == position_id).order_by(Referral.created_at.desc(),
                                                                                   Referral.id.desc()))).all()

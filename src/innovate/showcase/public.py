@@ -13,16 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.errors import Gone, NotFound
+from innovate.i18n import lazy_gettext, lazy_pgettext, ngettext
 from innovate.insights.interests import tag_slug
 from innovate.markdown import render
 from innovate.media import store
 from innovate.media.store import Picture
 from innovate.showcase.models import Position, Publication, PublicationItem, Story
 
-STATUS_WORDS = {"selected": "Selected", "shortlisted": "Shortlisted", "under_review": "Under review",
-                "submitted": "Submitted", "rejected": "Not taken forward"}
+STATUS_WORDS = {"selected": lazy_pgettext("idea status", "Selected"), "shortlisted": lazy_pgettext("idea status", "Shortlisted"),
+                "under_review": lazy_pgettext("idea status", "Under review"),
+                "submitted": lazy_pgettext("idea status", "Submitted"),
+                "rejected": lazy_pgettext("idea status", "Not taken forward")}
 # Who wrote an idea, for an author who did not agree to be named (or was never asked).
-UNNAMED = {"employee": "a colleague", "guest": "an external expert", "anonymous": "an anonymous contributor"}
+UNNAMED = {"employee": lazy_gettext("a colleague"), "guest": lazy_gettext("an external expert"),
+           "anonymous": lazy_gettext("an anonymous contributor")}
 
 
 @dataclass(frozen=True)
@@ -61,25 +65,26 @@ class PublicChallenge:
 
     @property
     def description(self) -> str:
-        return f"The results of the challenge \u201c{self.title}\u201d: {len(self.ideas)} ideas."
+        return ngettext("The results of the challenge “%(title)s”: %(num)d idea.",
+                        "The results of the challenge “%(title)s”: %(num)d ideas.", len(self.ideas), title=self.title)
 
 
 def author_label(item: PublicationItem) -> str:
     if item.consent == "granted" and item.author_name:
         return item.author_name
-    return UNNAMED.get(item.author_kind, UNNAMED["employee"])
+    return str(UNNAMED.get(item.author_kind, UNNAMED["employee"]))
 
 
 async def challenge(db: AsyncSession, slug: str) -> PublicChallenge:
     """A published results page; 410 once withdrawn, 404 if it never was."""
     publication = (await db.execute(select(Publication).where(Publication.slug == slug))).scalar_one_or_none()
     if publication is None or publication.state == "draft" or publication.published_at is None:
-        raise NotFound("No such page.")
+        raise NotFound(lazy_gettext("No such page."))
     if publication.state != "published":
-        raise Gone("These results are no longer published.")
+        raise Gone(lazy_gettext("These results are no longer published."))
     items = (await db.execute(select(PublicationItem).where(PublicationItem.publication_id == publication.id)
                               .order_by(PublicationItem.position, PublicationItem.id))).scalars().all()
-    ideas = [PublicIdea(i.title, render(i.body), STATUS_WORDS.get(i.status, i.status), author_label(i),
+    ideas = [PublicIdea(i.title, render(i.body), str(STATUS_WORDS.get(i.status, i.status)), author_label(i),
                         i.consent == "granted" and bool(i.author_name)) for i in items]
     share = await store.load(db, publication.share_key) if publication.share_key else None
     return PublicChallenge(
@@ -106,7 +111,7 @@ async def open_positions(db: AsyncSession) -> list[PublicPosition]:
 async def open_position(db: AsyncSession, key: str) -> PublicPosition:
     p = (await db.execute(select(Position).where(Position.key == key, Position.state == "open"))).scalar_one_or_none()
     if p is None:
-        raise NotFound("This position is not open.")
+        raise NotFound(lazy_gettext("This position is not open."))
     return PublicPosition(p.key, p.title, p.team, p.location, p.ats_url, list(p.tags))
 
 
@@ -157,5 +162,5 @@ async def story(db: AsyncSession, slug: str) -> PublicStory:
     row = (await db.execute(select(Story).where(Story.slug == slug, Story.state == "published",
                                                 Story.published_at.is_not(None)))).scalar_one_or_none()
     if row is None:
-        raise NotFound("No such story.")
+        raise NotFound(lazy_gettext("No such story."))
     return (await _public_stories(db, [row], with_positions=True))[0]

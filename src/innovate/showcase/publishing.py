@@ -19,6 +19,7 @@ from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.errors import Conflict, Invalid, NotFound
+from innovate.i18n import lazy_gettext, use_locale
 from innovate.inputs import ID_DIGITS, Input, bool_field, text_field
 from innovate.insights.interests import room_tags
 from innovate.media import pictures
@@ -35,7 +36,8 @@ MAX_ITEMS = 50
 TEXT_MAX = 20_000
 # Consent states of a published idea's author.
 NONE, ASKED, GRANTED, DECLINED = "none", "asked", "granted", "declined"
-SHARE_LABEL = "Challenge results"
+# Drawn on the share image, in the site's language: one image serves every reader.
+SHARE_LABEL = lazy_gettext("Challenge results")
 _STATUS_ORDER = {"selected": 0, "shortlisted": 1, "under_review": 2, "submitted": 3, "rejected": 4}
 
 
@@ -58,7 +60,7 @@ class Editing:
 def _require_publishable(access: RoomAccess) -> None:
     require_moderator(access)
     if access.room.phase not in PUBLISHABLE_PHASES:
-        raise Conflict("Results can be published once the challenge has closed.")
+        raise Conflict(lazy_gettext("Results can be published once the challenge has closed."))
 
 
 async def editing(db: AsyncSession, actor: User, slug: str) -> Editing:
@@ -99,13 +101,13 @@ def check_change(data: Input) -> Change:
     if raw is not None:
         values = raw if isinstance(raw, list) else [raw]
         if len(values) > MAX_ITEMS:
-            raise Invalid.field("items", f"at most {MAX_ITEMS} ideas")
+            raise Invalid.field("items", lazy_gettext("at most %(max)d ideas", max=MAX_ITEMS))
         ids = []
         for value in values:
             if isinstance(value, str) and value.isdigit() and len(value) <= ID_DIGITS:
                 value = int(value)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 10**ID_DIGITS:
-                raise Invalid.field("items", "expected a list of idea ids")
+                raise Invalid.field("items", lazy_gettext("expected a list of idea ids"))
             if value not in ids:
                 ids.append(value)
 
@@ -122,17 +124,19 @@ async def save(resources: Resources, actor: User, slug: str, change: Change) -> 
     """Create or change the room's publication; ask the newly picked authors for consent;
     publish or withdraw it. One transaction; the share image is drawn before it."""
     company = resources.settings.company_name
+    with use_locale(resources.settings.default_locale):
+        label = str(SHARE_LABEL)
     async with resources.db() as db:
         access = await room_access(db, actor, slug)
         _require_publishable(access)
         old = (await db.execute(select(Publication).where(Publication.room_id == access.room.id))).scalar_one_or_none()
-        alt = shareimages.alt_for(access.room.title, company, SHARE_LABEL)
+        alt = shareimages.alt_for(access.room.title, company, label)
         fresh = await shareimages.current(db, old.share_key if old else None, alt)
-    drawn = None if fresh is not None else await shareimages.drawn(access.room.title, company, SHARE_LABEL)
+    drawn = None if fresh is not None else await shareimages.drawn(access.room.title, company, label)
     try:
         await _save(resources, actor, slug, change, alt, drawn)
     except IntegrityError:  # another moderator created it at the same moment
-        raise Conflict("The publication changed meanwhile; reload and try again.") from None
+        raise Conflict(lazy_gettext("The publication changed meanwhile; reload and try again.")) from None
     async with resources.db() as db:
         return await editing(db, actor, slug)
 
@@ -186,7 +190,7 @@ async def _pick(db: AsyncSession, outbox: Any, actor: User, room: Room, publicat
                            Idea.merged_into_id.is_(None)))).scalars()}
     missing = [i for i in idea_ids if i not in ideas]
     if missing:
-        raise Invalid.field("items", f"no idea {missing[0]} that can be published in this challenge")
+        raise Invalid.field("items", lazy_gettext("no idea %(id)d that can be published in this challenge", id=missing[0]))
     await db.execute(delete(PublicationItem).where(PublicationItem.publication_id == publication.id,
                                                    PublicationItem.idea_id.not_in(idea_ids)))
     existing = {i.idea_id: i for i in await _items(db, publication.id)}
@@ -241,7 +245,7 @@ async def answer(resources: Resources, user: User, item_id: int, agree: bool) ->
             .where(PublicationItem.id == item_id, PublicationItem.author_id == user.id,
                    PublicationItem.consent != NONE))).first()
         if row is None:
-            raise NotFound("No such request.")
+            raise NotFound(lazy_gettext("No such request."))
         item, publication = row
         item.consent = GRANTED if agree else DECLINED
         item.author_name = user.name if agree else None

@@ -11,6 +11,8 @@ from starlette.routing import Route
 
 from innovate.accounts.guards import require_user
 from innovate.errors import AppError, NotFound
+from innovate.i18n import gettext as _
+from innovate.i18n import lazy_gettext
 from innovate.inputs import bool_field, read_input
 from innovate.media import store
 from innovate.showcase import positions, public, publishing, stories, talent, visitors
@@ -43,8 +45,8 @@ async def publication_submit(request: Request) -> Response:
                                                  publishing.check_change(data)),
                            PUBLICATION_FIELDS, refused)
     state = edit.publication.state if edit.publication else "draft"
-    flash(request, {"published": "Published: the results page is public.",
-                    "withdrawn": "Withdrawn: the results page is no longer public."}.get(state, "Saved."))
+    flash(request, {"published": _("Published: the results page is public."),
+                    "withdrawn": _("Withdrawn: the results page is no longer public.")}.get(state, _("Saved.")))
     return see_other(f"/rooms/{quote(slug)}/publication")
 
 
@@ -61,8 +63,9 @@ async def consent_submit(request: Request) -> Response:
     user = require_user(request)
     data = await read_input(request)
     answered = await publishing.answer(resources(request), user, request.path_params["item"], bool_field(data, "agree"))
-    flash(request, f"Thank you: \u201c{answered.item.title}\u201d "
-                   + ("will name you." if answered.item.consent == publishing.GRANTED else "will not name you."))
+    flash(request, _("Thank you: “%(title)s” will name you.", title=answered.item.title)
+          if answered.item.consent == publishing.GRANTED
+          else _("Thank you: “%(title)s” will not name you.", title=answered.item.title))
     return see_other("/me/publications")
 
 
@@ -99,7 +102,7 @@ async def story_create(request: Request) -> Response:
 
     story = await form_post(data, stories.create(resources(request), require_user(request), data), stories.FIELDS,
                             refused)
-    flash(request, "Published." if story.state == "published" else "Saved as a draft.")
+    flash(request, _("Published.") if story.state == "published" else _("Saved as a draft."))
     return see_other(f"/stories/{quote(story.slug)}/edit")
 
 
@@ -124,7 +127,7 @@ async def story_update(request: Request) -> Response:
 
     story = await form_post(data, stories.update(resources(request), require_user(request), slug, data),
                             stories.FIELDS, refused)
-    flash(request, "Published." if story.state == "published" else "Saved as a draft.")
+    flash(request, _("Published.") if story.state == "published" else _("Saved as a draft."))
     return see_other(f"/stories/{quote(story.slug)}/edit")
 
 
@@ -155,7 +158,7 @@ async def position_create(request: Request) -> Response:
         return page(request, "showcase/positions_admin.html", {"positions": found, "form": form})
 
     created = await form_post(data, positions.create(resources(request), user, data), POSITION_FIELDS, refused)
-    flash(request, f"“{created.title}” is open.")
+    flash(request, _("“%(title)s” is open.", title=created.title))
     return see_other(f"/admin/positions/{created.id}")
 
 
@@ -178,7 +181,7 @@ async def position_update(request: Request) -> Response:
         return page(request, "showcase/position_admin.html", {"f": found, "form": form})
 
     await form_post(data, positions.update(resources(request), user, position_id, data), POSITION_FIELDS, refused)
-    flash(request, "Saved.")
+    flash(request, _("Saved."))
     return see_other(f"/admin/positions/{position_id}")
 
 
@@ -193,7 +196,7 @@ async def _refer_page(request: Request, form: Form) -> Response:
 @view
 async def refer_page(request: Request) -> Response:
     if require_user(request).is_guest:
-        raise NotFound("Employees refer people to positions.")
+        raise NotFound(lazy_gettext("Employees refer people to positions."))
     return await _refer_page(request, Form())
 
 
@@ -209,7 +212,7 @@ async def refer_submit(request: Request) -> Response:
         return await _refer_page(request, form)
 
     await form_post(data, positions.refer(resources(request), user, position_id, data), REFERRAL_FIELDS, refused)
-    flash(request, "Thank you: your referral is on its way.")
+    flash(request, _("Thank you: your referral is on its way."))
     return see_other(f"/positions/{quote(key)}/refer")
 
 
@@ -240,7 +243,7 @@ async def _referral_page(request: Request, *, done: bool = False, form: Form | N
     async with resources(request).db() as db:
         found = await positions.referral_by_token(db, request.path_params["token"])
     if found is None:
-        raise NotFound("This link is not valid.")
+        raise NotFound(lazy_gettext("This link is not valid."))
     referral, position = found
     return page(request, "showcase/not_interested.html", {"referral": referral, "position": position, "done": done,
                                                           "form": form or Form()})
@@ -269,7 +272,7 @@ async def referral_decline(request: Request) -> Response:
 async def opportunities_page(request: Request) -> Response:
     user = require_user(request)
     if not user.is_guest:
-        raise NotFound("The talent pool is for guest experts.")
+        raise NotFound(lazy_gettext("The talent pool is for guest experts."))
     async with resources(request).db() as db:
         consent = await talent.consent_of(db, user)
     return page(request, "showcase/opportunities.html", {
@@ -281,7 +284,8 @@ async def opportunities_page(request: Request) -> Response:
 async def opportunities_submit(request: Request) -> Response:
     user = require_user(request)
     consent = await talent.set_consent(resources(request), user, await read_input(request))
-    flash(request, "You are in the talent pool." if consent else "You are out of the talent pool: HR no longer see you there.")
+    flash(request, _("You are in the talent pool.") if consent
+          else _("You are out of the talent pool: HR no longer see you there."))
     return see_other("/account/opportunities")
 
 
@@ -296,7 +300,7 @@ async def talent_page(request: Request) -> Response:
 async def talent_note_submit(request: Request) -> Response:
     await talent.save_note(resources(request), require_user(request), request.path_params["user"],
                            await read_input(request))
-    flash(request, "Note saved.")
+    flash(request, _("Note saved."))
     return see_other(f"/admin/talent#person-{request.path_params['user']}")
 
 

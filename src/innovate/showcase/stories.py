@@ -21,6 +21,7 @@ from innovate import audit, markdown
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Conflict, Forbidden, Invalid, NotFound
+from innovate.i18n import lazy_gettext, use_locale
 from innovate.inputs import Input, bool_field, text_field
 from innovate.insights.interests import parse_labels
 from innovate.media import pictures, store
@@ -31,7 +32,13 @@ from innovate.writes import write
 
 TITLE_MAX, SUMMARY_MAX, BODY_MAX, BYLINE_MAX = 200, 300, 50_000, 120
 COVER = pictures.Profile("story", sizes={"large": 1600, "medium": 800, "small": 400})
-SHARE_LABEL = "Story"
+# Drawn on the share image, in the site's language: one image serves every reader.
+SHARE_LABEL = lazy_gettext("Story")
+
+
+def _share_label(resources: Resources) -> str:
+    with use_locale(resources.settings.default_locale):
+        return str(SHARE_LABEL)
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Addresses the writers' own pages use under /stories/.
 RESERVED = ("new", "manage")
@@ -49,7 +56,7 @@ async def is_writer(db: AsyncSession, user: User) -> bool:
 
 async def require_writer(db: AsyncSession, user: User) -> None:
     if not await is_writer(db, user):
-        raise Forbidden("Only administrators and the writers they name may write stories.")
+        raise Forbidden(lazy_gettext("Only administrators and the writers they name may write stories."))
 
 
 def slug_from(title: str) -> str:
@@ -79,9 +86,9 @@ def _file(data: Input, name: str) -> object:
 def _check_pictures(body: str) -> None:
     for src, alt in markdown.pictures_in(body):
         if not src.startswith(markdown.PICTURE_PREFIX):
-            raise Invalid.field("body", "pictures must be uploaded with the story (their address starts with /media/)")
+            raise Invalid.field("body", lazy_gettext("pictures must be uploaded with the story (their address starts with /media/)"))
         if not alt:
-            raise Invalid.field("body", "every picture needs a description: ![what it shows](/media/...)")
+            raise Invalid.field("body", lazy_gettext("every picture needs a description: ![what it shows](/media/...)"))
 
 
 def check(data: Input, *, creating: bool) -> Draft:
@@ -95,9 +102,9 @@ def check(data: Input, *, creating: bool) -> Draft:
     if data.get("slug"):
         slug = (text_field(data, "slug", max_length=80) or "").lower()
         if not SLUG_RE.match(slug):
-            raise Invalid.field("slug", "use lowercase letters, digits and single hyphens, e.g. a-day-in-the-lab")
+            raise Invalid.field("slug", lazy_gettext("use lowercase letters, digits and single hyphens, e.g. a-day-in-the-lab"))
         if slug in RESERVED:
-            raise Invalid.field("slug", "is reserved; choose another")
+            raise Invalid.field("slug", lazy_gettext("is reserved; choose another"))
         values["slug"] = slug
     if "tags" in data:
         values["tags"] = parse_labels(data.get("tags"))
@@ -123,7 +130,7 @@ async def create(resources: Resources, actor: User, data: Input) -> Story:
     picture = await _prepared(resources, draft.picture, "picture")
     title = draft.values["title"]
     slug = draft.values.pop("slug", None) or slug_from(title)
-    share = await shareimages.drawn(title, resources.settings.company_name, SHARE_LABEL) if draft.published else None
+    share = await shareimages.drawn(title, resources.settings.company_name, _share_label(resources)) if draft.published else None
     try:
         async with write(resources) as (db, _outbox):
             await require_writer(db, actor)
@@ -132,7 +139,7 @@ async def create(resources: Resources, actor: User, data: Input) -> Story:
             await db.flush()
             await _apply(db, resources, actor, story, draft, cover, picture, share)
     except IntegrityError:
-        raise Invalid.field("slug", f"/stories/{slug} is taken; choose another address") from None
+        raise Invalid.field("slug", lazy_gettext("/stories/%(slug)s is taken; choose another address", slug=slug)) from None
     return story
 
 
@@ -140,7 +147,7 @@ async def update(resources: Resources, actor: User, slug: str, data: Input) -> S
     async with resources.db() as db:
         await require_writer(db, actor)
         current = await _story(db, slug)
-        old_share_alt = shareimages.alt_for(current.title, resources.settings.company_name, SHARE_LABEL)
+        old_share_alt = shareimages.alt_for(current.title, resources.settings.company_name, _share_label(resources))
         fresh = await shareimages.current(db, current.share_key, old_share_alt)
     draft = check(data, creating=False)
     cover = await _prepared(resources, draft.cover, "cover")
@@ -149,7 +156,7 @@ async def update(resources: Resources, actor: User, slug: str, data: Input) -> S
     goes_public = draft.published or (draft.published is None and current.state == "published")
     share = None
     if goes_public and (fresh is None or title != current.title):
-        share = await shareimages.drawn(title, resources.settings.company_name, SHARE_LABEL)
+        share = await shareimages.drawn(title, resources.settings.company_name, _share_label(resources))
     try:
         async with write(resources) as (db, _outbox):
             await require_writer(db, actor)
@@ -158,7 +165,7 @@ async def update(resources: Resources, actor: User, slug: str, data: Input) -> S
                 setattr(story, name, value)
             await _apply(db, resources, actor, story, draft, cover, picture, share)
     except IntegrityError:
-        raise Invalid.field("slug", "that address is taken; choose another") from None
+        raise Invalid.field("slug", lazy_gettext("that address is taken; choose another")) from None
     return story
 
 
@@ -178,7 +185,7 @@ async def _apply(db: AsyncSession, resources: Resources, actor: User, story: Sto
         if old:
             await store.delete_picture(db, old)
     if share is not None:
-        alt = shareimages.alt_for(story.title, resources.settings.company_name, SHARE_LABEL)
+        alt = shareimages.alt_for(story.title, resources.settings.company_name, _share_label(resources))
         story.share_key = await shareimages.replace(db, story.share_key, share, alt)
     if draft.published is True and story.state != "published":
         story.state, story.published_at = "published", now
@@ -195,7 +202,7 @@ async def _apply(db: AsyncSession, resources: Resources, actor: User, story: Sto
 async def _story(db: AsyncSession, slug: str) -> Story:
     story = (await db.execute(select(Story).where(Story.slug == slug))).scalar_one_or_none()
     if story is None:
-        raise NotFound("No such story.")
+        raise NotFound(lazy_gettext("No such story."))
     return story
 
 
@@ -218,21 +225,21 @@ async def published(db: AsyncSession) -> list[Story]:
 
 async def writers(db: AsyncSession, actor: User) -> list[User]:
     if not actor.is_admin:
-        raise Forbidden("Only administrators name story writers.")
+        raise Forbidden(lazy_gettext("Only administrators name story writers."))
     return list((await db.execute(select(User).join(StoryWriter, StoryWriter.user_id == User.id)
                                   .order_by(User.name))).scalars())
 
 
 async def name_writer(resources: Resources, actor: User, user_id: int, *, writer: bool) -> None:
     if not actor.is_admin:
-        raise Forbidden("Only administrators name story writers.")
+        raise Forbidden(lazy_gettext("Only administrators name story writers."))
     async with write(resources) as (db, _outbox):
         person = await db.get(User, user_id)
         if person is None:
-            raise NotFound("No such person.")
+            raise NotFound(lazy_gettext("No such person."))
         if writer:
             if person.is_guest:
-                raise Conflict("Guests cannot write stories.")
+                raise Conflict(lazy_gettext("Guests cannot write stories."))
             await db.execute(insert_for(db, StoryWriter).values(user_id=user_id, granted_by_id=actor.id,
                                                                 granted_at=utcnow()).on_conflict_do_nothing())
         else:

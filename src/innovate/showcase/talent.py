@@ -21,6 +21,7 @@ from innovate import audit
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid, NotFound
+from innovate.i18n import gettext, lazy_gettext
 from innovate.inputs import Input, bool_field, text_field
 from innovate.resources import Resources
 from innovate.rooms.models import Idea, Membership, Room
@@ -32,23 +33,23 @@ from innovate.writes import write
 # The text a guest agrees to. A new wording gets a new version; people who agreed to an
 # older one stay in the pool under the version they saw (HR see which).
 CONSENT_VERSION = "2026-12-01"
-CONSENT_TEXT = (
-    "I'm open to hearing about opportunities at {company}. Its HR team may see my name and e-mail "
-    "address, the ideas I submitted under my name with their status and review scores, and the "
-    "challenges I took part in, keep a private note about me, and contact me about open positions. "
-    "I can withdraw this at any time; withdrawing takes me out of the pool at once."
-)
 NOTE_MAX = 5000
 CSV_COLUMNS = ("name", "email", "consented_at", "consent_version", "challenges", "ideas", "note")
 
 
 def consent_text(company: str) -> str:
-    return CONSENT_TEXT.format(company=company)
+    """The text in the reader's language; each translation says what this English wording says,
+    under the same version."""
+    return gettext(
+        "I'm open to hearing about opportunities at %(company)s. Its HR team may see my name and e-mail "
+        "address, the ideas I submitted under my name with their status and review scores, and the "
+        "challenges I took part in, keep a private note about me, and contact me about open positions. "
+        "I can withdraw this at any time; withdrawing takes me out of the pool at once.", company=company)
 
 
 def _require_guest(user: User) -> None:
     if not user.is_guest:
-        raise Forbidden("The talent pool is for guest experts.")
+        raise Forbidden(lazy_gettext("The talent pool is for guest experts."))
 
 
 async def consent_of(db: AsyncSession, user: User) -> TalentConsent | None:
@@ -61,7 +62,8 @@ async def set_consent(resources: Resources, user: User, data: Input) -> TalentCo
     _require_guest(user)
     agree = bool_field(data, "open")
     if agree and data.get("version") != CONSENT_VERSION:
-        raise Invalid.field("version", f"agree to the current text (version {CONSENT_VERSION}); reload the page")
+        raise Invalid.field("version", lazy_gettext("agree to the current text (version %(version)s); reload the page",
+                                                  version=CONSENT_VERSION))
     async with write(resources) as (db, _outbox):
         if agree:
             now = utcnow()
@@ -137,7 +139,7 @@ async def save_note(resources: Resources, actor: User, user_id: int, data: Input
     note = text_field(data, "note", max_length=NOTE_MAX, required=False, default="", multiline=True) or ""
     async with write(resources) as (db, _outbox):
         if await db.get(TalentConsent, user_id) is None:
-            raise NotFound("Nobody with that id is in the talent pool.")
+            raise NotFound(lazy_gettext("Nobody with that id is in the talent pool."))
         await db.execute(delete(TalentNote).where(TalentNote.user_id == user_id))
         if note:
             db.add(TalentNote(user_id=user_id, note=note, updated_by_id=actor.id, updated_at=utcnow()))

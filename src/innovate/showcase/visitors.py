@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from innovate.accounts.throttles import hit
 from innovate.errors import Invalid
+from innovate.i18n import lazy_gettext
 from innovate.inputs import Input, text_field
 from innovate.settings import Settings
 
@@ -27,7 +28,7 @@ def client_ip(request: Request) -> str:
 
 def check_honeypot(data: Input) -> None:
     if data.get(HONEYPOT):
-        raise Invalid.field(HONEYPOT, "leave this field empty")
+        raise Invalid.field(HONEYPOT, lazy_gettext("leave this field empty"))
 
 
 def plain_text(data: Input, name: str, *, max_length: int, required: bool = True, multiline: bool = False) -> str:
@@ -35,11 +36,11 @@ def plain_text(data: Input, name: str, *, max_length: int, required: bool = True
     gets to try)."""
     value = text_field(data, name, max_length=max_length, required=required, default="", multiline=multiline) or ""
     if "<" in value or ">" in value:
-        raise Invalid.field(name, "write plain text, without < or >")
+        raise Invalid.field(name, lazy_gettext("write plain text, without < or >"))
     return value
 
 
 async def count_post(db: AsyncSession, settings: Settings, ip: str) -> None:
     """One public form post from ``ip`` in the caller's transaction; 429 past the hourly limit."""
     await hit(db, f"public-form:{ip}", limit=settings.public_forms_per_hour, window_seconds=3600,
-              message="Too many forms sent from your network; please try again later.")
+              message=lazy_gettext("Too many forms sent from your network; please try again later."))
