@@ -132,7 +132,7 @@ async def _account(request: Request, language_form: Form) -> Response:
     identities = await list_identities(res, user)
     issuers = {p.issuer: p for p in providers.configs.values() if p.issuer}
     rows = [
-        {"id": i.id, "label": _("E-mail and password") if i.issuer == "local" else
+        {"id": i.id, "local": i.issuer == "local", "label": _("E-mail and password") if i.issuer == "local" else
          (issuers[i.issuer].display_name if i.issuer in issuers else i.issuer),
          "email": i.email, "verified": i.email_verified, "created_at": i.created_at, "last_used_at": i.last_used_at}
         for i in identities

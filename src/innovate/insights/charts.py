@@ -15,6 +15,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from innovate.i18n import formatting_locale, html_lang
 from innovate.i18n import gettext as _
 from innovate.i18n.formatting import format_date, format_number
 
@@ -53,9 +54,10 @@ def _number(value: float) -> str:
     return format_number(int(value) if float(value).is_integer() else round(value, 1))
 
 
-def _text(x: float, y: float, text: str, css: str = "", anchor: str = "start") -> str:
+def _text(x: float, y: float, text: str, css: str = "", anchor: str = "start", lang: str = "") -> str:
     cls = f' class="{css}"' if css else ""
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{cls}>{escape(text)}</text>'
+    tag = f' lang="{lang}"' if lang else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{cls}{tag}>{escape(text)}</text>'
 
 
 def _legend(series: Sequence[Series], y: float) -> str:
@@ -118,7 +120,9 @@ def stacked_columns(title: str, desc: str, days: Sequence[date], series: Sequenc
                          f"<title>{escape(format_date(day))}: {escape(s.counted(value))}</title></rect>")
     for i in _tick_positions(len(days)):
         x = left + i * slot + slot / 2
-        parts.append(_text(x, height - 10, format_date(days[i], "d MMM"), "tick", "middle"))
+        # Babel's words are in the formatting locale (English for the pseudo-locale): say so.
+        parts.append(_text(x, height - 10, format_date(days[i], "d MMM"), "tick", "middle",
+                           html_lang(formatting_locale())))
     parts.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top_pad + plot_h}" '
                  f'y2="{top_pad + plot_h}"/>')
     return _frame(title, desc, width, height, "".join(parts), "columns")

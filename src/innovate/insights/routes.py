@@ -30,6 +30,8 @@ from innovate.rooms.access import RoomAccess, require_moderator, room_access
 from innovate.rooms.reviews import queries as reviews
 from innovate.web import Form, flash, page, resources, see_other, view
 
+# The formats' names, as people read them in the list of downloads.
+FORMAT_LABELS = {"csv": lazy_gettext("CSV"), "json": lazy_gettext("JSON")}
 EXPORT_TITLES = {
     "ideas": lazy_gettext("Ideas with tallies and status"),
     "votes": lazy_gettext("Votes per idea, with the voter's kind"),
@@ -51,7 +53,7 @@ async def _moderated_room(request: Request) -> RoomAccess:
 def _exports(slug: str) -> list[dict[str, Any]]:
     base = f"/api/v1/rooms/{quote(slug)}/export"
     return [{"kind": kind, "title": EXPORT_TITLES[kind],
-             "links": [(fmt.upper(), f"{base}/{kind}.{fmt}") for fmt in FORMATS]} for kind in KINDS]
+             "links": [(FORMAT_LABELS.get(fmt, fmt.upper()), f"{base}/{kind}.{fmt}") for fmt in FORMATS]} for kind in KINDS]
 
 
 def _common() -> dict[str, Any]:
