@@ -3,6 +3,7 @@ person whose action caused it, whichever language their browser asked for."""
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
@@ -65,3 +66,23 @@ async def test_a_mail_written_during_a_french_request_is_in_the_sites_language(
     [mail] = await wait_until(lambda: sink.to("lin-lang@example.com"), what="the invitation")
     _text, html = parts(mail)
     assert '<html lang="en">' in html
+
+
+async def test_a_spanish_recipient_gets_the_subject_and_items_in_spanish(
+        resources: Resources, make_user: Any, sign_in: Any, app: Any, sink: Sink) -> None:
+    from tests.factories import join, make_room
+
+    moderator = await make_user("mod-es@example.com", name="Mo Derator", is_moderator=True)
+    sofia = await make_user("sofia@example.com", name="Sofia Espanol")
+    ben = await make_user("ben@example.com", name="Ben Writer")
+    room = await make_room(resources, moderator, title="Cleaner air")
+    await join(resources, room, sofia, ben)
+    await set_language(resources, sofia, "es")
+    posted = await (await sign_in(ben)).post(f"/api/v1/rooms/{room.slug}/messages",
+                                             json={"body": "@sofiaespanol look"}, headers={"Accept-Language": "de"})
+    assert posted.status_code == 201, posted.text
+
+    [mail] = await wait_until(lambda: sink.to("sofia@example.com"), what="Sofia's mail")
+    assert str(make_header(decode_header(mail["Subject"]))) == "Ben Writer le ha mencionado en «Cleaner air»"
+    text, html = parts(mail)
+    assert "Ben Writer le ha mencionado en «Cleaner air»" in text and '<html lang="es">' in html
