@@ -47,8 +47,13 @@ async def test_consent_is_versioned_and_withdrawn_at_once(world: Showcase, resou
     assert saved.status_code == 200
     exported = await hr.get("/api/v1/admin/talent.csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert [(r["name"], r["note"], r["consent_version"]) for r in rows] == [
-        ("Gia Guestexpert", "Great at night logistics", talent.CONSENT_VERSION)]
+    assert [(r["Name"], r["Note"], r["Consent version"], r["Ideas"]) for r in rows] == [
+        ("Gia Guestexpert", "Great at night logistics", talent.CONSENT_VERSION, "Night-time deliveries (Shortlisted)")]
+    # People read the pool in a spreadsheet: its header and statuses are in their language.
+    german = await hr.get("/api/v1/admin/talent.csv", headers={"Accept-Language": "de"})
+    [in_german] = list(csv.DictReader(io.StringIO(german.text)))
+    assert in_german["Name"] == "Gia Guestexpert" and in_german["Notiz"] == "Great at night logistics"
+    assert in_german["Ideen"].startswith("Night-time deliveries (") and "Shortlisted" not in in_german["Ideen"]
     page = await hr.get("/admin/talent")
     assert "Gia Guestexpert" in page.text and "Great at night logistics" in page.text
 

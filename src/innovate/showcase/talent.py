@@ -22,7 +22,9 @@ from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
 from innovate.errors import Forbidden, Invalid, NotFound
 from innovate.i18n import gettext, lazy_gettext
+from innovate.i18n.formatting import format_number
 from innovate.inputs import Input, bool_field, text_field
+from innovate.insights.overview import STATUS_LABELS
 from innovate.resources import Resources
 from innovate.rooms.models import Idea, Membership, Room
 from innovate.rooms.reviews.models import Review, ReviewSettings
@@ -34,7 +36,11 @@ from innovate.writes import write
 # older one stay in the pool under the version they saw (HR see which).
 CONSENT_VERSION = "2026-12-01"
 NOTE_MAX = 5000
-CSV_COLUMNS = ("name", "email", "consented_at", "consent_version", "challenges", "ideas", "note")
+# The pool is read by people (in a spreadsheet), so its header row is in the reader's language;
+# the JSON list (/api/v1/admin/talent) is the one for programs.
+CSV_HEADER = (lazy_gettext("Name"), lazy_gettext("E-mail"), lazy_gettext("Consented on"),
+              lazy_gettext("Consent version"), lazy_gettext("Challenges"), lazy_gettext("Ideas"),
+              lazy_gettext("Note"))
 
 
 def consent_text(company: str) -> str:
@@ -152,18 +158,25 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _idea_cell(idea: Contribution) -> str:
+    status = str(STATUS_LABELS.get(idea.status, idea.status))
+    if idea.review_score is None:
+        return gettext("%(title)s (%(status)s)", title=idea.title, status=status)
+    return gettext("%(title)s (%(status)s, score %(score)s)", title=idea.title, status=status,
+                   score=format_number(idea.review_score))
+
+
 async def export_csv(resources: Resources, actor: User) -> str:
     """The pool as CSV (one row per person); the export is in the audit log."""
     async with resources.db() as db:
         members = await pool(db, actor)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([str(label) for label in CSV_HEADER])
     for m in members:
         writer.writerow([_cell(v) for v in (
             m.name, m.email or "", m.consented_at.isoformat(), m.version, "; ".join(m.challenges),
-            "; ".join(f"{i.title} ({i.status}{f', score {i.review_score}' if i.review_score is not None else ''})"
-                      for i in m.ideas), m.note)])
+            "; ".join(_idea_cell(i) for i in m.ideas), m.note)])
     async with write(resources) as (db, _outbox):
         await audit.record(db, actor.id, audit.TALENT_EXPORTED, data={"people": len(members)})
     return out.getvalue()
