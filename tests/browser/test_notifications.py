@@ -35,7 +35,7 @@ async def test_a_mention_rings_the_bell_live_and_the_inbox_opens_the_message(sit
 
     await expect(emil.locator("#notification-bell .bell-count")).to_have_text(str(before + 1))
     await expect(emil.locator("#notification-bell a")).to_have_attribute(
-        "aria-label", f"Notifications: {before + 1} unread")
+        "aria-label", f"Unread notifications: {before + 1}")
     await not_reloaded(emil)
 
     await emil.locator("#notification-bell a").click()

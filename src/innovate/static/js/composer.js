@@ -96,7 +96,6 @@
   function hint(form) {
     var line = $("[data-composer-hint]", form);
     if (!line) return;
-    line.textContent = "Enter sends · Shift+Enter: new line";
     line.hidden = !keyboard;  // a touch screen's Enter adds a line: the Send button sends
   }
 

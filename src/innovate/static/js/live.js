@@ -201,16 +201,18 @@
     present = data;
     var here = {};
     (data.users || []).forEach(function (user) { here[user.id] = user; });
-    $all("[id^='presence-'][data-presence]").forEach(function (dot) {
+    var panel = $("#members-panel");
+    if (!panel) return;
+    var words = panel.dataset;  // in the page's language (rooms/_members.html)
+    $all("[id^='presence-'][data-presence]", panel).forEach(function (dot) {
       var id = dot.id.slice("presence-".length);
       var online = Object.prototype.hasOwnProperty.call(here, id);
       dot.dataset.presence = online ? "online" : "offline";
-      dot.title = online ? "Here now" : "Offline";
+      dot.title = online ? words.hereTitle : words.awayTitle;
       var label = $(".visually-hidden", dot);
-      if (label) label.textContent = online ? "here now" : "offline";
+      if (label) label.textContent = online ? words.here : words.away;
     });
-    var panel = $("#members-panel");
-    if (panel) panel.dataset.online = String(data.count || 0);
+    panel.dataset.online = String(data.count || 0);
   }
 
   // Typing ---------------------------------------------------------------------------------

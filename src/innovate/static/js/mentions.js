@@ -27,7 +27,7 @@
       list.id = id;
       list.className = "mention-list";
       list.setAttribute("role", "listbox");
-      list.setAttribute("aria-label", "Members to mention");
+      list.setAttribute("aria-label", area.dataset.mentionLabel);
       list.hidden = true;
       area.after(list);
     }

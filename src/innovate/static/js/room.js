@@ -296,7 +296,7 @@
       if (input.dataset.utc) input.value = localInputValue(input.dataset.utc);
     });
     var label = $("[data-tz-label]", root);
-    if (label) label.textContent = "Times are in your time zone (UTC" + offset + ").";
+    if (label) label.textContent = label.dataset.tzLabel.replace("{offset}", offset);
   }
 
   function start() {

@@ -14,7 +14,8 @@
     if (!item) return;
     var link = item.querySelector("a");
     var count = item.querySelector(".bell-count");
-    if (link) link.setAttribute("aria-label", unread ? "Notifications: " + unread + " unread" : "Notifications");
+    // The words come from the page (data-label*), in its language.
+    if (link) link.setAttribute("aria-label", unread ? item.dataset.labelUnread.replace("{num}", unread) : item.dataset.label);
     if (!unread) {
       if (count) count.remove();
       return;
