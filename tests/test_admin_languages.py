@@ -132,7 +132,7 @@ async def world_client_error(sign_in: Any, world: Any, headers: dict[str, str]) 
     refused = await ada.post("/api/v1/reports", headers=headers, json={"message_id": world.message.id,
                                                                          "reason": "Other"})
     error = refused.json()["error"]
-    assert error["message"].startswith("message_id") and "es su propia publicación" in error["message"]
+    assert error["message"] == "mensaje: es su propia publicación" and error["fields"] == {"message_id": "that is your own post"}
     return {"code": error["code"], "fields": error["fields"]}
 
 

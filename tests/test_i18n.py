@@ -428,3 +428,21 @@ def test_translations_keep_to_the_glossary(locale: str) -> None:
     strings = [s for m in catalog if m.id for s in (m.string if isinstance(m.string, tuple | list) else (m.string,))]
     off = [s for s in strings if s and AVOIDED[locale].search(s)]
     assert not off, f"{locale}: not the glossary's word for a challenge:\n" + "\n".join(off)
+
+
+_NAMED_FIELDS = re.compile(r'(?:Invalid\.field\(\s*|\b[a-z_]+_field\([a-z_.]+, |\.add\()"([a-z_]+)"')
+
+
+def test_every_field_an_error_can_name_has_a_label_in_each_language() -> None:
+    """A field named by an error reads as a word in each language ("Schlagwörter: …"), not as
+    its key: every name the code refuses has a label, and each label is translated."""
+    from innovate.errors import FIELD_LABELS, field_message
+
+    source = Path(i18n.__file__).parent.parent
+    named = {name for path in source.rglob("*.py") if "scim" not in path.parts
+             for name in _NAMED_FIELDS.findall(path.read_text())}
+    assert named - set(FIELD_LABELS) == set()
+    with i18n.use_locale("de"):
+        assert field_message("tags", "zu viele") == "Schlagwörter: zu viele"
+        untranslated = {name for name, label in FIELD_LABELS.items() if str(label) == name}
+    assert untranslated == set()
