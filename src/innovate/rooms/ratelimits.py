@@ -32,8 +32,6 @@ LINK = re.compile(r"(?i)(?<![\w.-])(?:https?://|www\.|mailto:)\S")
 @dataclass(frozen=True)
 class Rate:
     action: str
-    noun: str
-    period: str
     window_seconds: int
     member_setting: str
     guest_setting: str
@@ -42,9 +40,9 @@ class Rate:
         return int(getattr(settings, self.guest_setting if guest else self.member_setting))
 
 
-POSTS = Rate("post", "messages", "a minute", 60, "posts_per_minute", "guest_posts_per_minute")
-IDEAS = Rate("idea", "ideas", "an hour", 3600, "ideas_per_hour", "guest_ideas_per_hour")
-VOTES = Rate("vote", "votes", "a minute", 60, "votes_per_minute", "guest_votes_per_minute")
+POSTS = Rate("post", 60, "posts_per_minute", "guest_posts_per_minute")
+IDEAS = Rate("idea", 3600, "ideas_per_hour", "guest_ideas_per_hour")
+VOTES = Rate("vote", 60, "votes_per_minute", "guest_votes_per_minute")
 
 
 def exempt(access: RoomAccess) -> bool:
