@@ -86,3 +86,15 @@ async def test_a_spanish_recipient_gets_the_subject_and_items_in_spanish(
     assert str(make_header(decode_header(mail["Subject"]))) == "Ben Writer le ha mencionado en «Cleaner air»"
     text, html = parts(mail)
     assert "Ben Writer le ha mencionado en «Cleaner air»" in text and '<html lang="es">' in html
+
+
+def test_why_an_invite_mail_failed_is_worded_in_the_readers_language() -> None:
+    from innovate import i18n
+    from innovate.mail.invites import InviteMail
+
+    bounced = InviteMail("x@example.org", "failed", None, "not sent: the address bounced")
+    relay = InviteMail("x@example.org", "failed", None, "550 5.1.1 unknown user")
+    with i18n.use_locale("de"):
+        assert "nicht gesendet: die Adresse ist unzustellbar" in bounced.words
+        assert "550 5.1.1 unknown user" in relay.words  # a server's own reply is shown as it came
+    assert "not sent: the address bounced" in bounced.words

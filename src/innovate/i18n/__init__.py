@@ -30,9 +30,9 @@ from babel.support import LazyProxy
 from innovate.i18n.catalogs import ENGLISH, LANGUAGES, PSEUDO, translations
 
 __all__ = [
-    "ENGLISH", "LANGUAGES", "PSEUDO", "available", "current_locale", "current_zone", "formatting_locale",
+    "ENGLISH", "LANGUAGES", "N_", "PSEUDO", "available", "current_locale", "current_zone", "formatting_locale",
     "gettext", "lazy", "lazy_gettext", "lazy_ngettext", "lazy_pgettext", "negotiate", "ngettext", "npgettext",
-    "parse_accept_language", "pgettext", "use_locale", "html_lang",
+    "parse_accept_language", "pgettext", "translate", "use_locale", "html_lang",
 ]
 
 UTC = ZoneInfo("UTC")
@@ -98,6 +98,13 @@ def _as_zone(value: ZoneInfo | str) -> ZoneInfo:
 
 def translate(message: str) -> str:
     return translations(_locale.get()).gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it, which extraction knows)
+    """Marks a text that is stored as it is (in English, e.g. why a mail was not sent) so the
+    catalogs carry it; :func:`translate` words it when it is shown. Text that matches no entry
+    (an SMTP server's own reply) is shown as it came."""
+    return message
 
 
 def translate_plural(singular: str, plural: str, num: int) -> str:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.accounts.models import User
+from innovate.i18n import N_
 from innovate.notifications import preferences
 from innovate.rooms.access import can_see_room
 from innovate.rooms.models import Membership, Room
@@ -28,14 +29,14 @@ async def visible_rooms(db: AsyncSession, user: User, room_ids: set[int] | None 
 async def mailable(db: AsyncSession, user: User, *, address: str | None = None) -> str | None:
     """Why no mail may go to this person now (None: it may)."""
     if not user.is_active:
-        return "not sent: the account is deactivated"
+        return N_("not sent: the account is deactivated")
     if not user.email:
-        return "not sent: the account has no e-mail address"
+        return N_("not sent: the account has no e-mail address")
     if address is not None and address.lower() != user.email.lower():
-        return "not sent: the person's address changed since"
+        return N_("not sent: the person's address changed since")
     prefs = await preferences.load(db, user.id)
     if prefs.bouncing(user.email):
-        return "not sent: the address bounced"
+        return N_("not sent: the address bounced")
     if user.is_guest and not await visible_rooms(db, user):
-        return "not sent: the guest's access has ended"
+        return N_("not sent: the guest's access has ended")
     return None

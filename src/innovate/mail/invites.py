@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate.i18n import gettext as _
+from innovate.i18n import translate
 from innovate.i18n.formatting import format_datetime
 from innovate.mail import messages
 from innovate.mail.models import OutboxMail
@@ -46,7 +47,8 @@ class InviteMail:
         if self.state == "sent":
             return _("sent to %(address)s", address=self.to)
         if self.state == "failed":
-            return (_("could not be sent to %(address)s (%(error)s)", address=self.to, error=self.error) if self.error
+            return (_("could not be sent to %(address)s (%(error)s)", address=self.to, error=translate(self.error))
+                    if self.error
                     else _("could not be sent to %(address)s", address=self.to))
         return _("being sent to %(address)s", address=self.to)
 

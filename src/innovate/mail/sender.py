@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from innovate import metrics
 from innovate.accounts.models import User
 from innovate.db import insert_for, utcnow
+from innovate.i18n import N_
 from innovate.mail import messages
 from innovate.mail.models import OutboxMail
 from innovate.notifications.models import NotificationSettings
@@ -62,7 +63,7 @@ ADVISORY_KEY = 0x696E6E6F76617465 & 0x7FFFFFFFFFFFFFFF  # "innovate"
 BATCH = 50
 MAX_DELAY = 6 * 3600.0
 SMTP_TIMEOUT = 30.0
-IN_DOUBT = "in doubt: the sender stopped after handing the message over and before recording it; not sent again"
+IN_DOUBT = N_("in doubt: the sender stopped after handing the message over and before recording it; not sent again")
 
 
 # The lock ---------------------------------------------------------------------------------------
@@ -252,11 +253,11 @@ async def _why_not(resources: Resources, mail: OutboxMail) -> str | None:
         if mail.user_id is not None:
             user = await db.get(User, mail.user_id)
             if user is None:
-                return "not sent: the account is gone"
+                return N_("not sent: the account is gone")
             return await mailable(db, user, address=mail.to_address)
         holder = (await db.execute(select(User).where(func.lower(User.email) == mail.to_address.lower()))).scalar_one_or_none()
         if holder is not None and not holder.is_active:
-            return "not sent: the address belongs to a deactivated account"
+            return N_("not sent: the address belongs to a deactivated account")
         return None
 
 
