@@ -171,6 +171,12 @@ def _api_token(url: str, email: str) -> str:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from running_site(tmp_path_factory)
+
+
+def running_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server with its own database, OIDC provider and staff accounts. The session shares
+    one; a test that must see only its own data (every text on a page) starts its own."""
     if shutil.which("node") is None:
         unavailable("node is not installed (it runs the OpenID Connect provider)")
     tmp = tmp_path_factory.mktemp("site")

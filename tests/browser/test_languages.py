@@ -12,12 +12,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import AXE, GUEST_PROVIDER, PASSWORD, People, Site, live, mark, not_reloaded
+from tests.browser.conftest import (
+    AXE,
+    GUEST_PROVIDER,
+    PASSWORD,
+    People,
+    Site,
+    live,
+    mark,
+    not_reloaded,
+    running_site,
+)
 from tests.browser.test_accessibility import (  # noqa: F401 - the fixture
     BRIEF,
     PHONE,
@@ -29,6 +40,13 @@ from tests.browser.test_accessibility import (  # noqa: F401 - the fixture
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site of this module's own: the pages show every room, community and persona there
+    is, and only this module's people's words are known to be user content."""
+    yield from running_site(tmp_path_factory)
 
 # What the showcase's people wrote and are called: user content, never translated.
 USER_CONTENT = [
