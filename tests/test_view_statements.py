@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.factories import join, make_message, make_room
+from innovate.rooms.models import Idea
+from tests.factories import join, make_idea, make_message, make_room
 
 HX = {"HX-Request": "true"}
 # The caller's standing in a room comes from one join wherever it is loaded (rooms/access.py).
@@ -55,3 +56,44 @@ async def test_a_message_edit_checks_room_access_once(make_user, resources, sign
         listing = "\n".join(seen)
         assert len(_room_access(seen)) == 1, f"{name}: the room's access was checked more than once:\n{listing}"
         assert len(_message_loads(seen)) == 1, f"{name}: the message was loaded more than once:\n{listing}"
+
+
+@contextmanager
+def statements_with_isolation(resources: Any) -> Iterator[list[tuple[str, str | None]]]:
+    """Each statement with the isolation level of the connection that ran it."""
+    seen: list[tuple[str, str | None]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append((" ".join(statement.split()), conn.get_execution_options().get("isolation_level")))
+
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_vote_is_two_statements_outside_a_transaction_on_postgresql(make_user, resources, sign_in) -> None:
+    """The vote's checks read once, and everything it changes (rate count, budget, the vote,
+    the tally) is one statement, atomic on its own: no BEGIN and COMMIT around them on
+    PostgreSQL. SQLite runs the statements one by one in a write transaction."""
+    moderator = await make_user("mod@example.com", name="Mo Derator", is_moderator=True)
+    voter = await make_user("voter@example.com", name="Vi Voter")
+    room = await make_room(resources, moderator, slug="votes", title="Votes", votes_in_open=True)
+    await join(resources, room, voter)
+    idea = await make_idea(resources, moderator, room)
+    http = await sign_in(voter)
+    for value in (1, -1):
+        with statements_with_isolation(resources) as seen:
+            voted = await http.put(f"/api/v1/ideas/{idea.id}/vote", json={"value": value})
+        assert voted.status_code == 200, voted.text
+        assert voted.json()["my_vote"] == value
+        if resources.settings.is_sqlite:
+            continue
+        listing = "\n".join(f"{level}: {sql}" for sql, level in seen)
+        vote_statements = [(sql, level) for sql, level in seen if "access_tokens" not in sql and "sessions" not in sql]
+        assert len(vote_statements) == 2, listing
+        assert "innovate_cast_vote" in vote_statements[1][0], listing
+        assert all(level == "AUTOCOMMIT" for _, level in vote_statements), listing
+    async with resources.db() as db:
+        assert (await db.get(Idea, idea.id)).score == -1  # type: ignore[union-attr]

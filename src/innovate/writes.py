@@ -56,15 +56,29 @@ BeforeCommit = Callable[[AsyncSession, Outbox], Awaitable[None]]
 
 
 @asynccontextmanager
-async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+async def write(resources: Resources, *, one_statement: bool = False) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+    """A write transaction and its outbox.
+
+    ``one_statement``: the change is a single statement, atomic on its own (the reads before
+    it only decide whether to run it, and read committed rows as they would in a transaction
+    at READ COMMITTED). On PostgreSQL the session then runs without BEGIN and COMMIT, two
+    round trips less; it must append no events, since their hooks need the transaction. On
+    SQLite it is an ordinary write transaction.
+    """
     outbox = Outbox()
     resources.writes.begin()
     try:
-        async with resources.db.begin() as db:
-            yield db, outbox
+        if one_statement and not resources.settings.is_sqlite:
+            async with resources.db.lookup() as db:
+                yield db, outbox
             if outbox.events:
-                for hook in resources.before_commit:
-                    await hook(db, outbox)
+                raise RuntimeError("events were appended outside a transaction")
+        else:
+            async with resources.db.begin() as db:
+                yield db, outbox
+                if outbox.events:
+                    for hook in resources.before_commit:
+                        await hook(db, outbox)
         for message in outbox.messages:
             for hook in resources.notice_hooks:
                 hook(message)

@@ -216,7 +216,7 @@ async def _vote_in_one(resources: Resources, db: AsyncSession, outbox: Outbox, a
 
 async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object, *,
                     in_room: str | None = None) -> VoteResult:
-    async with write(resources) as (db, outbox):
+    async with write(resources, one_statement=True) as (db, outbox):
         access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
         value = check_value(room, raw_value)
@@ -246,7 +246,7 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
 
 async def retract_vote(resources: Resources, actor: User, idea_id: int, *,
                        in_room: str | None = None) -> VoteResult:
-    async with write(resources) as (db, outbox):
+    async with write(resources, one_statement=True) as (db, outbox):
         access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
         if is_postgres(db):
