@@ -10,6 +10,7 @@ a list of idle connections.  It speaks to the application's JSON API only
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 import orjson
@@ -45,12 +46,18 @@ class HttpConn:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
+        self.write_request(method, path, body, headers)
+        return await self.read_response()
+
+    def write_request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
         if body:
             lines.append("Content-Type: application/json")
         for name, value in (headers or {}).items():
             lines.append(f"{name}: {value}")
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+    async def read_response(self) -> tuple[int, bytes]:
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = None
@@ -143,3 +150,56 @@ class HttpPool:
             conn.close()
         self._all.clear()
         self._idle.clear()
+
+
+class Pipeline:
+    """One keep-alive connection with its requests pipelined (RFC 9112, section 9.3.2): each
+    request is written at once, without waiting for the answers before it; the answers come
+    back in order and one reader task hands each to its request."""
+
+    def __init__(self, conn: HttpConn, headers: dict[str, str] | None = None) -> None:
+        self.conn = conn
+        self.headers = headers or {}
+        self._waiting: deque[asyncio.Future[tuple[int, bytes]]] = deque()
+        self._reader: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, host: str, port: int, headers: dict[str, str] | None = None) -> Pipeline:
+        return cls(await HttpConn.open(host, port), headers)
+
+    def send(self, method: str, path: str, body: bytes = b"") -> asyncio.Future[tuple[int, bytes]]:
+        """Write the request now; the future gets (status, body) when its answer arrives."""
+        future: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+        if not self.conn.reusable:
+            future.set_exception(ConnectionError("the pipelined connection was closed"))
+            return future
+        self.conn.write_request(method, path, body, self.headers)
+        self._waiting.append(future)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read())
+        return future
+
+    async def _read(self) -> None:
+        while self._waiting:
+            try:
+                answer = await self.conn.read_response()
+            except Exception as exc:  # the connection is gone: every request still waiting fails
+                self.conn.close()
+                while self._waiting:
+                    future = self._waiting.popleft()
+                    if not future.done():
+                        future.set_exception(ConnectionError(repr(exc)))
+                return
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_result(answer)
+
+    async def drained(self) -> None:
+        """Wait until every request written has its answer."""
+        while self._waiting:
+            await asyncio.wait([self._waiting[-1]])
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        self.conn.close()

@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from bench.httpclient import HttpPool
+from bench.httpclient import HttpPool, Pipeline
 from bench.targets import Target, TargetError, register
 
 INNOVATE_BIN = str(Path(sys.executable).with_name("innovate"))
@@ -162,6 +162,7 @@ class InnovateTarget(Target):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
         super().__init__(host, port, **options)
         self._pools: list[HttpPool] = []
+        self._pipes: list[Pipeline] = []
         self._inflight: list[asyncio.Semaphore] = []
         self._tasks: set[asyncio.Task] = set()
         self.failed_publishes = 0
@@ -270,9 +271,14 @@ class InnovateTarget(Target):
 
     async def open_publishers(self, k: int) -> None:
         auth = {"Authorization": f"Bearer {self.options['moderator_token']}"}
-        self._pools = [HttpPool(self.host, self.port, auth) for _ in range(k)]
-        self._inflight = [asyncio.Semaphore(PUBLISH_INFLIGHT) for _ in range(k)]
         self._path = f"/api/v1/rooms/{self.options['slug']}/messages"
+        self._inflight = [asyncio.Semaphore(PUBLISH_INFLIGHT) for _ in range(k)]
+        if self.options.get("publish_mode") == "pipelined":
+            # The one_poster scenario: each publisher is one member posting on one keep-alive
+            # connection, its POSTs pipelined (uvicorn answers them one after another).
+            self._pipes = [await Pipeline.open(self.host, self.port, auth) for _ in range(k)]
+        else:
+            self._pools = [HttpPool(self.host, self.port, auth) for _ in range(k)]
 
     async def publish(self, payload: bytes | str, publisher: int = 0) -> None:
         """Start the POST and return once it is under way.
@@ -288,6 +294,10 @@ class InnovateTarget(Target):
         sem = self._inflight[publisher]
         await sem.acquire()
         body = orjson.dumps({"body": payload})
+        if self._pipes:
+            answer = self._pipes[publisher].send("POST", self._path, body)
+            answer.add_done_callback(lambda done: self._answered(done, sem))
+            return
         task = asyncio.create_task(self._post(self._pools[publisher], body, sem))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -302,6 +312,17 @@ class InnovateTarget(Target):
         finally:
             sem.release()
 
+    def _answered(self, answer: asyncio.Future[tuple[int, bytes]], sem: asyncio.Semaphore) -> None:
+        sem.release()
+        if answer.cancelled():
+            self._failed("cancelled")
+        elif answer.exception() is not None:
+            self._failed(repr(answer.exception()))
+        else:
+            status, body = answer.result()
+            if status != 201 and status != 200:
+                self._failed(f"{status}: {body[:300].decode(errors='replace')}")
+
     def _failed(self, why: str) -> None:
         self.failed_publishes += 1
         if len(self.publish_failures) < 5:
@@ -313,6 +334,10 @@ class InnovateTarget(Target):
         for pool in self._pools:
             pool.close()
         self._pools = []
+        for pipe in self._pipes:
+            await pipe.drained()
+            pipe.close()
+        self._pipes = []
 
     def decode(self, frame: str | bytes) -> dict | None:
         try:

@@ -1,6 +1,6 @@
 """Benchmark orchestrator.
 
-    python -m bench.run              # full run (about 30 minutes on 2 cores)
+    python -m bench.run              # full run (about an hour on 2 cores)
     python bench/run.py --quick      # a few hundred clients, under 2 minutes
 
 Every measurement starts a fresh server (``Target.start()``, pinned to CPU 0)
@@ -259,6 +259,21 @@ def run_saturation(target: Target, cfg: Config) -> dict:
                    duration=cfg.sat_duration, warmup=cfg.sat_warmup)
 
 
+def run_one_poster(target: Target, cfg: Config) -> dict:
+    """Saturation with its one publisher as one member posting on one keep-alive connection,
+    requests pipelined (the application's target; the others publish over one socket anyway)."""
+    target.options["publish_mode"] = "pipelined"
+    try:
+        return traffic(target, cfg, mode="saturate", subscribers=cfg.sat_subscribers,
+                       duration=cfg.sat_duration, warmup=cfg.sat_warmup)
+    finally:
+        target.options.pop("publish_mode", None)
+
+
+def summarize_one_poster(runs: list[dict]) -> dict:
+    return summarize_traffic("one_poster_", runs)
+
+
 def summarize_traffic(prefix: str, runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
 
@@ -502,6 +517,8 @@ class Scenario:
     rounds_attr: str | None = None
     # True: run() gets an unstarted target and starts/stops servers itself.
     manages_server: bool = False
+    # False: left out of a --quick run's default scenarios (its windows are too short for it).
+    in_quick: bool = True
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -513,6 +530,8 @@ def register_scenario(s: Scenario) -> Scenario:
 
 
 register_scenario(Scenario("saturation", run_saturation, summarize_saturation))
+register_scenario(Scenario("one_poster", run_one_poster, summarize_one_poster,
+                           targets={PRIMARY, REFERENCE_RAW, REFERENCE_NODE}))
 for _name in ("1000x20", "5000x10"):
     _run, _sum = make_latency(_name)
     register_scenario(Scenario(f"latency_{_name}", _run, _sum))
@@ -525,7 +544,7 @@ register_scenario(
              targets={PRIMARY}, rounds_attr="votes_rounds", manages_server=True)
 )
 register_scenario(
-    Scenario("workers", run_workers, summarize_workers, targets={PRIMARY}, default=False,
+    Scenario("workers", run_workers, summarize_workers, targets={PRIMARY}, in_quick=False,
              rounds_attr="workers_rounds", manages_server=True)
 )
 register_scenario(
@@ -635,6 +654,11 @@ def build_summary(cfg: Config, raw_results: dict, target_names: list[str],
         for b in target_names:
             if a != b and a in sat and b in sat:
                 ratios[f"saturation_{a}_vs_{b}"] = per_round_ratio(sat[a], sat[b], "deliveries_per_s")
+    one = raw_results.get("one_poster", {})
+    for a in target_names:
+        for b in target_names:
+            if a != b and a in one and b in one:
+                ratios[f"one_poster_{a}_vs_{b}"] = per_round_ratio(one[a], one[b], "deliveries_per_s")
 
     notes: list[str] = []
     primary_ran = PRIMARY in target_names
@@ -647,8 +671,8 @@ def build_summary(cfg: Config, raw_results: dict, target_names: list[str],
         "knee_clients": pf.get("knee_clients"),
         "kib_per_idle_conn": pf.get("kib_per_idle_conn"),
         "ratio_votes_vs_insert": pf.get("ratio_votes_vs_insert"),
-        # The saturation scenario has one publisher: one member posting as fast as answers come back.
-        "ratio_fanout_one_poster_vs_raw": ratios.get(f"saturation_{PRIMARY}_vs_{REFERENCE_RAW}"),
+        # One member posting on one keep-alive connection, its POSTs pipelined, at saturation.
+        "ratio_fanout_one_poster_vs_raw": ratios.get(f"one_poster_{PRIMARY}_vs_{REFERENCE_RAW}"),
         "ratio_fanout_vs_node_ws": ratios.get(f"saturation_{PRIMARY}_vs_{REFERENCE_NODE}"),
         "ratio_votes_vs_reference": pf.get("ratio_votes_vs_reference"),
         "ratio_me_vs_reference": pf.get("ratio_me_vs_reference"),
@@ -803,6 +827,10 @@ def render_markdown(summary: dict, json_name: str) -> str:
          "saturation_contended_runs", 0, False),
         ("Saturation: server run-queue wait % (median)", "saturation_server_runqueue_wait_pct",
          1, False),
+        (f"One poster (one member, POSTs pipelined on one keep-alive connection): deliveries/s "
+         f"({cfg['sat_subscribers']:,} subscribers)", "one_poster_deliveries_per_s", 0, True),
+        ("One poster: server CPU %", "one_poster_server_cpu_pct", 0, False),
+        ("One poster: client CPU %", "one_poster_client_cpu_pct", 0, False),
         ("Saturation: other processes' CPU % (median)", "saturation_background_cpu_pct", 0,
          False),
     ]
@@ -898,8 +926,8 @@ def render_markdown(summary: dict, json_name: str) -> str:
             r = None
             if not with_ratio:
                 pass
-            elif key == "saturation_deliveries_per_s":
-                r = summary["ratios"].get(f"saturation_{a}_vs_{b}")
+            elif key in ("saturation_deliveries_per_s", "one_poster_deliveries_per_s"):
+                r = summary["ratios"].get(f"{key.removesuffix('_deliveries_per_s')}_{a}_vs_{b}")
             elif isinstance(va, (int, float)) and isinstance(vb, (int, float)) and vb:
                 r = va / vb
             cells.append(fmt(r, 3) if r is not None else "")
@@ -978,8 +1006,9 @@ def parse_args(argv=None):
     p.add_argument("--targets", default=",".join(TARGETS),
                    help=f"comma-separated, from: {', '.join(TARGETS)}")
     default_scen = [s.name for s in SCENARIOS.values() if s.default]
-    p.add_argument("--scenarios", default=",".join(default_scen),
-                   help=f"comma-separated, from: {', '.join(SCENARIOS)}")
+    p.add_argument("--scenarios", default=None,
+                   help=f"comma-separated, from: {', '.join(SCENARIOS)} (default: {', '.join(default_scen)}; "
+                        "--quick leaves out workers)")
     p.add_argument("--rounds", type=int, help="rounds per scenario (default 3)")
     p.add_argument("--sat-subscribers", type=int)
     p.add_argument("--sat-duration", type=float)
@@ -1028,7 +1057,10 @@ def main(argv=None) -> int:
     if args.wait_quiet:
         cfg.wait_quiet = args.wait_quiet
     target_names = [t for t in args.targets.split(",") if t]
-    scenario_names = [s for s in args.scenarios.split(",") if s]
+    if args.scenarios is None:
+        scenario_names = [s.name for s in SCENARIOS.values() if s.default and (s.in_quick or not cfg.quick)]
+    else:
+        scenario_names = [s for s in args.scenarios.split(",") if s]
     for t in target_names:
         if t not in TARGETS:
             sys.exit(f"unknown target {t!r}; registered: {', '.join(TARGETS)}")

@@ -78,3 +78,53 @@ async def test_a_connection_idle_too_long_is_not_reused(server, monkeypatch):
     assert (await pool.request("GET", "/x"))[0] == 200
     assert server.accepted == 2
     pool.close()
+
+
+class _NumberingServer(_Server):
+    """Answers each request with its number on the connection, after reading them all."""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.writers.append(writer)
+        n = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                n += 1
+                body = str(n).encode()
+                writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_pipelined_requests_share_one_connection_and_get_their_own_answers() -> None:
+    state = _NumberingServer()
+    srv = await asyncio.start_server(state.handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    pipe = await httpclient.Pipeline.open("127.0.0.1", port, {"Authorization": "Bearer x"})
+    answers = [pipe.send("POST", "/messages", b'{"n": %d}' % i) for i in range(50)]  # none awaited yet
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(*answers)
+        await pipe.drained()
+    assert results == [(201, str(i + 1).encode()) for i in range(50)]
+    assert state.accepted == 1
+    pipe.close()
+    srv.close()
+
+
+async def test_a_pipeline_whose_connection_drops_fails_every_request_still_waiting(server) -> None:
+    pipe = await httpclient.Pipeline.open("127.0.0.1", server.port)
+    assert await pipe.send("POST", "/x", b"{}") == (200, b"ok")
+    server.close_idle()
+    async with asyncio.timeout(5):
+        waiting = pipe.send("POST", "/x", b"{}")
+        with pytest.raises(ConnectionError):
+            await waiting
+        with pytest.raises(ConnectionError):
+            await pipe.send("POST", "/x", b"{}")
+    pipe.close()

@@ -28,7 +28,11 @@ from innovate.realtime.presence import PresenceBoard
 
 log = logging.getLogger("innovate.live")
 
-YIELD_EVERY = 2000                  # socket writes between yields to the event loop
+# Socket writes between turns for the rest of the process. A fan-out to thousands of sockets
+# takes several turns, so the next post of a member who posts as fast as answers come back
+# (their next request on a keep-alive connection) is stored meanwhile and the batch after
+# carries it with others, one send() per socket for all of them.
+YIELD_EVERY = 200
 STATE_INTERVAL = 0.1                # at most ~10 state frames (tallies) a second per room
 PRESENCE_INTERVAL = 0.25            # between presence frames in a room of up to ~500 sockets;
 PRESENCE_SOCKETS_PER_SECOND = 2000  # bigger rooms space them out, or a join storm would flood
