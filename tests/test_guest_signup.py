@@ -220,6 +220,26 @@ async def test_an_expired_link_makes_nothing(app: Any, hr: httpx.AsyncClient, ro
         assert (await db.execute(select(GuestSignup.email))).scalars().all() == ["next@partner.example"]
 
 
+async def test_the_hourly_round_forgets_sign_ups_whose_link_expired(
+        app: Any, hr: httpx.AsyncClient, room: Room, resources: Resources, sink: Sink) -> None:
+    """Where no new sign-up comes to sweep them, the retention round deletes expired sign-ups
+    (an address, a name and a password hash nobody confirmed) and keeps the ones still valid."""
+    from innovate.people.retention import retention_round
+
+    created = await create(hr, room, max_uses=3)
+    await signed_up(app, sink, created["url"], "stale@partner.example")
+    fresh = await signed_up(app, sink, created["url"], "fresh@partner.example")
+    async with resources.db.begin() as db:
+        await db.execute(update(GuestSignup).where(GuestSignup.email == "stale@partner.example")
+                         .values(expires_at=utcnow() - timedelta(seconds=1)))
+    await retention_round(resources)
+    async with resources.db() as db:
+        assert (await db.execute(select(GuestSignup.email))).scalars().all() == ["fresh@partner.example"]
+    async with asgi_client(app) as http:
+        assert (await confirm(http, fresh)).status_code == 303  # the valid one still works
+    assert await users_with(resources, "fresh@partner.example") == 1
+
+
 @pytest.mark.parametrize("meanwhile", ["revoked", "expired", "used up", "room closed"])
 async def test_an_invite_that_ended_meanwhile_makes_nothing(
         app: Any, hr: httpx.AsyncClient, room: Room, resources: Resources, moderator: User, sink: Sink,

@@ -20,7 +20,7 @@ local guest sign-up at all (``Settings.local_guest_signup``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -146,6 +146,14 @@ async def ask_for_guest_account(resources: Resources, invite: InviteTo, form: Si
                                    name=name, password_hash=secret, expires_at=expires_at))
     if queued:
         wake(resources)
+
+
+async def forget_expired_signups(resources: Resources, now: datetime | None = None) -> int:
+    """Delete the sign-ups whose link has expired, unconfirmed: each holds an address, a name
+    and a password hash. A new sign-up deletes them too; this finds them where none comes."""
+    async with resources.db.begin() as db:
+        result = await db.execute(delete(GuestSignup).where(GuestSignup.expires_at <= (now or utcnow())))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _usable(digest: str) -> Any:

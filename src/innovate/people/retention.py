@@ -5,7 +5,8 @@
 (``left_at``), the room ending guest access (its last change, when it is archived or closed
 for guests), their deactivation, or their account's creation if they never joined anything.
 Every process runs the check once an hour; an erasure locks the account row first, so two
-processes never erase one person twice.
+processes never erase one person twice. The same round deletes guest sign-ups whose
+confirmation link expired unused (auth/guest_signup.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from innovate.accounts.models import User
+from innovate.auth.guest_signup import forget_expired_signups
 from innovate.db import utcnow
 from innovate.errors import NotFound
 from innovate.people.erase import erase_user
@@ -83,15 +85,27 @@ async def anonymise_departed_guests(resources: Resources, now: datetime | None =
     return erased
 
 
+async def retention_round(resources: Resources, now: datetime | None = None) -> None:
+    """One round: erase the guests past retention, forget the expired guest sign-ups. A part
+    that fails is logged, and the next round tries again."""
+    try:
+        erased = await anonymise_departed_guests(resources, now)
+        if erased:
+            log.info("anonymised %d guests without a room for %d days", len(erased),
+                     resources.settings.guest_retention_days)
+    except Exception:  # one bad round must not stop the loop
+        log.exception("anonymising departed guests failed")
+    try:
+        forgotten = await forget_expired_signups(resources, now)
+        if forgotten:
+            log.info("deleted %d guest sign-ups whose confirmation link expired", forgotten)
+    except Exception:
+        log.exception("deleting expired guest sign-ups failed")
+
+
 async def run_retention(resources: Resources, interval: float) -> None:
     while True:
-        try:
-            erased = await anonymise_departed_guests(resources)
-            if erased:
-                log.info("anonymised %d guests without a room for %d days", len(erased),
-                         resources.settings.guest_retention_days)
-        except Exception:  # the next round tries again; one bad round must not stop the loop
-            log.exception("anonymising departed guests failed")
+        await retention_round(resources)
         await asyncio.sleep(interval)
 
 
