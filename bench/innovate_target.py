@@ -250,6 +250,15 @@ class InnovateTarget(Target):
         self._templates[self.members] = (directory, moderator, members)
         return directory, moderator, members
 
+    @property
+    def data_dir(self) -> str:
+        assert self._tmpdir is not None, "started"
+        return self._tmpdir.name
+
+    def stop_server_keep_data(self) -> None:
+        """Stop the server process; its database stays until ``stop()``."""
+        self._stop_server()
+
     def _stop_server(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:

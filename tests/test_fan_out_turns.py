@@ -40,7 +40,7 @@ class OneEvent:
 
     def __init__(self) -> None:
         self.seqs = [1]
-        self.subjects = [frozenset()]
+        self.subjects: list[frozenset[int]] = [frozenset()]
         self.created_at = [datetime.now(UTC)]
         self.frame = Outgoing('{"seq": 1}')
 

@@ -96,4 +96,5 @@ async def test_a_vote_is_two_statements_outside_a_transaction_on_postgresql(make
         assert "innovate_cast_vote" in vote_statements[1][0], listing
         assert all(level == "AUTOCOMMIT" for _, level in vote_statements), listing
     async with resources.db() as db:
-        assert (await db.get(Idea, idea.id)).score == -1  # type: ignore[union-attr]
+        stored = await db.get(Idea, idea.id)
+    assert stored is not None and stored.score == -1
