@@ -132,8 +132,11 @@ class Target(abc.ABC):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if os.path.exists(ready):
-                self.port = int(open(ready).read().strip())
-                return
+                with open(ready) as f:
+                    written = f.read().strip()
+                if written:  # a server that wrote the file in place may not have finished
+                    self.port = int(written)
+                    return
             if self._proc.poll() is not None:
                 break
             time.sleep(0.02)

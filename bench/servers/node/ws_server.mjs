@@ -4,7 +4,7 @@
 //   ws://HOST:PORT/pub  publisher; every text frame is sent verbatim to every subscriber
 // Compression is off. Writes the bound port to --ready-file once listening.
 //   node bench/servers/node/ws_server.mjs --host 127.0.0.1 --port 0 --ready-file /tmp/port
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { WebSocketServer, WebSocket } from "ws";
 
@@ -42,7 +42,11 @@ server.on("upgrade", (req, socket, head) => {
 });
 server.listen({ host, port, backlog: 4096 }, () => {
   const bound = server.address().port;
-  if (readyFile) writeFileSync(readyFile, String(bound));
+  if (readyFile) {
+    // Written whole, then renamed: the orchestrator must never read an empty file.
+    writeFileSync(`${readyFile}.tmp`, String(bound));
+    renameSync(`${readyFile}.tmp`, readyFile);
+  }
   console.log(`READY ${bound}`);
 });
 for (const signal of ["SIGTERM", "SIGINT"]) {
