@@ -246,7 +246,7 @@ class InnovateTarget(Target):
         try:
             create_room(port, moderator, members)
         finally:
-            builder._stop_server()
+            builder.stop_server_keep_data()
         self._templates[self.members] = (directory, moderator, members)
         return directory, moderator, members
 
@@ -257,9 +257,6 @@ class InnovateTarget(Target):
 
     def stop_server_keep_data(self) -> None:
         """Stop the server process; its database stays until ``stop()``."""
-        self._stop_server()
-
-    def _stop_server(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -313,9 +310,7 @@ class InnovateTarget(Target):
 
     async def _post(self, pool: HttpPool, body: bytes, sem: asyncio.Semaphore) -> None:
         try:
-            status, answer = await pool.request("POST", self._path, body)
-            if status != 201 and status != 200:
-                self._failed(f"{status}: {answer[:300].decode(errors='replace')}")
+            self._check(*await pool.request("POST", self._path, body))
         except Exception as exc:
             self._failed(repr(exc))
         finally:
@@ -328,9 +323,11 @@ class InnovateTarget(Target):
         elif answer.exception() is not None:
             self._failed(repr(answer.exception()))
         else:
-            status, body = answer.result()
-            if status != 201 and status != 200:
-                self._failed(f"{status}: {body[:300].decode(errors='replace')}")
+            self._check(*answer.result())
+
+    def _check(self, status: int, answer: bytes) -> None:
+        if status != 201 and status != 200:
+            self._failed(f"{status}: {answer[:300].decode(errors='replace')}")
 
     def _failed(self, why: str) -> None:
         self.failed_publishes += 1

@@ -22,10 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import functools
 import importlib
 import os
-import secrets
 import sys
 import time
 from collections.abc import MutableMapping
@@ -37,28 +37,23 @@ import orjson
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import votes as bench_votes  # noqa: E402
 from bench.innovate_target import InnovateTarget, api, bench_env  # noqa: E402
+from bench.votes import private_postgres  # noqa: E402
 
 IDEAS = 20
 WARM_UP = 200
 
 
-def prepare(sqlite: bool) -> tuple[InnovateTarget, str | None, list[int]]:
-    name = None
-    if sqlite:
-        target = InnovateTarget(host="127.0.0.1", cpu="0")
-    else:
-        name = f"innovate_bench_{secrets.token_hex(6)}"
-        asyncio.run(bench_votes._admin(f'CREATE DATABASE "{name}"'))
-        target = InnovateTarget(host="127.0.0.1", cpu="0", members=50,
-                                database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+def prepare(database_url: str | None) -> tuple[InnovateTarget, list[int]]:
+    """The server's database (SQLite when ``database_url`` is None), populated; the server stopped."""
+    options: dict[str, Any] = {"database_url": database_url, "members": 50} if database_url else {}
+    target = InnovateTarget(host="127.0.0.1", cpu="0", **options)
     target.start()
     slug, moderator = target.options["slug"], target.options["moderator_token"]
     ideas = [api(target.port, "POST", f"/rooms/{slug}/ideas", moderator,
                  {"title": f"Idea number {i}", "body": "Something worth voting for."})["id"] for i in range(IDEAS)]
     target.stop_server_keep_data()
-    return target, name, ideas
+    return target, ideas
 
 
 def request_for(kind: str, i: int, target: InnovateTarget, ideas: list[int]) -> tuple[str, str, bytes, str]:
@@ -160,15 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
     parser.add_argument("--timed", help="coroutine functions to time, comma-separated")
     args = parser.parse_args(argv)
-    target, database, ideas = prepare(args.sqlite)
-    try:
-        import uvloop
+    import uvloop
 
-        uvloop.run(measure(args, target, ideas))
-    finally:
-        target.stop()
-        if database is not None:
-            asyncio.run(bench_votes._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    with contextlib.nullcontext(None) if args.sqlite else private_postgres() as database_url:
+        target, ideas = prepare(database_url)
+        try:
+            uvloop.run(measure(args, target, ideas))
+        finally:
+            target.stop()
     return 0
 
 

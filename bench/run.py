@@ -648,17 +648,13 @@ def build_summary(cfg: Config, raw_results: dict, target_names: list[str],
         for tname, runs in per_target.items():
             figures[tname].update(sc.summarize(runs))
 
-    sat = raw_results.get("saturation", {})
     ratios: dict[str, float | None] = {}
-    for a in target_names:
-        for b in target_names:
-            if a != b and a in sat and b in sat:
-                ratios[f"saturation_{a}_vs_{b}"] = per_round_ratio(sat[a], sat[b], "deliveries_per_s")
-    one = raw_results.get("one_poster", {})
-    for a in target_names:
-        for b in target_names:
-            if a != b and a in one and b in one:
-                ratios[f"one_poster_{a}_vs_{b}"] = per_round_ratio(one[a], one[b], "deliveries_per_s")
+    for scenario in ("saturation", "one_poster"):
+        runs = raw_results.get(scenario, {})
+        for a in target_names:
+            for b in target_names:
+                if a != b and a in runs and b in runs:
+                    ratios[f"{scenario}_{a}_vs_{b}"] = per_round_ratio(runs[a], runs[b], "deliveries_per_s")
 
     notes: list[str] = []
     primary_ran = PRIMARY in target_names

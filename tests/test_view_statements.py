@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
 
@@ -19,12 +19,17 @@ ROOM_ACCESS = re.compile(r"JOIN memberships ON memberships\.room_id = rooms\.id 
 MESSAGE_LOAD = re.compile(r"^SELECT .* FROM messages\b", re.I | re.S)
 
 
+class Statement(NamedTuple):
+    sql: str
+    isolation: str | None  # the isolation level of the connection that ran it
+
+
 @contextmanager
-def statements(resources: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
+def statements(resources: Any) -> Iterator[list[Statement]]:
+    seen: list[Statement] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
+        seen.append(Statement(" ".join(statement.split()), conn.get_execution_options().get("isolation_level")))
 
     event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
     try:
@@ -33,12 +38,12 @@ def statements(resources: Any) -> Iterator[list[str]]:
         event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
 
 
-def _room_access(seen: list[str]) -> list[str]:
-    return [s for s in seen if ROOM_ACCESS.search(s)]
+def _room_access(seen: list[Statement]) -> list[str]:
+    return [s.sql for s in seen if ROOM_ACCESS.search(s.sql)]
 
 
-def _message_loads(seen: list[str]) -> list[str]:
-    return [s for s in seen if MESSAGE_LOAD.match(s) and "messages.id =" in s]
+def _message_loads(seen: list[Statement]) -> list[str]:
+    return [s.sql for s in seen if MESSAGE_LOAD.match(s.sql) and "messages.id =" in s.sql]
 
 
 async def test_a_message_edit_checks_room_access_once(make_user, resources, sign_in) -> None:
@@ -53,24 +58,9 @@ async def test_a_message_edit_checks_room_access_once(make_user, resources, sign
             edited = await http.post(f"/rooms/green/messages/{message.id}/edit", data={"body": f"Hello, {name}"},
                                      headers=headers)
         assert edited.status_code == (200 if headers else 303)
-        listing = "\n".join(seen)
+        listing = "\n".join(s.sql for s in seen)
         assert len(_room_access(seen)) == 1, f"{name}: the room's access was checked more than once:\n{listing}"
         assert len(_message_loads(seen)) == 1, f"{name}: the message was loaded more than once:\n{listing}"
-
-
-@contextmanager
-def statements_with_isolation(resources: Any) -> Iterator[list[tuple[str, str | None]]]:
-    """Each statement with the isolation level of the connection that ran it."""
-    seen: list[tuple[str, str | None]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append((" ".join(statement.split()), conn.get_execution_options().get("isolation_level")))
-
-    event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_a_vote_is_two_statements_outside_a_transaction_on_postgresql(make_user, resources, sign_in) -> None:
@@ -84,7 +74,7 @@ async def test_a_vote_is_two_statements_outside_a_transaction_on_postgresql(make
     idea = await make_idea(resources, moderator, room)
     http = await sign_in(voter)
     for value in (1, -1):
-        with statements_with_isolation(resources) as seen:
+        with statements(resources) as seen:
             voted = await http.put(f"/api/v1/ideas/{idea.id}/vote", json={"value": value})
         assert voted.status_code == 200, voted.text
         assert voted.json()["my_vote"] == value

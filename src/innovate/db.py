@@ -175,8 +175,9 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     def lookup(self) -> AsyncSession:
-        """A session for one read statement, such as the session or token lookup that every
-        request starts with; several statements in it would not share a snapshot."""
+        """A session whose statements each run in a transaction of their own (on PostgreSQL,
+        without BEGIN and COMMIT): the session or token lookup that every request starts with,
+        and ``writes.write(one_statement=True)``. Statements in it do not share a snapshot."""
         return self(bind=self._lookup_engine)
 
     # The base class's begin() is typed with its private context manager class; this one also

@@ -127,7 +127,7 @@ async def ask_for_guest_account(resources: Resources, invite: InviteTo, form: Si
     queued = False
     async with resources.db.begin() as db:
         now = utcnow()
-        await db.execute(delete(GuestSignup).where(GuestSignup.expires_at <= now))
+        await _delete_expired(db, now)
         if await db.get(Invite, invite.invite_id) is None:
             return  # the room went meanwhile: its link is gone, and so is anything to join
         if is_company_address(address, settings.employee_domain_list):
@@ -152,7 +152,11 @@ async def forget_expired_signups(resources: Resources, now: datetime | None = No
     """Delete the sign-ups whose link has expired, unconfirmed: each holds an address, a name
     and a password hash. A new sign-up deletes them too; this finds them where none comes."""
     async with resources.db.begin() as db:
-        result = await db.execute(delete(GuestSignup).where(GuestSignup.expires_at <= (now or utcnow())))
+        return await _delete_expired(db, now or utcnow())
+
+
+async def _delete_expired(db: AsyncSession, now: datetime) -> int:
+    result = await db.execute(delete(GuestSignup).where(GuestSignup.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
