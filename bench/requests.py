@@ -93,7 +93,14 @@ async def measure(args: argparse.Namespace, target: InnovateTarget, ideas: list[
     os.environ.update(bench_env(database_url, data_dir, 1))
     from innovate.app import app_from_env
 
-    app = app_from_env()  # with the server's garbage-collector settings
+    if args.reference:
+        from bench.servers.reference_app import make_app
+        from bench.votes import _admin_in
+
+        await _admin_in(database_url.replace("+asyncpg", ""), "CREATE TABLE ref_votes (LIKE votes INCLUDING ALL)")
+        app = make_app(database_url)
+    else:
+        app = app_from_env()  # with the server's garbage-collector settings
     spent: dict[str, float] = collections.defaultdict(float)  # seconds per function
     if args.timed:
         time_each(args.timed, spent)
@@ -154,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, default=1)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
     parser.add_argument("--timed", help="coroutine functions to time, comma-separated")
+    parser.add_argument("--reference", action="store_true",
+                        help="the votes scenario's reference app (bench/servers/reference_app.py) instead of "
+                             "Innovate, on the same data (vote and me only, PostgreSQL only)")
     args = parser.parse_args(argv)
+    if args.reference and (args.sqlite or args.kind == "post"):
+        parser.error("the reference app answers vote and me, on PostgreSQL")
     import uvloop
 
     with contextlib.nullcontext(None) if args.sqlite else private_postgres() as database_url:
