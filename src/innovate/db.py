@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from innovate.driver_statements import Driver
 from innovate.sqlite_driver import inline_url
 
 # Named constraints keep Alembic's batch mode (SQLite) and PostgreSQL in agreement.
@@ -176,9 +177,20 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
 
     def lookup(self) -> AsyncSession:
         """A session whose statements each run in a transaction of their own (on PostgreSQL,
-        without BEGIN and COMMIT): the session or token lookup that every request starts with,
-        and ``writes.write(one_statement=True)``. Statements in it do not share a snapshot."""
+        without BEGIN and COMMIT): the session or token lookup that every request starts with.
+        Statements in it do not share a snapshot."""
         return self(bind=self._lookup_engine)
+
+    @asynccontextmanager
+    async def driver(self) -> AsyncIterator[Driver]:
+        """PostgreSQL only: the driver's connection of a pooled connection, in autocommit, for
+        :mod:`innovate.driver_statements` (each statement a transaction of its own, as in
+        :meth:`lookup`). The pool checks it out and back in as any other."""
+        if self._gated:
+            raise RuntimeError("driver statements run on PostgreSQL")
+        async with self._lookup_engine.connect() as conn:
+            pooled = await conn.get_raw_connection()
+            yield Driver(pooled.driver_connection, self._lookup_engine.dialect)
 
     # The base class's begin() is typed with its private context manager class; this one also
     # returns a session with its transaction, on SQLite after queueing on the gate.

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import metrics
+from innovate.driver_statements import Driver
 from innovate.kinds import Kind
 from innovate.resources import Resources
 
@@ -56,37 +57,45 @@ BeforeCommit = Callable[[AsyncSession, Outbox], Awaitable[None]]
 
 
 @asynccontextmanager
-async def write(resources: Resources, *, one_statement: bool = False) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
-    """A write transaction and its outbox.
-
-    ``one_statement``: the change is a single statement, atomic on its own (the reads before
-    it only decide whether to run it, and read committed rows as they would in a transaction
-    at READ COMMITTED). On PostgreSQL the session then runs without BEGIN and COMMIT, two
-    round trips less; it must append no events, since their hooks need the transaction. On
-    SQLite it is an ordinary write transaction.
-    """
+async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
+    """A write transaction and its outbox."""
     outbox = Outbox()
     resources.writes.begin()
     try:
-        if one_statement and not resources.settings.is_sqlite:
-            async with resources.db.lookup() as db:
-                yield db, outbox
+        async with resources.db.begin() as db:
+            yield db, outbox
             if outbox.events:
-                raise RuntimeError("events were appended outside a transaction")
-        else:
-            async with resources.db.begin() as db:
-                yield db, outbox
-                if outbox.events:
-                    for hook in resources.before_commit:
-                        await hook(db, outbox)
-        for message in outbox.messages:
-            for hook in resources.notice_hooks:
-                hook(message)
-            await resources.broker.publish(message)
-            if message.get("seq") is not None:  # stored events; rate() of this is events per second
-                metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
+                for hook in resources.before_commit:
+                    await hook(db, outbox)
+        await _publish(resources, outbox)
     finally:
         resources.writes.end()
+
+
+@asynccontextmanager
+async def write_one_statement(resources: Resources) -> AsyncIterator[tuple[Driver, Outbox]]:
+    """PostgreSQL: a change that is a single statement, atomic on its own, run with the reads
+    that decide whether to run it on the driver's connection in autocommit
+    (:mod:`innovate.driver_statements`): no BEGIN and no COMMIT, and no ORM session. The reads
+    see committed rows, as they would in a transaction at READ COMMITTED. Its outbox takes
+    signals only: events need the transaction their hooks write in."""
+    outbox = Outbox()
+    resources.writes.begin()
+    try:
+        async with resources.db.driver() as driver:
+            yield driver, outbox
+        await _publish(resources, outbox)
+    finally:
+        resources.writes.end()
+
+
+async def _publish(resources: Resources, outbox: Outbox) -> None:
+    for message in outbox.messages:
+        for hook in resources.notice_hooks:
+            hook(message)
+        await resources.broker.publish(message)
+        if message.get("seq") is not None:  # stored events; rate() of this is events per second
+            metrics.EVENTS_PUBLISHED.labels(message["kind"]).inc()
 
 
 # The item of a state signal about every item of the room (every idea's tally at once: the

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, delete, select, text, update
+from sqlalchemy import Integer, String, Table, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from innovate import kinds
 from innovate.accounts import throttles
 from innovate.accounts.models import User
-from innovate.db import PerDialect, UTCDateTime, is_postgres, utcnow
+from innovate.db import PerDialect, UTCDateTime, utcnow
+from innovate.driver_statements import Driver, DriverStatement, ModelColumns
 from innovate.errors import Conflict, Invalid, NotFound
 from innovate.i18n import gettext as _
 from innovate.resources import Resources
@@ -34,7 +35,7 @@ from innovate.rooms.access import (
 )
 from innovate.rooms.ideas.ranking import top_rank_sql
 from innovate.rooms.models import VOTING_MODES, Idea, Membership, Room, Vote
-from innovate.writes import Outbox, state_changed, write
+from innovate.writes import Outbox, state_changed, write, write_one_statement
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ _VOTABLE = (
     .outerjoin(User, User.id == Idea.author_id).outerjoin(Membership, caller_membership())
     .where(Idea.id == bindparam("idea_id"))
 )
+# The same on PostgreSQL's driver connection, its row split into the four instances.
+_VOTABLE_MODELS = ModelColumns(Idea, User, Room, Membership)
+_VOTABLE_ROW = DriverStatement(
+    select(*_VOTABLE_MODELS.columns).select_from(Idea).join(Room, Room.id == Idea.room_id)
+    .outerjoin(User, User.id == Idea.author_id).outerjoin(Membership, caller_membership())
+    .where(Idea.id == bindparam("idea_id"))
+)
 
 
 async def _votable_idea(db: AsyncSession, actor: User, idea_id: int,
@@ -78,6 +86,20 @@ async def _votable_idea(db: AsyncSession, actor: User, idea_id: int,
     if found is None:
         raise NotFound(_("No such idea."))
     idea, author, room, membership = found
+    return _check_votable(actor, idea, author, room, membership, in_room)
+
+
+async def _votable_idea_row(driver: Driver, actor: User, idea_id: int,
+                            in_room: str | None) -> tuple[RoomAccess, Idea, User | None]:
+    found = await driver.row(_VOTABLE_ROW, {"idea_id": idea_id, "user_id": actor.id})
+    if found is None:
+        raise NotFound(_("No such idea."))
+    idea, author, room, membership = _VOTABLE_MODELS.instances(found)
+    return _check_votable(actor, idea, author, room, membership, in_room)
+
+
+def _check_votable(actor: User, idea: Idea, author: User | None, room: Room, membership: Membership | None,
+                   in_room: str | None) -> tuple[RoomAccess, Idea, User | None]:
     access = room_access_from(actor, room, membership)
     if idea.state == "hidden" and not access.can_moderate:
         raise NotFound(_("No such idea."))
@@ -173,16 +195,24 @@ async def apply_tally_delta(db: AsyncSession, room: Room, idea: Idea, old: int, 
 
 # PostgreSQL: everything after the access checks in one round trip (migration 0012 holds the
 # function; it runs the statements below in the same order, each with a fresh snapshot).
-_CAST_IN_ONE = text(
+_CAST_IN_ONE = DriverStatement(text(
     "SELECT outcome, rate_used, spent_before, spent, old_value, new_up, new_down, new_score, new_voters, "
     "new_rank_top FROM innovate_cast_vote(:room_id, :idea_id, :user_id, :membership_id, :value, :mode, "
     "CAST(:budget AS integer), CAST(:rate_key AS text), CAST(:rate_limit AS integer), :rate_stamp, :rate_cutoff, "
     ":now)"
-).bindparams(bindparam("rate_stamp", type_=UTCDateTime()), bindparam("rate_cutoff", type_=UTCDateTime()),
-             bindparam("now", type_=UTCDateTime()))
+).bindparams(
+    bindparam("room_id", type_=Integer()), bindparam("idea_id", type_=Integer()), bindparam("user_id", type_=Integer()),
+    bindparam("membership_id", type_=Integer()), bindparam("value", type_=Integer()), bindparam("mode", type_=String()),
+    bindparam("rate_stamp", type_=UTCDateTime()), bindparam("rate_cutoff", type_=UTCDateTime()),
+    bindparam("now", type_=UTCDateTime()),
+).columns(
+    outcome=String(), rate_used=Integer(), spent_before=Integer(), spent=Integer(), old_value=Integer(),
+    new_up=_ideas.c.up.type, new_down=_ideas.c.down.type, new_score=_ideas.c.score.type,
+    new_voters=_ideas.c.voters.type, new_rank_top=_ideas.c.rank_top.type,
+))
 
 
-async def _vote_in_one(resources: Resources, db: AsyncSession, outbox: Outbox, access: RoomAccess, idea: Idea,
+async def _vote_in_one(resources: Resources, driver: Driver, outbox: Outbox, access: RoomAccess, idea: Idea,
                        author: User | None, value: int) -> VoteResult:
     """Cast (``value``) or retract (0) on PostgreSQL: one statement instead of up to seven."""
     room, actor = access.room, access.user
@@ -190,17 +220,19 @@ async def _vote_in_one(resources: Resources, db: AsyncSession, outbox: Outbox, a
     now = utcnow()
     window = throttles.Window.at(now, ratelimits.VOTES.window_seconds)
     budget = room.budget or 0 if room.voting_mode == "budget" else None
-    row = (await db.execute(_CAST_IN_ONE, {
+    row = await driver.row(_CAST_IN_ONE, {
         "room_id": room.id, "idea_id": idea.id, "user_id": actor.id,
         "membership_id": access.membership.id,  # type: ignore[union-attr]
         "value": value, "mode": room.voting_mode, "budget": budget,
         "rate_key": attempt.key if attempt else None, "rate_limit": attempt.limit if attempt else None,
         "rate_stamp": window.stamp, "rate_cutoff": window.cutoff, "now": now,
-    })).one()
+    })
+    assert row is not None  # the function returns one row
     outcome, rate_used, spent_before, spent = row[:4]
     if outcome == "rate":
         assert attempt is not None
-        refused = await throttles.refusal(db, attempt.key, window, rate_used - attempt.limit, "")
+        async with resources.db.lookup() as db:  # the rare refusal: when the window has room again
+            refused = await throttles.refusal(db, attempt.key, window, rate_used - attempt.limit, "")
         raise attempt.refused(refused.retry_after)
     if outcome == "budget":
         raise Conflict(_("Not enough dots left: you have %(left)s of %(budget)s.", left=(budget or 0) - spent_before, budget=budget))
@@ -216,12 +248,15 @@ async def _vote_in_one(resources: Resources, db: AsyncSession, outbox: Outbox, a
 
 async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: object, *,
                     in_room: str | None = None) -> VoteResult:
-    async with write(resources, one_statement=True) as (db, outbox):
+    if not resources.settings.is_sqlite:
+        async with write_one_statement(resources) as (driver, signals):
+            access, idea, author = await _votable_idea_row(driver, actor, idea_id, in_room)
+            value = check_value(access.room, raw_value)
+            return await _vote_in_one(resources, driver, signals, access, idea, author, value)
+    async with write(resources) as (db, outbox):
         access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
         value = check_value(room, raw_value)
-        if is_postgres(db):
-            return await _vote_in_one(resources, db, outbox, access, idea, author, value)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership_id = access.membership.id  # type: ignore[union-attr]
         spent_before = await _lock_membership(db, membership_id)
@@ -246,11 +281,13 @@ async def cast_vote(resources: Resources, actor: User, idea_id: int, raw_value: 
 
 async def retract_vote(resources: Resources, actor: User, idea_id: int, *,
                        in_room: str | None = None) -> VoteResult:
-    async with write(resources, one_statement=True) as (db, outbox):
+    if not resources.settings.is_sqlite:
+        async with write_one_statement(resources) as (driver, signals):
+            access, idea, author = await _votable_idea_row(driver, actor, idea_id, in_room)
+            return await _vote_in_one(resources, driver, signals, access, idea, author, 0)
+    async with write(resources) as (db, outbox):
         access, idea, author = await _votable_idea(db, actor, idea_id, in_room)
         room = access.room
-        if is_postgres(db):
-            return await _vote_in_one(resources, db, outbox, access, idea, author, 0)
         await ratelimits.count(db, resources.settings, access, ratelimits.VOTES)
         membership_id = access.membership.id  # type: ignore[union-attr]
         spent_before = await _lock_membership(db, membership_id)
