@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from innovate import metrics
+from innovate.db import create_engine
 from innovate.observability import (
     JSONFormatter,
     RequestIdFilter,
@@ -43,6 +45,26 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[s
     response = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     return samples(response.text)
+
+
+async def test_the_pool_gauges_read_the_pool_when_collected(tmp_path: Path) -> None:
+    """In one process the pool's gauges cost a checkout nothing: they read the pool when
+    a scrape collects them."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'pool.db'}", pool_size=2)
+    try:
+        metrics.watch_pool(engine)
+
+        def checked_out() -> float | None:
+            return metrics.REGISTRY.get_sample_value("innovate_db_pool_checked_out")
+
+        assert checked_out() == 0
+        async with engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            assert checked_out() == 1
+            assert metrics.REGISTRY.get_sample_value("innovate_db_pool_size") == 2
+        assert checked_out() == 0
+    finally:
+        await engine.dispose()
 
 
 class TestWithoutToken:
