@@ -3,9 +3,11 @@ same values of the same types, through the columns' own result processors."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import TypeDecorator, bindparam, inspect, select, text, update
 from sqlalchemy.types import Boolean, Float, Integer, String
@@ -50,6 +52,14 @@ def _columns(instance: Any) -> dict[str, Any]:
     return {attr.key: getattr(instance, attr.key) for attr in inspect(type(instance)).column_attrs}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_sqlite_has_no_driver_statements(resources) -> None:
+    with pytest.raises(RuntimeError, match="PostgreSQL"):
+        async with resources.db.driver():
+            pass
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_a_row_of_four_models_is_what_the_orm_loads(make_user, resources) -> None:
     moderator = await make_user("mod@example.com", name="Mo Derator", is_moderator=True)
     member = await make_user("member@example.com", name="Mem Ber")
@@ -61,11 +71,6 @@ async def test_a_row_of_four_models_is_what_the_orm_loads(make_user, resources) 
     async with resources.db.begin() as db:
         await db.execute(update(Membership).where(Membership.user_id == member.id).values(muted_until=muted))
         await db.execute(update(Idea).where(Idea.id == idea.id).values(rank_top=0.625))
-    if resources.settings.is_sqlite:
-        with pytest.raises(RuntimeError, match="PostgreSQL"):
-            async with resources.db.driver():
-                pass
-        return
     async with resources.db() as db:
         loaded = (await db.execute(select(Idea, User, Room, Membership).join(Room, Room.id == Idea.room_id)
                                    .outerjoin(User, User.id == Idea.author_id)
@@ -94,3 +99,31 @@ async def test_a_row_of_four_models_is_what_the_orm_loads(make_user, resources) 
     assert isinstance(built[0].rank_top, float) and built[0].rank_top == 0.625
     assert _MODELS.instances(nobody)[3] is None  # no membership: the outer join found nothing
     assert inspect(built[2]).session is None  # a snapshot no session knows
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_refused_statement_keeps_the_connection_and_a_cancelled_one_closes_it(resources) -> None:
+    divide = DriverStatement(text("SELECT 1 / CAST(:zero AS integer) AS x").bindparams(
+        bindparam("zero", type_=Integer())).columns(x=Integer()))
+    sleep = DriverStatement(text("SELECT CAST(pg_sleep(30) AS text) AS slept").columns(slept=String()))
+    async with resources.db.driver() as driver:
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await driver.row(divide, {"zero": 0})
+        assert await driver.row(divide, {"zero": 1}) == (1,)  # still usable
+        refused = driver.connection
+    assert not driver.broken and not refused.is_closed()  # back in the pool
+
+    async with resources.db.driver() as driver:
+        cancelled = driver.connection
+        started = asyncio.get_running_loop().create_task(driver.row(sleep, {}))
+        while await _active(resources, cancelled.get_server_pid()) != "active":
+            pass  # polled through another connection until the server runs it
+        started.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await started
+    assert driver.broken and cancelled.is_closed()  # closed, never handed out again
+
+
+async def _active(resources: Any, pid: int) -> str | None:
+    async with resources.db.lookup() as db:
+        return (await db.execute(text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})).scalar()

@@ -7,7 +7,7 @@ parameters in the compiled order through their types' bind processors, and conve
 row's values with their types' result processors. So the values are exactly those SQLAlchemy
 would hand over, and the SQL is still written, checked and typed as Core.
 
-Only public interfaces are used: ``Compiled.positiontup`` and ``binds``,
+Only public interfaces are used here: ``Compiled.positiontup`` and ``binds``,
 ``TypeEngine.dialect_impl()``, ``bind_processor()`` and ``result_processor()``, a pooled
 connection's ``driver_connection``, and asyncpg's ``prepare()`` and ``get_attributes()``.
 
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Column, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import ColumnElement
@@ -71,13 +72,25 @@ class Driver:
     def __init__(self, connection: Any, dialect: Dialect) -> None:
         self.connection = connection
         self.dialect = dialect
+        # A statement failed other than by the database refusing it (the connection went, a
+        # timeout, a cancellation mid-statement): the connection is not to be reused.
+        self.broken = False
 
     async def row(self, statement: DriverStatement, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The statement's first row, its values converted as SQLAlchemy converts them."""
         compiled = await statement.compiled(self)
         args = [params[name] if process is None else process(params[name])
                 for name, process in zip(compiled.names, compiled.binds, strict=True)]
-        record = await self.connection.fetchrow(compiled.sql, *args)
+        try:
+            record = await self.connection.fetchrow(compiled.sql, *args)
+        except asyncpg.PostgresError:
+            # Refused by the database: the connection is fine (no transaction is open),
+            # unless the refusal was the server closing it.
+            self.broken = self.connection.is_closed()
+            raise
+        except BaseException:
+            self.broken = True
+            raise
         if record is None:
             return None
         return tuple(value if process is None or value is None else process(value)
