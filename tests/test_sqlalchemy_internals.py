@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from innovate import sqlalchemy_internals
 from innovate.db import create_engine
-from innovate.sqlalchemy_internals import CHECKED_WITH, PrefetchedCursor, await_, greenlet_spawn, in_greenlet
+from innovate.sqlalchemy_internals import CHECKED_WITH, PrefetchedCursor, await_, in_greenlet
 from innovate.sqlite_driver import Cursor, file_database
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -68,7 +68,7 @@ def test_the_adapter_is_the_one_place_that_imports_private_sqlalchemy_names() ->
     assert not offenders, f"SQLAlchemy internals used outside innovate.sqlalchemy_internals: {offenders}"
 
 
-# await_, in_greenlet and greenlet_spawn -------------------------------------------------------------------
+# await_ and in_greenlet -------------------------------------------------------------------
 
 
 async def test_await_suspends_sqlalchemys_greenlet_while_the_loop_runs(engine: AsyncEngine) -> None:
@@ -88,20 +88,6 @@ async def test_await_suspends_sqlalchemys_greenlet_while_the_loop_runs(engine: A
 
     async with engine.connect() as conn:
         assert await conn.run_sync(in_sqlalchemys_greenlet) == (True, 42)
-
-
-async def test_greenlet_spawn_runs_a_synchronous_function_that_awaits(engine: AsyncEngine) -> None:
-    """How a pooled connection handed out by ``AsyncEngine.raw_connection()`` goes back:
-    its synchronous ``close()`` awaits the driver, inside ``greenlet_spawn``."""
-
-    def synchronous() -> tuple[bool, int]:
-        return in_greenlet(), await_(asyncio.sleep(0, result=7))
-
-    assert await greenlet_spawn(synchronous) == (True, 7)
-    pooled = await engine.raw_connection()
-    checked_out = engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
-    await greenlet_spawn(pooled.close)
-    assert engine.sync_engine.pool.checkedout() == checked_out - 1  # type: ignore[attr-defined]
 
 
 def test_outside_the_asyncio_layer_in_greenlet_says_so() -> None:

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from innovate.driver_statements import Driver
-from innovate.sqlalchemy_internals import greenlet_spawn
 from innovate.sqlite_driver import inline_url
 
 # Named constraints keep Alembic's batch mode (SQLite) and PostgreSQL in agreement.
@@ -184,19 +183,20 @@ class SessionFactory(async_sessionmaker[AsyncSession]):
 
     @asynccontextmanager
     async def driver(self) -> AsyncIterator[Driver]:
-        """PostgreSQL only: the driver's connection of a pooled connection, for
-        :mod:`innovate.driver_statements`. Outside a transaction block each statement is a
-        transaction of its own, as in :meth:`lookup`. The pool checks it out and back in as any
-        other; one that failed other than by a statement's error is closed, not reused."""
+        """PostgreSQL only: the driver's connection of a pooled connection, in autocommit, for
+        :mod:`innovate.driver_statements` (each statement a transaction of its own, as in
+        :meth:`lookup`). The pool checks it out and back in as any other; one whose statement
+        failed other than by the database refusing it is closed, not reused."""
         if self._gated:
             raise RuntimeError("driver statements run on PostgreSQL")
-        pooled = await self._lookup_engine.raw_connection()
-        driver = Driver(pooled.driver_connection, self._lookup_engine.dialect)
-        try:
-            yield driver
-        finally:
-            # Back to the pool through its synchronous checkin, which awaits the driver.
-            await greenlet_spawn(pooled.invalidate if driver.broken else pooled.close)
+        async with self._lookup_engine.connect() as conn:
+            pooled = await conn.get_raw_connection()
+            driver = Driver(pooled.driver_connection, self._lookup_engine.dialect)
+            try:
+                yield driver
+            finally:
+                if driver.broken:
+                    await conn.invalidate()
 
     # The base class's begin() is typed with its private context manager class; this one also
     # returns a session with its transaction, on SQLite after queueing on the gate.

@@ -4,9 +4,8 @@ Checked against SQLAlchemy 2.1.9, the version pyproject.toml pins (``CHECKED_WIT
 of Innovate uses SQLAlchemy's public API only and imports nothing private from it: whatever is
 private goes through this module, so an upgrade has one place to look.
 
-What is here, and what for (``await_``, ``in_greenlet`` and ``PrefetchedCursor`` serve
-``innovate.sqlite_driver``, which runs SQLite statements on the event loop's thread inside
-SQLAlchemy's asyncio layer; ``greenlet_spawn`` serves ``innovate.db``):
+What is here, and what for (all of it serves ``innovate.sqlite_driver``, which runs SQLite
+statements on the event loop's thread inside SQLAlchemy's asyncio layer):
 
 - ``await_(awaitable)`` and ``in_greenlet()`` (``sqlalchemy.util.concurrency``). SQLAlchemy's
   asyncio layer runs every synchronous step of a statement in a greenlet of its own;
@@ -17,13 +16,6 @@ SQLAlchemy's asyncio layer; ``greenlet_spawn`` serves ``innovate.db``):
   returns at once per statement, because ``AsyncConnection.execute()`` raises
   ``AwaitRequired`` when a driver awaited nothing. SQLAlchemy's own asyncio drivers are
   built on the same two functions; no public API offers them.
-- ``greenlet_spawn(function, *args)`` (``sqlalchemy.util.concurrency``): runs a synchronous
-  function of SQLAlchemy's in a greenlet of the asyncio layer and awaits it. A pooled
-  connection that ``AsyncEngine.raw_connection()`` handed out goes back to the pool with its
-  synchronous ``close()``, whose reset awaits the driver: ``innovate.db.SessionFactory.driver()``
-  calls it this way (``AsyncConnection`` does the same inside). A pooled connection without
-  an ``AsyncConnection`` around it is the cheaper checkout for the statements a vote runs on
-  the driver's connection (bench/README.md has the figures).
 - ``PrefetchedCursor``, for the hook ``_async_soft_close()``: after a buffered result is read,
   the asyncio layer awaits this method on the DBAPI cursor of an async dialect
   (``sqlalchemy.ext.asyncio.result._ensure_sync_result``) so that a driver can close the
@@ -50,9 +42,9 @@ module's tests and ``tests/test_sqlite_driver.py`` pass.
 
 from __future__ import annotations
 
-from sqlalchemy.util.concurrency import await_, greenlet_spawn, in_greenlet
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
-__all__ = ["CHECKED_WITH", "PrefetchedCursor", "await_", "greenlet_spawn", "in_greenlet"]
+__all__ = ["CHECKED_WITH", "PrefetchedCursor", "await_", "in_greenlet"]
 
 # The SQLAlchemy release this module was read against (the pin in pyproject.toml).
 CHECKED_WITH = "2.1.9"
