@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import secrets
 import socket
 import subprocess
 import sys
@@ -29,9 +28,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import median  # noqa: E402
+from bench.votes import private_postgres  # noqa: E402
 from innovate.realtime.brokers import create_broker  # noqa: E402
-
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
@@ -91,26 +89,6 @@ def redis_cluster(workdir: Path) -> Iterator[str]:
         for proc in procs:
             proc.terminate()
             proc.wait(15)
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    import asyncpg
-
-    name = f"innovate_bench_{secrets.token_hex(6)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def measure(url: str, database_url: str, rooms: int, rate: float, seconds: float, burst: int) -> dict[str, Any]:
@@ -181,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-brokers-") as tmp, contextlib.ExitStack() as stack:
         urls = {}
         names = args.brokers.split(",")
-        database_url = stack.enter_context(postgres_database()) if "postgres" in names else "sqlite:///bench.db"
+        database_url = stack.enter_context(private_postgres()) if "postgres" in names else "sqlite:///bench.db"
         for name in names:
             if name == "redis":
                 (Path(tmp) / "single").mkdir()

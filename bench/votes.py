@@ -357,10 +357,8 @@ def run_votes(target, cfg, run_load) -> dict:
     same database; always drops the database."""
     from bench.innovate_target import api
 
-    name = f"innovate_bench_{secrets.token_hex(6)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    with private_postgres() as url:
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
         server = type(target)(host=target.host, database_url=url, members=cfg.votes_members)
         server.start()
         try:
@@ -371,7 +369,7 @@ def run_votes(target, cfg, run_load) -> dict:
                 for i in range(cfg.votes_ideas)
             ]
             result = run_load(server, [
-                "--dsn", f"postgresql://postgres@127.0.0.1:5432/{name}",
+                "--dsn", dsn,
                 "--ideas", ",".join(map(str, ideas)),
                 "--subscribers", str(cfg.votes_subscribers),
                 "--concurrency", str(cfg.votes_concurrency),
@@ -381,15 +379,12 @@ def run_votes(target, cfg, run_load) -> dict:
                 result["server_log"] = server.server_log()
         finally:
             server.stop()
-        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
         result["reference"] = ref = run_reference(server, dsn, ideas, cfg, run_load)
         mine, theirs = result["votes"]["per_s"], ref["votes"]["per_s"]
         result["ratio_votes_vs_reference"] = round(mine / theirs, 4) if mine and theirs else None
         mine, theirs = result["request_ceilings"]["me"]["per_s"], ref["me"]["per_s"]
         result["ratio_me_vs_reference"] = round(mine / theirs, 4) if mine and theirs else None
         return result
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def ceiling_per_s(run: dict, request: str) -> float | None:
