@@ -106,7 +106,10 @@ class ModelColumns:
         self._layout: list[tuple[type[Any], tuple[str, ...], int, int]] = []
         for model in models:
             mapper = inspect(model)
-            attributes = [attr for attr in mapper.column_attrs if isinstance(attr.columns[0], Column)]
+            attributes = list(mapper.column_attrs)
+            if not all(isinstance(attr.columns[0], Column) for attr in attributes):
+                # A SQL expression mapped as an attribute would be missing from the snapshot.
+                raise ValueError(f"{model.__name__} maps a column property that is not a table column")
             keys = tuple(attr.key for attr in attributes)
             primary = keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
             self._layout.append((model, keys, len(self.columns), primary))

@@ -164,8 +164,8 @@ _POOL_GAUGES = ((DB_POOL_SIZE, "size"), (DB_POOL_CHECKED_OUT, "checkedout"), (DB
 
 
 def read_pool(engine: AsyncEngine) -> None:
-    """Copy the pool's counts into the gauges (in multiprocess mode also on every checkout and
-    checkin)."""
+    """Multiprocess mode: copy this worker's pool counts into the gauges' files (on every
+    checkout and checkin, and on a scrape that reaches this worker)."""
     pool: Any = engine.sync_engine.pool
     for gauge, reader in _POOL_GAUGES:
         method = getattr(pool, reader, None)
@@ -268,8 +268,8 @@ class MetricsEndpoint:
                                       headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         else:
             resources = getattr(request.app.state, "resources", None)
-            if resources is not None:
-                read_pool(resources.engine)
+            if resources is not None and multiprocess_dir() is not None:
+                read_pool(resources.engine)  # one process reads its pool when collected
             body, content_type = render(request.headers.get("accept", ""))
             response = Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
         await response(scope, receive, send)

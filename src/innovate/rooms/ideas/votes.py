@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, bindparam, delete, select, text, update
+from sqlalchemy import Integer, Select, String, Table, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -64,20 +64,20 @@ def check_value(room: Room, value: object) -> int:
     return value
 
 
-# Built once: it runs for every vote. The idea, its author, its room and the voter's
-# membership in one query.
-_VOTABLE = (
-    select(Idea, User, Room, Membership).join(Room, Room.id == Idea.room_id)
-    .outerjoin(User, User.id == Idea.author_id).outerjoin(Membership, caller_membership())
-    .where(Idea.id == bindparam("idea_id"))
-)
-# The same on PostgreSQL's driver connection, its row split into the four instances.
+def _votable(*columns: Any) -> Select[Any]:
+    """The idea, its author, its room and the voter's membership in one query."""
+    return (
+        select(*columns).select_from(Idea).join(Room, Room.id == Idea.room_id)
+        .outerjoin(User, User.id == Idea.author_id).outerjoin(Membership, caller_membership())
+        .where(Idea.id == bindparam("idea_id"))
+    )
+
+
+# Built once: they run for every vote. On PostgreSQL the same query goes to the driver's
+# connection, its row split into the four instances.
+_VOTABLE = _votable(Idea, User, Room, Membership)
 _VOTABLE_MODELS = ModelColumns(Idea, User, Room, Membership)
-_VOTABLE_ROW = DriverStatement(
-    select(*_VOTABLE_MODELS.columns).select_from(Idea).join(Room, Room.id == Idea.room_id)
-    .outerjoin(User, User.id == Idea.author_id).outerjoin(Membership, caller_membership())
-    .where(Idea.id == bindparam("idea_id"))
-)
+_VOTABLE_ROW = DriverStatement(_votable(*_VOTABLE_MODELS.columns))
 
 
 async def _votable_idea(db: AsyncSession, actor: User, idea_id: int,
