@@ -299,9 +299,11 @@ async def serve_in_process(app: Any) -> tuple[str, Any, asyncio.Task[None]]:
     server (set ``should_exit`` to stop it) and the task to await after."""
     import uvicorn
 
+    from innovate.realtime import fastpath
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws=fastpath.SERVER_PROTOCOL))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)

@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from innovate.accounts.models import User
 from innovate.accounts.tokens import create_token
 from innovate.app import create_app
+from innovate.realtime import fastpath
 from innovate.resources import Resources
 from innovate.settings import Settings
 from tests.clients import sign_in_with
@@ -129,7 +130,7 @@ def settings_overrides(live_socket: socket.socket, live_overrides: dict[str, Any
 async def live(settings: Settings, resources: Resources, live_socket: socket.socket) -> AsyncIterator[LiveServer]:
     app = create_app(settings, resources=resources)
     config = uvicorn.Config(
-        app, ws="websockets-sansio", ws_max_size=settings.ws_max_frame_bytes, ws_per_message_deflate=False,
+        app, ws=fastpath.SERVER_PROTOCOL, ws_max_size=settings.ws_max_frame_bytes, ws_per_message_deflate=False,
         ws_ping_interval=20.0, ws_ping_timeout=20.0, lifespan="on", log_level="warning",
         timeout_graceful_shutdown=5,
     )

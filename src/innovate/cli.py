@@ -81,13 +81,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _run_uvicorn(args: argparse.Namespace, settings: Settings, log_config: dict[str, Any]) -> None:
     import uvicorn
 
+    from innovate.realtime import fastpath
+
     uvicorn.run(
         "innovate.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        ws="websockets-sansio",
+        ws=fastpath.SERVER_PROTOCOL,
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=20.0,

@@ -81,27 +81,31 @@ def route_template(scope: Scope) -> str:
 # The middleware ----------------------------------------------------------------------------
 
 
+def assign_request_id(scope: Scope) -> str:
+    """The request's or socket's id, on its scope: the caller's ``X-Request-ID`` when it is a
+    plausible one, else a new one."""
+    incoming = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            break
+    request_id = accept_request_id(incoming)
+    scope["request_id"] = request_id
+    return request_id
+
+
 class RequestObservabilityMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = accept_request_id(incoming)
-        scope["request_id"] = request_id
+        request_id = assign_request_id(scope)
         token = request_id_var.set(request_id)
         try:
-            if scope["type"] == "websocket":
-                await self.app(scope, receive, send)
-            else:
-                await self._http(scope, receive, send, request_id)
+            await self._http(scope, receive, send, request_id)
         finally:
             request_id_var.reset(token)
 

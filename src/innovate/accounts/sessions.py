@@ -1,6 +1,6 @@
 """Server-side sessions and bearer tokens, resolved once per request or WebSocket handshake.
 
-The middleware sets, on the ASGI scope:
+:func:`sign_in` sets, on the ASGI scope:
 - ``scope["user"]``: the signed-in :class:`User` or None;
 - ``scope["auth"]``: ``"session"``, ``"token"`` or None;
 - ``scope["session"]``: a dict persisted server-side (CSRF token, OAuth state);
@@ -10,6 +10,7 @@ The middleware sets, on the ASGI scope:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
@@ -110,55 +111,68 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """What :func:`sign_in` found besides the person: a bearer token that matched nobody, and
+    for a session cookie, the session's data as read (to persist what a request changes) and
+    whether the cookie named no live session."""
+
+    bad_token: bool = False
+    original: dict[str, Any] | None = None
+    stale_cookie: bool = False
+
+
+async def sign_in(resources: Resources, scope: Scope) -> SignIn:
+    """Put who is signed in on the scope, from a bearer token or the session cookie."""
+    scope["user"] = None
+    scope["auth"] = None
+    scope["session"] = {}
+    scope["session_id"] = None
+    if scope["path"].startswith(BEARER_ONLY_PATHS):
+        # A directory's SCIM requests carry their own token (scim/), which signs nobody
+        # in; neither a session nor a personal token counts there.
+        return SignIn()
+    token = bearer_token(scope)
+    if token is not None:
+        user = await load_token_user(resources, token)
+        scope["user"] = user
+        scope["auth"] = "token" if user is not None else None
+        return SignIn(bad_token=user is None)
+    cookie_value = HTTPConnection(scope).cookies.get(resources.settings.session_cookie_name)
+    row, user = await load_session_user(resources, cookie_value)
+    original: dict[str, Any] = {}
+    if row is not None:
+        original = dict(row.data or {})
+        scope["session"] = dict(original)
+        scope["session_id"] = row.id
+        scope["user"] = user
+        scope["auth"] = "session" if user is not None else None
+    return SignIn(original=original, stale_cookie=cookie_value is not None and row is None)
+
+
 class AuthMiddleware:
+    """:func:`sign_in` for each request, and the session's changes saved with its response.
+    A socket's handshake is signed in by the app itself (``innovate.app``)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         resources: Resources = scope["app"].state.resources
-        settings = resources.settings
-        scope["user"] = None
-        scope["auth"] = None
-        scope["session"] = {}
-        scope["session_id"] = None
-        if scope["path"].startswith(BEARER_ONLY_PATHS):
-            # A directory's SCIM requests carry their own token (scim/), which signs nobody
-            # in; neither a session nor a personal token counts there.
+        signed = await sign_in(resources, scope)
+        if signed.bad_token:
+            response = error_response(HTTPConnection(scope), 401, "not_signed_in",  # type: ignore[arg-type]
+                                      lazy_gettext("The access token is not valid."))
+            await response(scope, receive, send)
+            return
+        original = signed.original
+        if original is None:
             await self.app(scope, receive, send)
             return
-
-        token = bearer_token(scope)
-        if token is not None:
-            user = await load_token_user(resources, token)
-            if user is None and scope["type"] == "http":
-                conn = HTTPConnection(scope)
-                response = error_response(conn, 401, "not_signed_in",  # type: ignore[arg-type]
-                                          lazy_gettext("The access token is not valid."))
-
-                await response(scope, receive, send)
-                return
-            scope["user"] = user
-            scope["auth"] = "token" if user is not None else None
-            await self.app(scope, receive, send)
-            return
-
-        cookie_value = HTTPConnection(scope).cookies.get(settings.session_cookie_name)
-        row, user = await load_session_user(resources, cookie_value)
-        original: dict[str, Any] = {}
-        if row is not None:
-            original = dict(row.data or {})
-            scope["session"] = dict(original)
-            scope["session_id"] = row.id
-            scope["user"] = user
-            scope["auth"] = "session" if user is not None else None
-        stale_cookie = cookie_value is not None and row is None
-
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
+        stale_cookie = signed.stale_cookie
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

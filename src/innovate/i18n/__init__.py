@@ -70,8 +70,7 @@ def html_lang(locale: str | None = None) -> str:
 def use_locale(locale: str | None, time_zone: ZoneInfo | str | None = None) -> Iterator[str]:
     """Render in ``locale`` (and ``time_zone``) inside the block: a mail in its recipient's
     language, a live frame in its readers'. An unknown or empty locale is English."""
-    chosen = locale if locale in (*LANGUAGES, PSEUDO) else ENGLISH
-    zone = _as_zone(time_zone) if time_zone is not None else _zone.get()
+    chosen, zone = _chosen(locale, time_zone)
     locale_token = _locale.set(chosen)
     zone_token = _zone.set(zone)
     try:
@@ -79,6 +78,20 @@ def use_locale(locale: str | None, time_zone: ZoneInfo | str | None = None) -> I
     finally:
         _zone.reset(zone_token)
         _locale.reset(locale_token)
+
+
+def adopt_locale(locale: str | None, time_zone: ZoneInfo | str | None = None) -> str:
+    """Render in ``locale`` (and ``time_zone``) for the rest of the current context: a live
+    socket's task, whose context ends with the socket, without a frame held open around it."""
+    chosen, zone = _chosen(locale, time_zone)
+    _locale.set(chosen)
+    _zone.set(zone)
+    return chosen
+
+
+def _chosen(locale: str | None, time_zone: ZoneInfo | str | None) -> tuple[str, ZoneInfo]:
+    chosen = locale if locale in (*LANGUAGES, PSEUDO) else ENGLISH
+    return chosen, _as_zone(time_zone) if time_zone is not None else _zone.get()
 
 
 def _as_zone(value: ZoneInfo | str) -> ZoneInfo:
