@@ -54,6 +54,7 @@ from innovate.resources import Resources
 from innovate.rooms.scheduler import scheduler
 from innovate.security import RequestGuardMiddleware, SecurityHeadersMiddleware
 from innovate.settings import STATIC_DIR, Settings
+from innovate.sqlite_checkpoints import wal_checkpoints
 from innovate.web import create_templates
 
 log = logging.getLogger("innovate")
@@ -180,7 +181,7 @@ def create_app(settings: Settings, *, resources: Resources | None = None) -> Sta
             await announce_setup_link(res)
         warn_about_settings(res.settings)
         try:
-            async with scheduler(res), mail_worker.running(res), retention(res):
+            async with scheduler(res), mail_worker.running(res), retention(res), wal_checkpoints(res.engine):
                 yield {}
         finally:
             # Sockets first (1012: reconnect), while the broker can still say who left.

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from innovate.driver_statements import Driver
+from innovate.sqlite_checkpoints import FOREGROUND_PAGES
 from innovate.sqlite_driver import inline_url
 
 # Named constraints keep Alembic's batch mode (SQLite) and PostgreSQL in agreement.
@@ -78,6 +79,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # No busy_timeout: SQLite's busy handler would sleep on the event loop's thread.
         # innovate.sqlite_driver waits for locks with asyncio.sleep instead.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # The server checkpoints the WAL in a thread (innovate.sqlite_checkpoints): a commit
+        # does it only past this many pages, not on the loop every thousand.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={FOREGROUND_PAGES}")
         try:
             cursor.execute("SELECT sqrt(1.0)")
         except Exception:

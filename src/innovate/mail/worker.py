@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from innovate.background import running_beside
 from innovate.mail import digest, gather, sender
 from innovate.notifications.service import notify_access_ending
 from innovate.resources import Resources
@@ -91,12 +92,5 @@ class Worker:
 
 @asynccontextmanager
 async def running(resources: Resources) -> AsyncIterator[None]:
-    task = asyncio.create_task(Worker(resources).run(), name="innovate-mail-worker")
-    try:
+    async with running_beside(Worker(resources).run(), "innovate-mail-worker"):
         yield
-    finally:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from innovate.accounts.models import User
 from innovate.auth.guest_signup import forget_expired_signups
+from innovate.background import running_beside
 from innovate.db import utcnow
 from innovate.errors import NotFound
 from innovate.people.erase import erase_user
@@ -114,12 +115,5 @@ async def retention(resources: Resources) -> AsyncIterator[None]:
     if resources.settings.scheduler_interval_seconds <= 0:  # the scheduler is off (tests): so is this
         yield
         return
-    task = asyncio.create_task(run_retention(resources, CHECK_EVERY), name="innovate-guest-retention")
-    try:
+    async with running_beside(run_retention(resources, CHECK_EVERY), "innovate-guest-retention"):
         yield
-    finally:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from innovate.background import running_beside
 from innovate.resources import Resources
 from innovate.rooms.guests import end_due_guest_access
 from innovate.rooms.reviews.reminders import remind_due
@@ -43,12 +44,5 @@ async def scheduler(resources: Resources) -> AsyncIterator[None]:
     if interval <= 0:
         yield
         return
-    task = asyncio.create_task(run_scheduler(resources, interval), name="innovate-scheduler")
-    try:
+    async with running_beside(run_scheduler(resources, interval), "innovate-scheduler"):
         yield
-    finally:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
