@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from innovate.rooms.models import Idea
+from innovate.live.feed import RoomFeed
+from innovate.rooms.models import Idea, Room
+from innovate.web import create_templates
 from tests.factories import join, make_idea, make_message, make_room
 
 HX = {"HX-Request": "true"}
@@ -116,3 +118,26 @@ async def test_a_vote_is_two_statements_outside_a_transaction_on_postgresql(make
     async with resources.db() as db:
         stored = await db.get(Idea, idea.id)
     assert stored is not None and stored.score == -1
+
+
+async def test_the_pump_reads_a_batch_of_posts_back_in_three_statements(make_user, resources) -> None:
+    """The room, the events after the head, and the messages with their authors: a batch of
+    posts needs no statement of its own for the authors."""
+    moderator = await make_user("mod@example.com", name="Mo Derator", is_moderator=True)
+    author = await make_user("author@example.com", name="Ann Author")
+    room = await make_room(resources, moderator, slug="pump", title="Pump")
+    await join(resources, room, author)
+    async with resources.db() as db:
+        stored = await db.get(Room, room.id)
+        assert stored is not None
+        head = stored.last_seq
+    await make_message(resources, author, room, "First")
+    await make_message(resources, moderator, room, "Second")
+    feed = RoomFeed(resources.db, create_templates())
+    with statements(resources) as seen:
+        batch = await feed.batch(room.id, head, [("json", False), ("json", True)])
+    assert batch is not None
+    reads = [sql for sql in seen if sql.upper().startswith("SELECT")]
+    assert len(reads) == 3, "\n".join(reads)
+    authors = [frame["data"]["message"]["author"]["name"] for frame in batch.frames[False]]
+    assert authors == ["Ann Author", "Mo Derator"]

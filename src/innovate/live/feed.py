@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.templating import Jinja2Templates
 
 from innovate import kinds
@@ -49,11 +50,16 @@ log = logging.getLogger("innovate.live")
 
 BATCH = 200  # events read and fanned out at a time
 
-# Built once: the pump runs it for every batch.
+# Built once: the pump runs them for every batch (``Session.get`` builds its query each time).
+_ROOM = select(Room).where(Room.id == bindparam("room_id"))
 _EVENTS_AFTER = (
     select(Event).where(Event.room_id == bindparam("room_id"), Event.seq > bindparam("head"))
     .order_by(Event.seq).limit(BATCH)
 )
+
+
+async def _room(db: AsyncSession, room_id: int) -> Room | None:
+    return (await db.execute(_ROOM, {"room_id": room_id})).scalar_one_or_none()
 
 
 def html_format(locale: str | None) -> str:
@@ -203,7 +209,7 @@ class RoomFeed:
 
     async def batch(self, room_id: int, after: int, views: Collection[View]) -> RoomBatch | None:
         async with self.db() as db:
-            room = await db.get(Room, room_id)
+            room = await _room(db, room_id)
             if room is None:
                 return None
             events = list((await db.execute(_EVENTS_AFTER, {"room_id": room_id, "head": after})).scalars())
@@ -220,7 +226,7 @@ class RoomFeed:
                        if name == kinds.VOTE_MINE.name and user is not None}
         out: list[StateFrame] = []
         async with self.db() as db:
-            room = await db.get(Room, room_id)
+            room = await _room(db, room_id)
             if room is None:
                 return None
             if EVERY_ITEM in tally_ids:
@@ -262,7 +268,7 @@ class RoomFeed:
         are on it without a reload."""
         viewer = Viewer(user_id=user_id, moderator=privileged)
         async with self.db() as db:
-            room = await db.get(Room, room_id)
+            room = await _room(db, room_id)
             if room is None:
                 return []
             tallies = await tally_frame(db, room, await idea_ids_of(db, room_id), viewer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import BindParameter, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import kinds
@@ -127,6 +127,18 @@ async def my_vote_frames(db: AsyncSession, room: Room, wanted: Iterable[tuple[in
     return frames
 
 
+# What a batch of events points at, built once (the live pump reads them for every batch).
+# Messages and ideas come with their authors: a batch of posts is one statement here.
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_MESSAGES_WITH_AUTHORS = (select(Message, User).outerjoin(User, User.id == Message.author_id)
+                          .where(Message.id.in_(_IDS)))
+_IDEAS_WITH_AUTHORS = select(Idea, User).outerjoin(User, User.id == Idea.author_id).where(Idea.id.in_(_IDS))
+_IDEA_TITLES = select(Idea.id, Idea.title).where(Idea.id.in_(_IDS))
+_REPORTS = select(Report).where(Report.id.in_(_IDS))
+_USERS = select(User).where(User.id.in_(_IDS))
+_MEMBERS = select(Membership).where(Membership.room_id == bindparam("room_id"), Membership.user_id.in_(_IDS))
+
+
 class References:
     """Batch-loads the messages, ideas, users and reports a list of events refers to."""
 
@@ -158,30 +170,32 @@ class References:
     async def load(self) -> None:
         db = self.db
         if self.message_ids:
-            for m in (await db.execute(select(Message).where(Message.id.in_(self.message_ids)))).scalars():
+            rows = await db.execute(_MESSAGES_WITH_AUTHORS, {"ids": sorted(self.message_ids)})
+            for m, author in rows:
                 self.messages[m.id] = m
-                if m.author_id is not None:
-                    self.user_ids.add(m.author_id)
+                if author is not None:
+                    self.users[author.id] = author
         if self.idea_ids:
-            for i in (await db.execute(select(Idea).where(Idea.id.in_(self.idea_ids)))).scalars():
+            ideas = await db.execute(_IDEAS_WITH_AUTHORS, {"ids": sorted(self.idea_ids)})
+            for i, author in ideas:
                 self.ideas[i.id] = i
-                if i.author_id is not None:
-                    self.user_ids.add(i.author_id)
+                if author is not None:
+                    self.users[author.id] = author
             self.titles = {i.id: i.title for i in self.ideas.values()}
             into = {i.merged_into_id for i in self.ideas.values() if i.merged_into_id} - set(self.titles)
             if into:
-                self.titles.update((await db.execute(select(Idea.id, Idea.title).where(Idea.id.in_(into)))).all())
+                self.titles.update((await db.execute(_IDEA_TITLES, {"ids": sorted(into)})).all())
         if self.report_ids:
-            for r in (await db.execute(select(Report).where(Report.id.in_(self.report_ids)))).scalars():
+            for r in (await db.execute(_REPORTS, {"ids": sorted(self.report_ids)})).scalars():
                 self.reports[r.id] = r
-        if self.user_ids:
-            for u in (await db.execute(select(User).where(User.id.in_(self.user_ids)))).scalars():
+        missing = self.user_ids - set(self.users)
+        if missing:
+            for u in (await db.execute(_USERS, {"ids": sorted(missing)})).scalars():
                 self.users[u.id] = u
-            if self.room_id is not None and self.member_events:  # only member.* frames show them
-                rows = await db.execute(select(Membership).where(
-                    Membership.room_id == self.room_id, Membership.user_id.in_(self.user_ids)))
-                for membership in rows.scalars():
-                    self.members[membership.user_id] = membership
+        if self.user_ids and self.room_id is not None and self.member_events:  # only member.* frames show them
+            members = await db.execute(_MEMBERS, {"room_id": self.room_id, "ids": sorted(self.user_ids)})
+            for membership in members.scalars():
+                self.members[membership.user_id] = membership
 
     def data_for(self, event: Event, room: Room, viewer: Viewer) -> dict[str, Any]:
         data = dict(event.data or {})
