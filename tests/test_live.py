@@ -232,8 +232,8 @@ async def test_a_promotion_while_a_batch_is_rendered_loses_none_of_it(
     rendered, gate = asyncio.Event(), asyncio.Event()
     render = hub.feed.batch
 
-    async def render_then_wait(room_id: int, after: int, views: Any) -> Any:
-        batch = await render(room_id, after, views)
+    async def render_then_wait(room_id: int, after: int, views: Any, written: Any = ()) -> Any:
+        batch = await render(room_id, after, views, written)
         rendered.set()
         await gate.wait()
         return batch

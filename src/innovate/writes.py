@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,15 +37,19 @@ class Appended:
     data: dict[str, Any]
     audience: str
     actor_id: int | None
+    created_at: datetime
 
 
 @dataclass
 class Outbox:
-    """Broker messages to publish once the transaction has committed, and the room events
-    appended in it (for the hooks that write what follows from them in the same transaction)."""
+    """Broker messages to publish once the transaction has committed, the room events
+    appended in it (for the hooks that write what follows from them in the same transaction),
+    and events as written with the rows their frames show (``written``: room, seq, the feed's
+    object), for this process's live pump to render without reading them back."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[Appended] = field(default_factory=list)
+    written: list[tuple[int, int, object]] = field(default_factory=list)
 
     def add(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
@@ -90,6 +95,14 @@ async def write_one_statement(resources: Resources) -> AsyncIterator[tuple[Drive
 
 
 async def _publish(resources: Resources, outbox: Outbox) -> None:
+    # Only on SQLite: there a write transaction holds the database's write lock from its first
+    # statement, so the room and the rows it read are the current ones when it commits. On
+    # PostgreSQL a change to the room could commit between this transaction's read of it and
+    # its event; the pump reads the event back instead.
+    hub = resources.hub
+    if hub is not None and outbox.written and resources.settings.is_sqlite:
+        for room_id, seq, written in outbox.written:
+            hub.written(room_id, seq, written)
     for message in outbox.messages:
         for hook in resources.notice_hooks:
             hook(message)

@@ -36,6 +36,7 @@ from innovate.rooms.models import Event, Room
 from innovate.rooms.serializers import Viewer
 from innovate.rooms.timeline import (
     References,
+    Written,
     audience_allows,
     frames_for,
     idea_ids_of,
@@ -207,7 +208,12 @@ class RoomFeed:
         self.db = db
         self.encoder = Encoder(templates)
 
-    async def batch(self, room_id: int, after: int, views: Collection[View]) -> RoomBatch | None:
+    async def batch(self, room_id: int, after: int, views: Collection[View],
+                    written: Sequence[object] = ()) -> RoomBatch | None:
+        if written:
+            found = self._written_batch(after, views, written)
+            if found is not None:
+                return found
         async with self.db() as db:
             room = await _room(db, room_id)
             if room is None:
@@ -216,6 +222,19 @@ class RoomFeed:
             # One load of what the batch points at serves every view rendered of it.
             refs = await load_references(db, events)
         return RoomBatch(self.encoder, room, events, refs, views)
+
+    def _written_batch(self, after: int, views: Collection[View], written: Sequence[object]) -> RoomBatch | None:
+        """The batch of events as their writer handed them over, when they follow ``after``
+        with none missing and their rows cover their frames; else None (read them back)."""
+        items = [item for item in written[:BATCH] if isinstance(item, Written)]
+        if not items or [item.event.seq for item in items] != list(range(after + 1, after + 1 + len(items))):
+            return None
+        refs = References.written(items)
+        if refs is None:
+            return None
+        # The room as its newest event left it (on SQLite writers take turns, and every change
+        # to its settings appends an event, so this is the room at that seq).
+        return RoomBatch(self.encoder, items[-1].room, [item.event for item in items], refs, views)
 
     async def state(self, room_id: int, changes: Collection[tuple[str, int | None, int]],
                     views: Collection[View]) -> list[StateFrame] | None:

@@ -43,6 +43,9 @@ TYPING_TTL = 6.0                    # seconds a "typing" mark stays on the page 
 # a burst every socket gets several events per send(), and a quiet room never waits.
 SETTLE_AFTER = 0.0005
 SETTLE_MAX = 0.02
+# Events this process wrote, held for the pump until it passes their seq: beyond this many
+# (a pump held up), later ones are read back as any other.
+WRITTEN_MAX = 1000
 
 # A coalesced state signal: (name, the user it is for or None, the item it is about).
 StateChange = tuple[str, int | None, int]
@@ -81,6 +84,7 @@ class Channel:
         self.fanning_out = False
         self.fan_out_seconds = 0.0  # how long the last batch took to hand to every socket
         self._regroups: list[tuple[Connection, bool]] = []
+        self._written: dict[int, object] = {}  # seq -> the event as this process wrote it
         self._wake = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"innovate-room-{room_id}")
 
@@ -132,6 +136,19 @@ class Channel:
         return [view for view, group in self.groups.items() if group]
 
     # Notices ----------------------------------------------------------------------------
+
+    def written(self, seq: int, written: object) -> None:
+        if seq > self.head and len(self._written) < WRITTEN_MAX:
+            self._written[seq] = written
+
+    def _written_run(self) -> list[object]:
+        """The events held from ``head + 1`` on, up to the first seq missing."""
+        run: list[object] = []
+        seq = self.head + 1
+        while (found := self._written.get(seq)) is not None:
+            run.append(found)
+            seq += 1
+        return run
 
     def announce(self, seq: int) -> None:
         if seq > self.head:
@@ -224,7 +241,7 @@ class Channel:
             # nobody is handed a view whose frames were never rendered and loses an event.
             self.fanning_out = True
             try:
-                batch = await self.host.feed.batch(self.room_id, self.head, self._views())
+                batch = await self.host.feed.batch(self.room_id, self.head, self._views(), self._written_run())
                 if batch is None:
                     self.host.room_gone(self.room_id)
                     return
@@ -239,6 +256,8 @@ class Channel:
                 for conn, privileged in regroups:
                     self.regroup(conn, privileged)
             self.head = batch.seqs[-1]
+            if self._written:
+                self._written = {seq: item for seq, item in self._written.items() if seq > self.head}
             self._recheck(batch)
             if not batch.more:
                 return

@@ -90,8 +90,12 @@ class Encoded(Protocol):
 
 
 class Feed(Protocol):
-    async def batch(self, room_id: int, after: int, views: Collection[View]) -> Batch | None:
-        """The next events after ``after`` (a bounded batch); None if the room is gone."""
+    async def batch(self, room_id: int, after: int, views: Collection[View],
+                    written: Sequence[object] = ()) -> Batch | None:
+        """The next events after ``after`` (a bounded batch); None if the room is gone.
+        ``written``: this process's own events from seq ``after + 1`` on, none missing, as
+        their writer handed them over (``Hub.written``): the feed may render those instead
+        of reading them back."""
 
     async def state(self, room_id: int, changes: Collection[tuple[str, int | None, int]],
                     views: Collection[View]) -> list[StateFrame] | None:

@@ -219,6 +219,13 @@ class Hub:
 
     # Broker notices ---------------------------------------------------------------------
 
+    def written(self, room_id: int, seq: int, written: object) -> None:
+        """An event this process has just committed, as its writer left it, before its notice
+        is published: the room's pump may render it without reading it back."""
+        channel = self.channels.get(room_id)
+        if channel is not None:
+            channel.written(seq, written)
+
     async def deliver(self, message: dict[str, Any]) -> None:
         kind = message.get("kind")
         if kind == "resync":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, update
@@ -9,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from innovate.accounts.models import User
 from innovate.db import utcnow
 from innovate.kinds import Kind
-from innovate.rooms.models import Event, Room
+from innovate.rooms.models import Event, Message, Room
+from innovate.rooms.timeline import Written
 from innovate.writes import Appended, Outbox
 
 # Built once with a bind parameter: it runs for every stored event. A Core statement on the
@@ -53,8 +56,20 @@ async def append_event(
     if not kind.stored:
         raise ValueError(f"{kind.name} is state, not history: signal it instead")
     seq = await next_seq(db, room_id)
+    now = utcnow()
     await db.execute(_INSERT_EVENT, {"room_id": room_id, "seq": seq, "kind": kind.name, "data": data,
-                                      "audience": audience, "actor_id": actor_id, "created_at": utcnow()})
+                                      "audience": audience, "actor_id": actor_id, "created_at": now})
     outbox.add({"room": room_id, "seq": seq, "kind": kind.name})
-    outbox.events.append(Appended(room_id, seq, kind.name, data, audience, actor_id))
+    outbox.events.append(Appended(room_id, seq, kind.name, data, audience, actor_id, now))
     return seq
+
+
+def show_as_written(outbox: Outbox, room: Room, *, messages: Sequence[Message] = (), users: Sequence[User] = ()) -> None:
+    """Hand the event just appended to this process's live pump with the rows its frame shows
+    (as this transaction read and wrote them), so the pump need not read it back. The pump
+    still reads it when these do not cover what the event points at, or a seq is missing."""
+    appended = outbox.events[-1]
+    event = Event(room_id=appended.room_id, seq=appended.seq, kind=appended.kind, data=appended.data,
+                  audience=appended.audience, actor_id=appended.actor_id, created_at=appended.created_at)
+    outbox.written.append((appended.room_id, appended.seq,
+                           Written(event=event, room=room, messages=tuple(messages), users=tuple(users))))

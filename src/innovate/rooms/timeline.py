@@ -8,6 +8,7 @@ distinct view). The events API, replay on connect and live fan-out all use these
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, select, tuple_
@@ -139,10 +140,22 @@ _USERS = select(User).where(User.id.in_(_IDS))
 _MEMBERS = select(Membership).where(Membership.room_id == bindparam("room_id"), Membership.user_id.in_(_IDS))
 
 
+@dataclass(frozen=True)
+class Written:
+    """An event as its write transaction left it, with the rows its frame shows: ``event`` is
+    transient (no session knows it), the rows are the transaction's own, loaded as its answer
+    shows them. The live pump renders it without reading it back (``innovate.writes``)."""
+
+    event: Event
+    room: Room
+    messages: tuple[Message, ...] = ()
+    users: tuple[User, ...] = ()
+
+
 class References:
     """Batch-loads the messages, ideas, users and reports a list of events refers to."""
 
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncSession | None) -> None:
         self.db = db
         self.message_ids: set[int] = set()
         self.idea_ids: set[int] = set()
@@ -167,8 +180,35 @@ class References:
             if data.get(key) is not None:
                 ids.add(int(data[key]))
 
+    @classmethod
+    def written(cls, written: Sequence[Written]) -> References | None:
+        """The references of events as written, or None when the rows that came with them do
+        not cover everything their frames show (then they are read as for any event)."""
+        refs = cls(None)
+        for item in written:
+            refs.note(item.event)
+            refs.messages.update((m.id, m) for m in item.messages)
+            refs.users.update((u.id, u) for u in item.users)
+        return refs if all(refs._covers(item.event) for item in written) else None
+
+    def _covers(self, event: Event) -> bool:
+        """Does :meth:`data_for` find everything it shows of ``event`` here?"""
+        kind = kinds.kind_named(event.kind)
+        loads = kind.loads if kind is not None else kinds.Loads.NOTHING
+        if loads in (kinds.Loads.NOTHING, kinds.Loads.ROOM):
+            return True
+        if loads is not kinds.Loads.MESSAGE:
+            return False
+        message_id = (event.data or {}).get("message_id")
+        if message_id is None:
+            return True
+        message = self.messages.get(int(message_id))
+        return message is not None and (message.author_id is None or message.author_id in self.users)
+
     async def load(self) -> None:
         db = self.db
+        assert db is not None, "references of written events are not loaded"
+
         if self.message_ids:
             rows = await db.execute(_MESSAGES_WITH_AUTHORS, {"ids": sorted(self.message_ids)})
             for m, author in rows:

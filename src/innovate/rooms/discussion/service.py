@@ -27,7 +27,7 @@ from innovate.rooms.access import (
     room_access,
 )
 from innovate.rooms.discussion.mentions import handle_of
-from innovate.rooms.events import append_event
+from innovate.rooms.events import append_event, show_as_written
 from innovate.rooms.models import Idea, Membership, Message, Room
 from innovate.writes import write
 
@@ -99,6 +99,7 @@ async def post(resources: Resources, actor: User, slug: str, data: Input) -> Mes
             await db.execute(update(Idea).where(Idea.id == idea_id).values(messages_count=Idea.messages_count + 1))
         await append_event(db, outbox, room.id, kinds.MESSAGE_POSTED, {"message_id": message.id, "idea_id": idea_id},
                            audience=f"user:{actor.id}" if held else "all", actor_id=actor.id)
+        show_as_written(outbox, room, messages=[message], users=[actor])
     return MessageInRoom(access, message, actor)
 
 
