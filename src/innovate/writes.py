@@ -50,6 +50,7 @@ class Outbox:
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[Appended] = field(default_factory=list)
     written: list[tuple[int, int, object]] = field(default_factory=list)
+    keeps_written: bool = False  # whether ``written`` is handed over (else nothing is put in it)
 
     def add(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
@@ -64,7 +65,12 @@ BeforeCommit = Callable[[AsyncSession, Outbox], Awaitable[None]]
 @asynccontextmanager
 async def write(resources: Resources) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
     """A write transaction and its outbox."""
-    outbox = Outbox()
+    # Events as written go to this process's live pump only on SQLite: there a write
+    # transaction holds the database's write lock from its first statement, so the room and
+    # the rows it read are the current ones when it commits. On PostgreSQL a change to the
+    # room could commit between this transaction's read of it and its event; the pump reads
+    # the event back instead.
+    outbox = Outbox(keeps_written=resources.hub is not None and resources.settings.is_sqlite)
     resources.writes.begin()
     try:
         async with resources.db.begin() as db:
@@ -95,12 +101,8 @@ async def write_one_statement(resources: Resources) -> AsyncIterator[tuple[Drive
 
 
 async def _publish(resources: Resources, outbox: Outbox) -> None:
-    # Only on SQLite: there a write transaction holds the database's write lock from its first
-    # statement, so the room and the rows it read are the current ones when it commits. On
-    # PostgreSQL a change to the room could commit between this transaction's read of it and
-    # its event; the pump reads the event back instead.
     hub = resources.hub
-    if hub is not None and outbox.written and resources.settings.is_sqlite:
+    if hub is not None:
         for room_id, seq, written in outbox.written:
             hub.written(room_id, seq, written)
     for message in outbox.messages:

@@ -67,7 +67,10 @@ async def append_event(
 def show_as_written(outbox: Outbox, room: Room, *, messages: Sequence[Message] = (), users: Sequence[User] = ()) -> None:
     """Hand the event just appended to this process's live pump with the rows its frame shows
     (as this transaction read and wrote them), so the pump need not read it back. The pump
-    still reads it when these do not cover what the event points at, or a seq is missing."""
+    still reads it when these do not cover what the event points at, or a seq is missing.
+    Nothing is built where nothing would take it (``Outbox.keeps_written``)."""
+    if not outbox.keeps_written:
+        return
     appended = outbox.events[-1]
     event = Event(room_id=appended.room_id, seq=appended.seq, kind=appended.kind, data=appended.data,
                   audience=appended.audience, actor_id=appended.actor_id, created_at=appended.created_at)
