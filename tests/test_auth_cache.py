@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from innovate.accounts.cache import TokenCache, token_cache
 from innovate.accounts.hashing import token_hash
@@ -23,6 +22,7 @@ from innovate.people.service import set_active
 from innovate.resources import Resources
 from tests.clients import form_csrf
 from tests.servers import ServerProcess, serve
+from tests.sql_log import recorded_statements
 from tests.test_live_brokers import Pair, on_postgres, redis_url, stop_later  # noqa: F401
 
 WAIT = 30.0
@@ -36,14 +36,8 @@ def settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 def statements(resources: Resources) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs while the test looks."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
+    with recorded_statements(resources) as seen:
+        yield seen
 
 
 async def test_a_token_is_looked_up_once_then_answered_from_memory(resources: Resources, make_user: Any,

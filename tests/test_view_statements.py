@@ -15,25 +15,12 @@ from innovate.live.feed import RoomFeed
 from innovate.rooms.models import Idea, Room
 from innovate.web import create_templates
 from tests.factories import join, make_idea, make_message, make_room
+from tests.sql_log import recorded_statements
 
 HX = {"HX-Request": "true"}
 # The caller's standing in a room comes from one join wherever it is loaded (rooms/access.py).
 ROOM_ACCESS = re.compile(r"JOIN memberships ON memberships\.room_id = rooms\.id AND memberships\.user_id =", re.I)
 MESSAGE_LOAD = re.compile(r"^SELECT .* FROM messages\b", re.I | re.S)
-
-
-@contextmanager
-def statements(resources: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -78,7 +65,7 @@ async def test_a_message_edit_checks_room_access_once(make_user, resources, sign
     message = await make_message(resources, author, room, "Hello everyone")
     http = await sign_in(author)
     for name, headers in (("htmx", HX), ("plain", {})):
-        with statements(resources) as seen:
+        with recorded_statements(resources) as seen:
             edited = await http.post(f"/rooms/green/messages/{message.id}/edit", data={"body": f"Hello, {name}"},
                                      headers=headers)
         assert edited.status_code == (200 if headers else 303)
@@ -134,7 +121,7 @@ async def test_the_pump_reads_a_batch_of_posts_back_in_three_statements(make_use
     await make_message(resources, author, room, "First")
     await make_message(resources, moderator, room, "Second")
     feed = RoomFeed(resources.db, create_templates())
-    with statements(resources) as seen:
+    with recorded_statements(resources) as seen:
         batch = await feed.batch(room.id, head, [("json", False), ("json", True)])
     assert batch is not None
     reads = [sql for sql in seen if sql.upper().startswith("SELECT")]

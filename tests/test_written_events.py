@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from innovate.live.feed import RoomFeed
@@ -32,6 +31,7 @@ from tests.live_support import (  # noqa: F401 - fixtures
     settings_overrides,
     until,
 )
+from tests.sql_log import recorded_statements
 
 
 @pytest.fixture
@@ -42,22 +42,6 @@ def live_overrides() -> dict[str, Any]:
 VIEWS = [("json", False), ("json", True), ("html:en", False)]
 # The pump's read of the events after its head (innovate.live.feed._EVENTS_AFTER).
 EVENTS_READ = "FROM events WHERE events.room_id ="
-
-
-class Statements:
-    def __init__(self, resources: Any) -> None:
-        self.engine = resources.engine.sync_engine
-        self.seen: list[str] = []
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.seen.append(" ".join(statement.split()))
-
-    def __enter__(self) -> list[str]:
-        sa_event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
-
-    def __exit__(self, *exc: object) -> None:
-        sa_event.remove(self.engine, "before_cursor_execute", self._record)
 
 
 @dataclass
@@ -131,7 +115,7 @@ async def test_the_batch_as_written_is_the_batch_read_back(make_user, resources)
                            room=found.access.room, messages=(found.message,), users=(found.access.user,))
                    for e, found in zip(stored, posts, strict=True)]
     feed = RoomFeed(resources.db, create_templates())
-    with Statements(resources) as seen:
+    with recorded_statements(resources) as seen:
         as_written = await feed.batch(room.id, head, VIEWS, written)
     assert as_written is not None and seen == []
     read_back = await feed.batch(room.id, head, VIEWS)
@@ -164,7 +148,7 @@ async def test_a_missing_seq_or_rows_that_do_not_cover_the_frame_are_read_back(m
     idea = Written(event=Event(room_id=room.id, seq=head + 1, kind="idea.submitted", data={"idea_id": 1},
                                audience="all", created_at=datetime.now(UTC)), room=room_row)
     for given in ([mine], [idea, mine]):  # head + 1 missing; an idea's rows not given
-        with Statements(resources) as seen:
+        with recorded_statements(resources) as seen:
             batch = await feed.batch(room.id, head, VIEWS, given)
         assert batch is not None and batch.seqs == [head + 1, head + 2]
         assert any(EVENTS_READ in sql for sql in seen)
@@ -185,7 +169,8 @@ class _Batch:
 
 
 class _Feed:
-    def __init__(self) -> None:
+    def __init__(self, stored: set[tuple[int, int]]) -> None:
+        self.stored = stored  # (head, seq): the events after each head the "database" holds
         self.calls: list[tuple[int, list[object]]] = []
         self.called = asyncio.Event()
 
@@ -194,8 +179,6 @@ class _Feed:
         self.called.set()
         last = max([after, *(s for s in (after + 1, after + 2) if (after, s) in self.stored)])
         return _Batch(seqs=list(range(after + 1, last + 1)))
-
-    stored: set[tuple[int, int]] = set()
 
 
 class _Host:
@@ -213,8 +196,7 @@ class _Host:
 
 
 async def test_the_channel_hands_the_feed_only_a_run_that_follows_its_head() -> None:
-    feed = _Feed()
-    feed.stored = {(10, 11), (10, 12), (12, 14)}
+    feed = _Feed({(10, 11), (10, 12), (12, 14)})
     channel = Channel(_Host(feed), room_id=1, slug="r", head=10)  # type: ignore[arg-type]
     try:
         channel.written(9, "already out")
@@ -241,7 +223,7 @@ async def test_on_sqlite_a_post_reaches_a_socket_without_the_pump_reading_it(liv
     room = await open_room(live, moderator, ada, bob)
     async with await live.connect(bob, room["slug"]) as ws:
         await until(lambda: bob.id in live.hub.by_user)
-        with Statements(live.resources) as seen:
+        with recorded_statements(live.resources) as seen:
             message = await post(live, ada, room["slug"], "Straight from the write")
             frames = await frames_until(ws, has_kind("message.posted"))
     posted = of_kind(frames, "message.posted")[0]
