@@ -40,7 +40,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import targets, wsclient  # noqa: E402
+from bench import registry, targets, wsclient  # noqa: E402
 from bench.common import (  # noqa: E402
     SOURCE_ADDRESSES,
     CpuMeter,
@@ -531,7 +531,7 @@ class LoadGen:
 
 
 async def amain(args) -> dict:
-    target = targets.from_spec(json.loads(args.target_spec))
+    target = registry.from_spec(json.loads(args.target_spec))
     gen = LoadGen(target, args)
     try:
         if args.mode == "idle":

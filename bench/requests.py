@@ -95,9 +95,9 @@ async def measure(args: argparse.Namespace, target: InnovateTarget, ideas: list[
 
     if args.reference:
         from bench.servers.reference_app import make_app
-        from bench.votes import _admin_in
+        from bench.votes import admin_in
 
-        await _admin_in(database_url.replace("+asyncpg", ""), "CREATE TABLE ref_votes (LIKE votes INCLUDING ALL)")
+        await admin_in(database_url.replace("+asyncpg", ""), "CREATE TABLE ref_votes (LIKE votes INCLUDING ALL)")
         app = make_app(database_url)
     else:
         app = app_from_env()  # with the server's garbage-collector settings

@@ -40,7 +40,8 @@ from bench.common import (  # noqa: E402
     median,
     raise_nofile_limit,
 )
-from bench.targets import TARGETS, Target  # noqa: E402
+from bench.registry import TARGETS  # noqa: E402
+from bench.targets import Target  # noqa: E402
 from bench.votes import ceiling_per_s, private_postgres, run_votes, summarize_votes  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -46,7 +46,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import targets, wsclient  # noqa: E402
+from bench import registry, targets, wsclient  # noqa: E402
 from bench.common import CpuMeter, WaitMeter, median, raise_nofile_limit  # noqa: E402
 from bench.httpclient import HttpConn  # noqa: E402
 
@@ -188,7 +188,7 @@ def cpu_ms_per_answer(run: dict) -> float | None:
 
 async def load_main(args: argparse.Namespace) -> dict:
     raise_nofile_limit()
-    target = targets.from_spec(json.loads(args.target_spec))
+    target = registry.from_spec(json.loads(args.target_spec))
     ideas = [int(x) for x in args.ideas.split(",")]
     if args.reference:
         return await reference_main(target, ideas, args.concurrency, args.server_pid)
@@ -320,7 +320,7 @@ class ReferenceApp(targets.Target):
 def run_reference(server, dsn: str, ideas: list[int], cfg, run_load) -> dict:
     """The same votes and ``GET /api/v1/me`` against the reference app, on the same core, right
     after Innovate's turn in the same round (Innovate's server is stopped by then)."""
-    asyncio.run(_admin_in(dsn, "CREATE TABLE ref_votes (LIKE votes INCLUDING ALL)"))
+    asyncio.run(admin_in(dsn, "CREATE TABLE ref_votes (LIKE votes INCLUDING ALL)"))
     ref = ReferenceApp(host=server.host, dsn=dsn.replace("postgresql://", "postgresql+asyncpg://"),
                        **{k: v for k, v in server.options.items() if k in ("member_tokens", "moderator_token", "slug")})
     ref.start()
@@ -331,7 +331,8 @@ def run_reference(server, dsn: str, ideas: list[int], cfg, run_load) -> dict:
         ref.stop()
 
 
-async def _admin_in(dsn: str, sql: str) -> None:
+async def admin_in(dsn: str, sql: str) -> None:
+    """Run one statement as the database's owner (the reference app's table, made per round)."""
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
