@@ -3,6 +3,7 @@ the replay, the reveal of a secret ballot, and refusals that are not errors."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,9 +13,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from innovate.db import utcnow
+from innovate.live.feed import RoomFeed
 from tests.live_support import (  # noqa: F401 - fixtures
     LiveServer,
     api_call,
+    frames_before,
     frames_until,
     live,
     live_socket,
@@ -85,6 +88,37 @@ async def test_a_reconnect_brings_what_the_event_log_does_not_hold(live: LiveSer
     [standing] = of_kind(after_replay, "standing")
     assert standing["data"]["can_post"] is False and standing["data"]["muted_until"]
     assert ada.id in [u["id"] for u in of_kind(after_replay, "presence")[-1]["data"]["users"]]
+
+
+async def test_the_tallies_a_socket_starts_with_never_overtake_newer_ones(
+        live: LiveServer, make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tallies a socket is sent as it goes live are read while others vote: read before a
+    vote, they must not reach it after the tally the vote brought."""
+    moderator, ada = await make_user(is_moderator=True), await make_user()
+    room = await open_room(live, moderator, ada, votes_in_open=True)
+    slug = room["slug"]
+    idea = await submit_idea(live, moderator, slug, "Night deliveries")
+    read, newer_sent = asyncio.Event(), asyncio.Event()
+    room_state = RoomFeed.room_state
+
+    async def read_before_the_vote(feed: RoomFeed, *args: Any, **kwargs: Any) -> Any:
+        frames = await room_state(feed, *args, **kwargs)
+        read.set()
+        # A slow read: the vote's tally goes out before this one's result is handed over.
+        # (Read by the room's pump itself, nothing of the pump's can overtake it, and holding
+        # the pump would only hold up the vote's tally.)
+        if asyncio.current_task() is not live.hub.channels[room["id"]].task:
+            await newer_sent.wait()
+        return frames
+
+    monkeypatch.setattr(RoomFeed, "room_state", read_before_the_vote)
+    async with await live.connect(moderator, slug) as ws:
+        await read.wait()
+        await vote(live, ada, idea["id"], 1)
+        frames = await frames_until(ws, lambda fs: tallies_in(fs).get(idea["id"]) == 1)
+        newer_sent.set()
+        frames += await frames_before(ws, await post_marker(live, moderator, slug))
+    assert tallies_in(frames) == {idea["id"]: 1}
 
 
 async def test_a_reconnecting_page_gets_the_tallies_as_html(live: LiveServer, make_user: Any) -> None:

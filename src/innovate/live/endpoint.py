@@ -213,10 +213,10 @@ async def serve(hub: Hub, feed: RoomFeed, resources: Resources, conn: Connection
             return
         sent = await replay(feed, resources, conn, after)
         if sent is not None and not conn.closed:
+            # State, not history: what changed while the socket was away is sent as it is now
+            # (the room's own by the room's pump, see Hub.go_live).
             hub.go_live(conn, sent)
-            # State, not history: what changed while the socket was away is sent as it is now.
-            state = await feed.room_state(room_id, conn.user_id, conn.privileged, conn.format)
-            for message in [*state, *await feed.arrival(conn.user_id, conn.format)]:
+            for message in await feed.arrival(conn.user_id, conn.format):
                 conn.push(None, message)
 
     await hold(hub, conn, receive, settings.ws_max_frame_bytes, catch_up)

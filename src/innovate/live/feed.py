@@ -243,20 +243,38 @@ class RoomFeed:
         tally_ids = {item for name, _, item in changes if name == kinds.TALLY_CHANGED.name}
         mine_wanted = {(user, item) for name, user, item in changes
                        if name == kinds.VOTE_MINE.name and user is not None}
-        out: list[StateFrame] = []
         async with self.db() as db:
             room = await _room(db, room_id)
             if room is None:
                 return None
             if EVERY_ITEM in tally_ids:
                 tally_ids = await idea_ids_of(db, room_id)
-            if tally_ids:
-                for privileged in sorted({privileged for _, privileged in views}):
-                    viewer = Viewer(user_id=0, moderator=privileged)
-                    frame = await tally_frame(db, room, tally_ids, viewer)
-                    if frame is not None:
-                        out.append(StateFrame(None, privileged, EncodedFrame(self.encoder, frame, viewer)))
-            mine = await my_vote_frames(db, room, mine_wanted)
+            return await self._state_frames(db, room, tally_ids, views, mine_wanted)
+
+    async def room_state(self, room_id: int, views: Collection[View],
+                         user_ids: Collection[int]) -> list[StateFrame] | None:
+        """What room sockets going live are sent after their replay, since no event log holds
+        it: every idea's tally as each view may see it (one ``tally.changed``), and each
+        person's own votes with the dots they have left (``vote.mine``). Votes cast while a
+        page was away are on it without a reload."""
+        async with self.db() as db:
+            room = await _room(db, room_id)
+            if room is None:
+                return None
+            mine_wanted = [(user_id, idea_id) for user_id in sorted(set(user_ids))
+                           for idea_id in await voted_ideas(db, room_id, user_id)]
+            return await self._state_frames(db, room, await idea_ids_of(db, room_id), views, mine_wanted)
+
+    async def _state_frames(self, db: AsyncSession, room: Room, tally_ids: Collection[int],
+                            views: Collection[View], mine_wanted: Iterable[tuple[int, int]]) -> list[StateFrame]:
+        out: list[StateFrame] = []
+        if tally_ids:
+            for privileged in sorted({privileged for _, privileged in views}):
+                viewer = Viewer(user_id=0, moderator=privileged)
+                frame = await tally_frame(db, room, tally_ids, viewer)
+                if frame is not None:
+                    out.append(StateFrame(None, privileged, EncodedFrame(self.encoder, frame, viewer)))
+        mine = await my_vote_frames(db, room, mine_wanted)
         at = now_iso()
         for state in out:
             state.frames.frame.setdefault("at", at)
@@ -279,24 +297,6 @@ class RoomFeed:
         async with self.db() as db:
             rows = await db.execute(select(Room.id, Room.last_seq).where(Room.id.in_(list(room_ids))))
             return {row.id: row.last_seq for row in rows}
-
-    async def room_state(self, room_id: int, user_id: int, privileged: bool, fmt: str) -> list[Outgoing]:
-        """What a room socket is sent after its replay, since no event log holds it: every
-        idea's tally as this viewer may see it (one ``tally.changed``), and the person's own
-        votes with the dots they have left (``vote.mine``). Votes cast while a page was away
-        are on it without a reload."""
-        viewer = Viewer(user_id=user_id, moderator=privileged)
-        async with self.db() as db:
-            room = await _room(db, room_id)
-            if room is None:
-                return []
-            tallies = await tally_frame(db, room, await idea_ids_of(db, room_id), viewer)
-            mine = await my_vote_frames(db, room, [(user_id, idea_id) for idea_id in await voted_ideas(db, room_id, user_id)])
-        at = now_iso()
-        frames = ([tallies] if tallies is not None else []) + list(mine.values())
-        for frame in frames:
-            frame["at"] = at
-        return [EncodedFrame(self.encoder, frame, viewer).message(fmt) for frame in frames]
 
     async def arrival(self, user_id: int, fmt: str) -> list[Outgoing]:
         """State a socket needs as it goes live, since no event log holds it: what changed

@@ -2,6 +2,9 @@
 turns broker notices into frames.
 
 The pump is the only writer of live frames for the room, so frames leave in seq order.
+State (tallies, someone's own votes) is read by the pump alone too, one read after the other,
+the state a socket starts with included: a frame of state never reaches a socket after one
+read later.
 It keeps ``head``, the last seq fanned out; a notice past the head (or a resync) makes it
 ask the feed for every event after the head, so a lost notice leaves no gap.
 
@@ -76,6 +79,7 @@ class Channel:
         self.groups: dict[View, set[Connection]] = {}
         self.users: dict[int, set[Connection]] = {}
         self.changes: set[StateChange] = set()
+        self.arrivals: set[Connection] = set()  # live since the last turn: to be sent the state
         self.last_state = 0.0
         self.presence_dirty = False
         self.last_presence = 0.0
@@ -103,6 +107,7 @@ class Channel:
         if conn not in group:
             return False, False
         group.discard(conn)
+        self.arrivals.discard(conn)
         mine = self.users.get(conn.user_id)
         if mine is not None:
             mine.discard(conn)
@@ -167,6 +172,14 @@ class Channel:
         self.changes.add((name, user_id, item_id))
         self._wake.set()
 
+    def arrived(self, conn: Connection) -> None:
+        """A socket has gone live: it is sent the state as it stands. Read here, in turn with
+        every other read of state, rather than by the socket's own task: a read of its own
+        running beside the pump's could hand the socket a state older than frames the pump
+        sent it meanwhile, and the older one would stay on the page."""
+        self.arrivals.add(conn)
+        self._wake.set()
+
     def typing(self, user_id: int, idea_id: int | None) -> None:
         self.typing_queue.append((user_id, idea_id))
         self._wake.set()
@@ -210,7 +223,7 @@ class Channel:
             due.append(self.last_state + STATE_INTERVAL - now)
         if self.presence_dirty:
             due.append(self.last_presence + self._presence_interval() - now)
-        if self.poll or self.typing_queue:
+        if self.poll or self.typing_queue or self.arrivals:
             due.append(0.0)
         return min(due) if due else None
 
@@ -221,6 +234,8 @@ class Channel:
     async def _work(self, now: float) -> None:
         if self.poll:
             await self._catch_up()
+        if self.arrivals:
+            await self._send_room_state()
         if self.changes and now >= self.last_state + STATE_INTERVAL:
             await self._flush_state(now)
         if self.presence_dirty and now >= self.last_presence + self._presence_interval():
@@ -348,6 +363,27 @@ class Channel:
                     message = state.frames.message(fmt)
                     for conn in group:
                         conn.push(None, message)
+
+    async def _send_room_state(self) -> None:
+        """The state as it stands to the sockets that went live since the last turn."""
+        arrivals = [conn for conn in self.arrivals if not conn.closed]
+        self.arrivals = set()
+        if not arrivals:
+            return
+        try:
+            frames = await self.host.feed.room_state(
+                self.room_id, {conn.view for conn in arrivals}, {conn.user_id for conn in arrivals})
+        except BaseException:
+            self.arrivals.update(arrivals)  # the next turn tries again
+            raise
+        if frames is None:
+            self.host.room_gone(self.room_id)
+            return
+        for state in frames:
+            for conn in arrivals:
+                if (conn.user_id == state.user_id if state.user_id is not None
+                        else conn.privileged == state.privileged):
+                    conn.push(None, state.frames.message(conn.format))
 
     async def _flush_presence(self, now: float) -> None:
         self.presence_dirty = False

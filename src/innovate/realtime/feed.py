@@ -102,6 +102,12 @@ class Feed(Protocol):
         """Frames of the current state behind coalesced signals ``(name, user_id, item_id)``;
         None if the room is gone."""
 
+    async def room_state(self, room_id: int, views: Collection[View],
+                         user_ids: Collection[int]) -> list[StateFrame] | None:
+        """What sockets going live are sent since no event log holds it: the state as it
+        stands for each of ``views``, and each of ``user_ids``' own (a ``StateFrame`` per
+        frame); None if the room is gone."""
+
     async def standings(self, subscribers: Sequence[Subscriber]) -> list[Standing | None]:
         """Each socket's standing now, in order (a handful of queries for any number)."""
 

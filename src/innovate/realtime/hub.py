@@ -139,13 +139,15 @@ class Hub:
         conn.go_live(0)
 
     def go_live(self, conn: Connection, sent_seq: int) -> None:
-        """After the replay: live frames flow, and the socket is told its own standing and who
-        is here (state the replay does not hold)."""
+        """After the replay: live frames flow, and the socket is told its own standing, who
+        is here and, from the room's pump, the state as it stands (what the replay does not
+        hold)."""
         conn.go_live(sent_seq)
         channel = self.channels.get(conn.room_id) if conn.room_id is not None else None
         if channel is None:
             return
         channel.send_standing(conn)
+        channel.arrived(conn)
         if channel.presence_message is not None:
             conn.push(None, channel.presence_message)
         else:
