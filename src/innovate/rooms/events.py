@@ -12,15 +12,16 @@ from sqlalchemy.orm.util import identity_key
 
 from innovate.accounts.models import User
 from innovate.db import utcnow
+from innovate.inline_statements import InlineStatement
 from innovate.kinds import Kind
 from innovate.rooms.models import Event, Message, Room
 from innovate.rooms.timeline import Written
 from innovate.writes import Appended, Outbox
 
-# Built once with a bind parameter: it runs for every stored event. A Core statement on the
-# table: the ORM-enabled form costs twice as much, mostly in synchronising the session.
+# Built once with bind parameters: they run for every stored event, straight on SQLite's
+# connection (innovate.inline_statements).
 _rooms = cast(Table, Room.__table__)  # a mapped class's __table__, typed as any FromClause
-_NEXT_SEQ = (
+_NEXT_SEQ = InlineStatement(
     update(_rooms).where(_rooms.c.id == bindparam("room_id")).values(last_seq=_rooms.c.last_seq + 1)
     .returning(_rooms.c.last_seq)
 )
@@ -29,7 +30,10 @@ _NEXT_SEQ = (
 async def next_seq(db: AsyncSession, room_id: int) -> int:
     # One conditional UPDATE: it also locks the room row until commit, so events become
     # visible in seq order and a reader never sees seq N+1 before N.
-    seq = int((await db.execute(_NEXT_SEQ, {"room_id": room_id})).scalar_one())
+    row = await _NEXT_SEQ.row(db, {"room_id": room_id})
+    if row is None:
+        raise LookupError(f"no room {room_id}")
+    seq = int(row[0])
     # The room this transaction loaded (if any) shows the new head, as the ORM form did.
     room = db.sync_session.identity_map.get(identity_key(Room, room_id))
     if room is not None:
@@ -37,9 +41,10 @@ async def next_seq(db: AsyncSession, room_id: int) -> int:
     return seq
 
 
-# Written at once as a Core INSERT, not added to the session for its flush at commit: the
-# unit of work costs about three times the statement, on every stored event.
-_INSERT_EVENT = insert(cast(Table, Event.__table__))
+_events = cast(Table, Event.__table__)
+_INSERT_EVENT = InlineStatement(
+    insert(_events).values({column: bindparam(column.key) for column in _events.c if column.key != "id"})
+)
 
 
 async def append_event(
@@ -57,8 +62,8 @@ async def append_event(
         raise ValueError(f"{kind.name} is state, not history: signal it instead")
     seq = await next_seq(db, room_id)
     now = utcnow()
-    await db.execute(_INSERT_EVENT, {"room_id": room_id, "seq": seq, "kind": kind.name, "data": data,
-                                      "audience": audience, "actor_id": actor_id, "created_at": now})
+    await _INSERT_EVENT.row(db, {"room_id": room_id, "seq": seq, "kind": kind.name, "data": data,
+                                 "audience": audience, "actor_id": actor_id, "created_at": now})
     outbox.add({"room": room_id, "seq": seq, "kind": kind.name})
     outbox.events.append(Appended(room_id, seq, kind.name, data, audience, actor_id, now))
     return seq

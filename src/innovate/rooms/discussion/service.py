@@ -6,14 +6,18 @@ visible to its author and the moderators only, until a moderator approves or rej
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
 from innovate.accounts.models import User
 from innovate.db import utcnow
+from innovate.driver_statements import ModelColumns
 from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.i18n import gettext as _
+from innovate.inline_statements import InlineStatement, as_loaded
 from innovate.inputs import Input, id_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
@@ -63,6 +67,16 @@ def _needs_review(access: RoomAccess) -> bool:
     return membership is not None and membership.approved_posts < room.premoderation_first_n
 
 
+# A post's message, written by one INSERT straight on SQLite's connection rather than by the
+# session's flush (innovate.inline_statements), and read back as the row it wrote.
+_messages = cast(Table, Message.__table__)
+_MESSAGE = ModelColumns(Message)
+_INSERT_MESSAGE = InlineStatement(
+    insert(_messages).values({column: bindparam(column.key) for column in _messages.c if column.key != "id"})
+    .returning(*_MESSAGE.columns)
+)
+
+
 async def post_message(resources: Resources, actor: User, slug: str, data: Input) -> Message:
     return (await post(resources, actor, slug, data)).message
 
@@ -91,10 +105,13 @@ async def post(resources: Resources, actor: User, slug: str, data: Input) -> Mes
             if parent is None or parent.room_id != room.id or parent.idea_id != idea_id or parent.state != "visible":
                 raise Invalid.field("reply_to", _("no such message in this thread"))
         held = _needs_review(access)
-        message = Message(room_id=room.id, idea_id=idea_id, reply_to_id=reply_to, author_id=actor.id, body=body,
-                          body_html=await render_body(db, room, body), state="held" if held else "visible")
-        db.add(message)
-        await db.flush()
+        row = await _INSERT_MESSAGE.row(db, {
+            "room_id": room.id, "idea_id": idea_id, "reply_to_id": reply_to, "author_id": actor.id, "body": body,
+            "body_html": await render_body(db, room, body), "state": "held" if held else "visible",
+            "state_reason": None, "pinned": False, "created_at": utcnow(), "edited_at": None,
+        })
+        assert row is not None, "RETURNING gives the row written"
+        message = as_loaded(db, _MESSAGE.instances(row)[0])
         if idea_id is not None and not held:
             await db.execute(update(Idea).where(Idea.id == idea_id).values(messages_count=Idea.messages_count + 1))
         await append_event(db, outbox, room.id, kinds.MESSAGE_POSTED, {"message_id": message.id, "idea_id": idea_id},
