@@ -4,11 +4,14 @@ changes; and rows taken into the session behave as loaded ones."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import Table, bindparam, insert, inspect, select, update
 
+from innovate import inline_statements
 from innovate.driver_statements import ModelColumns
 from innovate.inline_statements import InlineStatement, as_loaded
 from innovate.rooms.access import room_access
@@ -160,3 +163,37 @@ async def test_a_row_taken_into_the_session_is_as_if_loaded(make_user, resources
     async with resources.db() as db:
         stored = await db.get(Message, message.id)
         assert stored is not None and stored.body == "Changed after"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_statement_that_meets_a_lock_runs_the_way_that_waits_for_it(make_user, resources,
+                                                                           monkeypatch) -> None:
+    """Straight on the connection a lock would be waited for by sleeping on the loop's thread:
+    a statement that meets one (it did nothing) runs again through SQLAlchemy, whose waits
+    let the loop run (tests/test_sqlite_driver.py). Other errors are the caller's."""
+    moderator = await make_user("mod@example.com", name="Mo Derator", is_moderator=True)
+    room = await make_room(resources, moderator, slug="locked", title="Locked")
+    straight = inline_statements.execute
+    met: list[str] = []
+
+    def locked_once(connection: Any, sql: str, args: list[Any]) -> Any:
+        if not met:
+            met.append(sql)
+            raise sqlite3.OperationalError("database is locked")
+        return straight(connection, sql, args)
+
+    monkeypatch.setattr(inline_statements, "execute", locked_once)
+    async with resources.db() as db:
+        with recorded_statements(resources) as seen:
+            row = await _LOAD.row(db, {"room_id": room.id, "user_id": moderator.id})
+    assert row is not None and _ROOM_AND_MEMBERSHIP.instances(row)[0].title == "Locked"
+    assert len(met) == 1 and [sql for sql in seen if "FROM rooms" in sql] == [" ".join(met[0].split())], \
+        "run again, by SQLAlchemy"
+
+    def broken(connection: Any, sql: str, args: list[Any]) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(inline_statements, "execute", broken)
+    async with resources.db() as db:
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+            await _LOAD.row(db, {"room_id": room.id, "user_id": moderator.id})

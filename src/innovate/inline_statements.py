@@ -28,6 +28,7 @@ the session's identity map.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,6 +41,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
 from innovate.db import dialect_name
+from innovate.sqlite_driver import locked
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
@@ -65,10 +67,7 @@ class InlineStatement:
     async def row(self, db: AsyncSession, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run it in ``db``'s transaction; its first row, as SQLAlchemy would convert it."""
         if dialect_name(db) != "sqlite":
-            connection = await db.connection()
-            result = await connection.execute(self.statement, dict(params))
-            found = result.first() if result.returns_rows else None
-            return None if found is None else tuple(found)
+            return await self._through_session(db, params)
         sqlite3_connection, dialect = await _sqlite3_connection(db)
         compiled = self._sqlite
         if compiled is None:
@@ -77,11 +76,31 @@ class InlineStatement:
         for name, process in zip(compiled.names, compiled.binds, strict=True):
             value = literals[name] if name in literals and name not in params else params[name]
             args.append(value if process is None else process(value))
-        found = sqlite3_connection.execute(compiled.sql, args).fetchone()
+        try:
+            found = execute(sqlite3_connection, compiled.sql, args)
+        except sqlite3.OperationalError as exc:
+            if not locked(exc):
+                raise
+            # Another connection holds a lock this statement needs (a read transaction's
+            # first statement, say): SQLAlchemy's way waits for it without holding up the
+            # loop. The statement that met the lock did nothing.
+            return await self._through_session(db, params)
         if found is None:
             return None
         return tuple(value if process is None or value is None else process(value)
                      for value, process in zip(found, compiled.results, strict=True))
+
+    async def _through_session(self, db: AsyncSession, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        connection = await db.connection()
+        result = await connection.execute(self.statement, dict(params))
+        found = result.first() if result.returns_rows else None
+        return None if found is None else tuple(found)
+
+
+def execute(sqlite3_connection: sqlite3.Connection, sql: str, args: list[Any]) -> Any:
+    """The statement's first row, or None. A plain cursor: the driver's own
+    (``sqlite_driver.Cursor``) would wait for a lock by sleeping, on the loop's thread here."""
+    return sqlite3.Cursor(sqlite3_connection).execute(sql, args).fetchone()
 
 
 # The session's transaction and its sqlite3 connection, in ``Session.info``: looked up once
@@ -89,7 +108,7 @@ class InlineStatement:
 _CONNECTION = "innovate.inline_statements.connection"
 
 
-async def _sqlite3_connection(db: AsyncSession) -> tuple[Any, Dialect]:
+async def _sqlite3_connection(db: AsyncSession) -> tuple[sqlite3.Connection, Dialect]:
     transaction = db.sync_session.get_transaction()
     cached = db.info.get(_CONNECTION)
     if cached is not None and transaction is not None and cached[0] is transaction:

@@ -54,7 +54,7 @@ SQLITE_BUSY_SNAPSHOT = 517
 T = TypeVar("T")
 
 
-def _locked(exc: sqlite3.OperationalError) -> bool:
+def locked(exc: sqlite3.OperationalError) -> bool:
     """Would the statement succeed once another connection lets go of its lock?"""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -85,7 +85,7 @@ def _until_unlocked(call: Callable[[], T]) -> T:
         try:
             return call()
         except sqlite3.OperationalError as exc:
-            if not _locked(exc) or time.monotonic() - started >= BUSY_TIMEOUT_SECONDS:
+            if not locked(exc) or time.monotonic() - started >= BUSY_TIMEOUT_SECONDS:
                 raise
         _pause(wait)
         wait = min(wait * 2, LONGEST_WAIT_SECONDS)
