@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, inspect, select, update
 
 from innovate import inline_statements
 from innovate.driver_statements import ModelColumns
-from innovate.inline_statements import InlineStatement, as_loaded
+from innovate.inline_statements import InlineStatement, as_loaded, insert_row
 from innovate.rooms.access import room_access
 from innovate.rooms.models import Event, Membership, Message, Room
 from tests.factories import join, make_room
@@ -31,16 +31,9 @@ _BUMP = InlineStatement(
     .returning(_rooms.c.last_seq)
 )
 _events = cast(Table, Event.__table__)
-_INSERT_EVENT = InlineStatement(
-    insert(_events).values({column: bindparam(column.key) for column in _events.c if column.key != "id"})
-    .returning(*_events.c)
-)
-_messages = cast(Table, Message.__table__)
+_INSERT_EVENT = InlineStatement(insert_row(_events).returning(*_events.c))
 _MESSAGE = ModelColumns(Message)
-_INSERT_MESSAGE = InlineStatement(
-    insert(_messages).values({column: bindparam(column.key) for column in _messages.c if column.key != "id"})
-    .returning(*_MESSAGE.columns)
-)
+_INSERT_MESSAGE = InlineStatement(insert_row(cast(Table, Message.__table__)).returning(*_MESSAGE.columns))
 
 
 def _columns(instance: Any) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 On SQLite a statement of this application is a function call of microseconds into a local
 file (:mod:`innovate.sqlite_driver`). The layers SQLAlchemy puts around it cost far more:
 the session's and the connection's execute, the result, and for an ORM insert the unit of
-work, about 150 to 500 µs of CPU each. A post runs three such writes (its message, the
-room's next seq, its event), and they were most of the time between the request and its
-first live frame.
+work, about 150 to 500 µs of CPU each. A post runs four such statements (the caller's room
+access, its message, the room's next seq, its event), and they were most of the time
+between the request and its first live frame.
 
 An :class:`InlineStatement` is a Core statement compiled once per dialect. On SQLite it
 runs on the write transaction's own ``sqlite3`` connection, its parameters and its row
@@ -17,7 +17,8 @@ a caller that reads what it may have changed through the ORM flushes.
 
 A write transaction on SQLite holds the database's write lock from its first statement
 (``BEGIN IMMEDIATE``, run by SQLAlchemy when :meth:`AsyncSession.connection` begins it), so a
-statement run here never waits for a lock.
+statement in it never meets a lock. A read transaction's first statement takes its read lock
+and can: one that does runs again through SQLAlchemy, whose waits let the loop run.
 
 Only public interfaces are used: ``AsyncSession.connection()``,
 ``AsyncConnection.get_raw_connection()`` and its ``driver_connection``, ``Compiled.positiontup``
@@ -33,11 +34,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Insert, UpdateBase
 from sqlalchemy.sql.selectable import Select
 
 from innovate.db import dialect_name
@@ -95,6 +97,13 @@ class InlineStatement:
         result = await connection.execute(self.statement, dict(params))
         found = result.first() if result.returns_rows else None
         return None if found is None else tuple(found)
+
+
+def insert_row(table: Table) -> Insert:
+    """An INSERT of one row with every column but the generated ``id`` as a bind parameter
+    named after it: every value is passed, none is left to a Python-side default (a
+    statement run straight on the connection has no execution context to compute one)."""
+    return insert(table).values({column: bindparam(column.key) for column in table.c if column.key != "id"})
 
 
 def execute(sqlite3_connection: sqlite3.Connection, sql: str, args: list[Any]) -> Any:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from innovate.accounts.models import User
 from innovate.db import utcnow
-from innovate.inline_statements import InlineStatement
+from innovate.inline_statements import InlineStatement, insert_row
 from innovate.kinds import Kind
 from innovate.rooms.models import Event, Message, Room
 from innovate.rooms.timeline import Written
@@ -41,10 +41,7 @@ async def next_seq(db: AsyncSession, room_id: int) -> int:
     return seq
 
 
-_events = cast(Table, Event.__table__)
-_INSERT_EVENT = InlineStatement(
-    insert(_events).values({column: bindparam(column.key) for column in _events.c if column.key != "id"})
-)
+_INSERT_EVENT = InlineStatement(insert_row(cast(Table, Event.__table__)))
 
 
 async def append_event(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import audit, kinds
@@ -17,7 +17,7 @@ from innovate.db import utcnow
 from innovate.driver_statements import ModelColumns
 from innovate.errors import Conflict, Forbidden, Invalid
 from innovate.i18n import gettext as _
-from innovate.inline_statements import InlineStatement, as_loaded
+from innovate.inline_statements import InlineStatement, as_loaded, insert_row
 from innovate.inputs import Input, id_field, text_field
 from innovate.markdown import MENTION, render
 from innovate.resources import Resources
@@ -69,12 +69,8 @@ def _needs_review(access: RoomAccess) -> bool:
 
 # A post's message, written by one INSERT straight on SQLite's connection rather than by the
 # session's flush (innovate.inline_statements), and read back as the row it wrote.
-_messages = cast(Table, Message.__table__)
 _MESSAGE = ModelColumns(Message)
-_INSERT_MESSAGE = InlineStatement(
-    insert(_messages).values({column: bindparam(column.key) for column in _messages.c if column.key != "id"})
-    .returning(*_MESSAGE.columns)
-)
+_INSERT_MESSAGE = InlineStatement(insert_row(cast(Table, Message.__table__)).returning(*_MESSAGE.columns))
 
 
 async def post_message(resources: Resources, actor: User, slug: str, data: Input) -> Message:
