@@ -113,6 +113,25 @@ def _cpu_or_zero(pid: int) -> float:
         return 0.0  # exited meanwhile
 
 
+def postgres_cpu_seconds() -> float:
+    """utime + stime of every process named ``postgres`` on the machine (the server, its
+    backends and its helpers), in seconds: the database's share of a measurement window."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        name = data[data.index(b"(") + 1 : data.rindex(b")")]
+        if name == b"postgres":
+            fields = data[data.rindex(b")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
 def proc_rss_kib(pid: int | str = "self") -> int:
     """Resident set size of a process in KiB (VmRSS from /proc/PID/status)."""
     with open(f"/proc/{pid}/status", "rb") as f:
@@ -138,6 +157,21 @@ class CpuMeter:
         cpu = proc_cpu_seconds(self.pid) - self.cpu0
         wall = self.clock() - self.wall0
         return 100.0 * cpu / wall if wall > 0 else 0.0
+
+
+class PostgresCpuMeter(CpuMeter):
+    """CPU usage of every ``postgres`` process over a wall-clock interval, in % of one core."""
+
+    def __init__(self, clock) -> None:
+        super().__init__("postgres", clock)
+
+    def start(self) -> None:
+        self.cpu0 = postgres_cpu_seconds()
+        self.wall0 = self.clock()
+
+    def percent(self) -> float:
+        wall = self.clock() - self.wall0
+        return 100.0 * (postgres_cpu_seconds() - self.cpu0) / wall if wall > 0 else 0.0
 
 
 def runqueue_wait_ns(pid: int | str = "self") -> int:

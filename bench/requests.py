@@ -9,7 +9,10 @@ PostgreSQL database ``innovate_bench_<random>``, dropped afterwards; or a SQLite
 ``--sqlite``): accounts, a room with 50 members, 20 ideas. Then the ASGI application runs in
 this process, on uvloop and with the server's garbage-collector settings, and is called
 directly, N times, with ``--in-flight`` requests at a time: what it prints is the process's
-CPU time per request (``time.process_time()``). The database's own work is not counted.
+CPU time per request (``time.process_time()``) and, on PostgreSQL, the CPU time of every
+``postgres`` process on the machine over the same window, per request (the database's work,
+on a machine where nothing else uses PostgreSQL; a backend that exits within the window takes
+its CPU time with it, so the figure is only whole when the pool opens and closes nothing).
 
 With ``--timed module:Function,module.function`` it also prints the CPU spent inside each
 named coroutine function per request (it replaces the module attribute, so name it where it
@@ -37,6 +40,7 @@ import orjson
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import postgres_cpu_seconds  # noqa: E402
 from bench.innovate_target import InnovateTarget, api, bench_env  # noqa: E402
 from bench.votes import private_postgres  # noqa: E402
 
@@ -145,11 +149,14 @@ async def measure(args: argparse.Namespace, target: InnovateTarget, ideas: list[
                 if await call(*request_for(args.kind, WARM_UP + i, target, ideas)) >= 400:
                     failures += 1
 
-        started = time.process_time()
+        started, database_started = time.process_time(), postgres_cpu_seconds()
         await asyncio.gather(*(caller(k) for k in range(args.in_flight)))
         cpu = time.process_time() - started
+        database_cpu = postgres_cpu_seconds() - database_started
     print(f"{args.kind}: {1000 * cpu / args.count:.3f} ms of CPU per request "
           f"({args.count} requests, {args.in_flight} in flight, {failures} failed)")
+    if not args.sqlite:
+        print(f"  PostgreSQL: {1000 * database_cpu / args.count:.3f} ms of CPU per request (every postgres process)")
     for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
         print(f"  {name}: {1e6 * seconds / args.count:.0f} µs per request")
 

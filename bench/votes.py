@@ -47,7 +47,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import registry, targets, wsclient  # noqa: E402
-from bench.common import CpuMeter, WaitMeter, median, raise_nofile_limit  # noqa: E402
+from bench.common import CpuMeter, PostgresCpuMeter, WaitMeter, median, raise_nofile_limit  # noqa: E402
 from bench.httpclient import HttpConn  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -169,8 +169,11 @@ async def reference_main(target, ideas: list[int], concurrency: int, server_pid:
     """The same votes and ``GET /api/v1/me`` against the reference app (``target.port`` is its
     port): what the least app on the same stack answers on the same core."""
     server_cpu, client_cpu = CpuMeter(server_pid, time.monotonic), CpuMeter("self", time.monotonic)
+    server_wait, database_cpu = WaitMeter(server_pid, time.monotonic), PostgresCpuMeter(time.monotonic)
     votes = await drive(target, vote_requests(target, ideas), concurrency)
-    votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1))
+    votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1),
+                 database_cpu_pct=round(database_cpu.percent(), 1),
+                 server_runqueue_wait_pct=round(server_wait.percent(), 1))
     server_cpu.start()
     tokens = target.options["member_tokens"]
     me = await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(votes["rows"])],
@@ -198,8 +201,10 @@ async def load_main(args: argparse.Namespace) -> dict:
 
     server_cpu, client_cpu = CpuMeter(args.server_pid, time.monotonic), CpuMeter("self", time.monotonic)
     server_wait, client_wait = WaitMeter(args.server_pid, time.monotonic), WaitMeter("self", time.monotonic)
+    database_cpu = PostgresCpuMeter(time.monotonic)
     votes = await drive(target, vote_requests(target, ideas), args.concurrency)
     votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1),
+                 database_cpu_pct=round(database_cpu.percent(), 1),
                  server_runqueue_wait_pct=round(server_wait.percent(), 1),
                  client_runqueue_wait_pct=round(client_wait.percent(), 1))
 

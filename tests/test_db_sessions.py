@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from innovate import db as db_module
 from innovate.realtime.brokers import asyncpg_dsn
@@ -31,6 +32,37 @@ async def test_a_lookup_on_postgres_runs_without_begin_and_rollback(resources: R
         await db.execute(text("SELECT 1"))
         driver = await driver_of(db)
         assert driver.is_in_transaction()  # an ordinary read session keeps one snapshot
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_burst_on_postgres_waits_for_the_pools_connections_instead_of_opening_more(
+        resources: Resources) -> None:
+    """More requests at once than the pool holds: they take turns on its connections. An
+    overflow pool opened extra connections and closed them again as soon as enough were idle,
+    a new database backend each time under a steady burst."""
+    pool = resources.engine.pool
+    assert isinstance(pool, AsyncAdaptedQueuePool) and pool.size() == resources.settings.database_pool_size
+    engine = db_module.create_engine(resources.settings.resolved_database_url, pool_size=3)
+    opened = 0
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def count_opened(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    factory = db_module.create_session_factory(engine)
+
+    async def lookups() -> None:
+        for _ in range(20):
+            async with factory.lookup() as db:
+                assert (await db.execute(text("SELECT 1"))).scalar_one() == 1
+            await asyncio.sleep(0)
+
+    try:
+        await asyncio.gather(*(lookups() for _ in range(10)))
+    finally:
+        await engine.dispose()
+    assert opened == 3
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)

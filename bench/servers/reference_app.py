@@ -46,7 +46,9 @@ TALLY = text(
 
 
 def make_app(dsn: str) -> Starlette:
-    engine = create_async_engine(dsn, pool_size=10, max_overflow=10)
+    # Innovate's default pool (INNOVATE_DATABASE_POOL_SIZE), so that the two compare their work,
+    # not their pool settings.
+    engine = create_async_engine(dsn, pool_size=20, max_overflow=0)
     lookup_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def user_of(request: Request) -> tuple[int, str, str] | None:

@@ -144,8 +144,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
                                      hide_parameters=True)
         _configure_sqlite(engine)
         return engine
+    # A fixed pool: an overflow connection is closed as soon as the pool holds enough idle
+    # ones, so under a burst the process would open and close connections all the time (a
+    # backend started and torn down for each, on both sides of the socket).
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30, hide_parameters=True
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=30, hide_parameters=True
     )
     _check_connections(engine)
     return engine

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="Where the embedded database and generated secret live.")
     database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file in the data directory.")
+    database_pool_size: int = Field(default=20, ge=1, le=500,
+                                    description="PostgreSQL connections each process keeps open (a fixed pool).")
     public_url: str = Field(default="http://127.0.0.1:8000", description="The origin users reach the app at.")
     secret_key: str = Field(default="", description="At least 32 characters; generated into the data directory when unset.")
     broker: str = Field(default="memory", description="memory | postgres | redis://host:port/db | redis-cluster://host:port,host:port")
