@@ -346,3 +346,26 @@ async def test_the_rank_kept_by_votes_matches_the_ranking_function(people, resou
         fresh = await db.get(Idea, idea.id)
     assert fresh is not None
     assert fresh.rank_top == pytest.approx(top_rank(mode, fresh.up, fresh.down, fresh.score), abs=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+async def test_own_vote_frames_carry_exactly_the_asked_pairs(people, resources) -> None:
+    """The vote.mine frames of a batch: each asked (voter, idea) gets that voter's vote on that
+    idea, null where there is none, and nothing for pairs nobody asked about."""
+    from innovate.rooms.ideas.votes import cast_vote
+    from innovate.rooms.timeline import my_vote_frames
+
+    room = await make_room(resources, people["mod"])
+    await join(resources, room, people["emp"], people["emp2"])
+    first, second = [await make_idea(resources, people["mod"], room) for _ in range(2)]
+    emp, emp2 = people["emp"], people["emp2"]
+    await cast_vote(resources, emp, first.id, 1)
+    await cast_vote(resources, emp, second.id, -1)
+    await cast_vote(resources, emp2, second.id, 1)
+    wanted = [(emp.id, first.id), (emp2.id, first.id), (emp2.id, second.id), (emp2.id, second.id)]
+    async with resources.db() as db:
+        frames = await my_vote_frames(db, room, wanted)
+        assert await my_vote_frames(db, room, []) == {}
+    assert {pair: frame["data"]["my_vote"] for pair, frame in frames.items()} == {
+        (emp.id, first.id): 1, (emp2.id, first.id): None, (emp2.id, second.id): 1}
+    assert all(frame["data"]["my_budget_left"] is None and frame["room"] == room.slug for frame in frames.values())

@@ -11,11 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select, tuple_
+from sqlalchemy import BindParameter, Integer, bindparam, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from innovate import kinds
 from innovate.accounts.models import User
+from innovate.db import dialect_name
 from innovate.rooms.models import Event, Idea, Membership, Message, Report, Room, Vote
 from innovate.rooms.serializers import (
     Viewer,
@@ -106,6 +107,17 @@ async def voted_ideas(db: AsyncSession, room_id: int, user_id: int) -> list[int]
     return sorted(rows.scalars())
 
 
+# PostgreSQL: the pairs as two arrays, each pair looked up in the votes' unique index, in one
+# statement text whatever their number (prepared once per connection). A row-value IN list is
+# a new statement for every length, planned each time, and compared against every vote of
+# the room.
+_VOTES_OF_PAIRS = text(
+    "SELECT v.user_id, v.idea_id, v.value "
+    "FROM unnest(CAST(:users AS integer[]), CAST(:ideas AS integer[])) AS p(user_id, idea_id) "
+    "JOIN votes v ON v.idea_id = p.idea_id AND v.user_id = p.user_id WHERE v.room_id = :room_id"
+).columns(user_id=Integer(), idea_id=Integer(), value=Integer())
+
+
 async def my_vote_frames(db: AsyncSession, room: Room, wanted: Iterable[tuple[int, int]]) -> dict[
         tuple[int, int], dict[str, Any]]:
     """The ``vote.mine`` frame for each (user, idea): that user's own vote on the idea now
@@ -114,9 +126,13 @@ async def my_vote_frames(db: AsyncSession, room: Room, wanted: Iterable[tuple[in
     if not pairs:
         return {}
     users = {user_id for user_id, _ in pairs}
-    votes = {(r.user_id, r.idea_id): r.value for r in await db.execute(
-        select(Vote.user_id, Vote.idea_id, Vote.value)
-        .where(Vote.room_id == room.id, tuple_(Vote.user_id, Vote.idea_id).in_(pairs)))}
+    if dialect_name(db) == "postgresql":
+        found = await db.execute(_VOTES_OF_PAIRS, {
+            "room_id": room.id, "users": [user_id for user_id, _ in pairs], "ideas": [idea_id for _, idea_id in pairs]})
+    else:
+        found = await db.execute(select(Vote.user_id, Vote.idea_id, Vote.value)
+                                 .where(Vote.room_id == room.id, tuple_(Vote.user_id, Vote.idea_id).in_(pairs)))
+    votes = {(r.user_id, r.idea_id): r.value for r in found}
     spent = {r.user_id: r.votes_spent for r in await db.execute(
         select(Membership.user_id, Membership.votes_spent)
         .where(Membership.room_id == room.id, Membership.user_id.in_(users)))}
