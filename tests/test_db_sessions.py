@@ -65,6 +65,14 @@ async def test_a_burst_on_postgres_waits_for_the_pools_connections_instead_of_op
     assert opened == 3
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_the_pool_size_setting_is_postgresqls(resources: Resources) -> None:
+    """SQLite's connections are files in the process: its pool keeps the engine's default."""
+    pool = resources.engine.pool
+    assert isinstance(pool, AsyncAdaptedQueuePool)
+    assert pool.size() == 10 != resources.settings.database_pool_size
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_writes_still_commit_after_lookups_shared_the_pool(resources: Resources) -> None:
     """The lookup engine shares the pool: a connection it used comes back to a write with

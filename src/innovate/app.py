@@ -67,7 +67,9 @@ class NotMigrated(RuntimeError):
 async def open_resources(settings: Settings) -> Resources:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    # The pool size is PostgreSQL's setting; SQLite's connections are files in this process.
+    engine = (create_engine(settings.resolved_database_url) if settings.is_sqlite
+              else create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size))
     try:
         if not await migrations.is_up_to_date(engine):
             if settings.is_sqlite:
