@@ -369,3 +369,47 @@ async def test_own_vote_frames_carry_exactly_the_asked_pairs(people, resources) 
     assert {pair: frame["data"]["my_vote"] for pair, frame in frames.items()} == {
         (emp.id, first.id): 1, (emp2.id, first.id): None, (emp2.id, second.id): 1}
     assert all(frame["data"]["my_budget_left"] is None and frame["room"] == room.slug for frame in frames.values())
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_the_vote_functions_rate_count_sums_the_windows_buckets_and_drops_the_expired(
+        people, resources) -> None:
+    """innovate_cast_vote() on PostgreSQL: the attempt's own bucket as its upsert counts it, plus
+    the other buckets still inside the window; buckets past it are deleted; over the limit the
+    outcome is 'rate' and nothing is cast."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    room = await make_room(resources, people["mod"])
+    await join(resources, room, people["emp"])
+    idea = await make_idea(resources, people["mod"], room)
+    emp = people["emp"]
+    key = f"vote:{room.id}:{emp.id}"
+    t0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    call = text(
+        "SELECT outcome, rate_used, new_voters FROM innovate_cast_vote(:room, :idea, :user, :membership, :value, "
+        "'updown', NULL, :key, :limit, :stamp, :cutoff, :now)")
+    async with resources.engine.connect() as conn:
+        membership = (await conn.execute(select(Membership.id).where(
+            Membership.room_id == room.id, Membership.user_id == emp.id))).scalar_one()
+
+        async def cast(value: int, stamp: datetime, cutoff: datetime, limit: int = 10) -> tuple[str, int, int | None]:
+            row = (await conn.execute(call, {
+                "room": room.id, "idea": idea.id, "user": emp.id, "membership": membership, "value": value,
+                "key": key, "limit": limit, "stamp": stamp, "cutoff": cutoff, "now": stamp})).one()
+            await conn.commit()
+            return row.outcome, row.rate_used, row.new_voters
+
+        assert await cast(1, t0, t0 - timedelta(seconds=65)) == ("ok", 1, 1)
+        assert await cast(-1, t0, t0 - timedelta(seconds=65)) == ("ok", 2, 1)
+        later = t0 + timedelta(seconds=5)  # the next bucket: the first one still counts
+        assert await cast(1, later, later - timedelta(seconds=65)) == ("ok", 3, 1)
+        assert (await cast(0, later, later - timedelta(seconds=65), limit=3))[:2] == ("rate", 4)
+        assert (await conn.execute(select(func.count()).select_from(Vote).where(Vote.idea_id == idea.id))).scalar_one() == 1
+        past = t0 + timedelta(seconds=70)  # the first bucket has left the window: not counted, deleted
+        # the refused attempt counted too: its bucket holds two
+        assert await cast(0, past, t0 + timedelta(seconds=1)) == ("ok", 3, 0)
+        buckets = (await conn.execute(text("SELECT window_start, count FROM rate_counters WHERE key = :key "
+                                           "ORDER BY window_start"), {"key": key})).all()
+    assert [(stamp, count) for stamp, count in buckets] == [(later, 2), (past, 1)]
