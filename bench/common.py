@@ -78,15 +78,19 @@ def loop_factory(choice: str):
     return uvloop.new_event_loop
 
 
+def _stat_cpu_ticks(data: bytes) -> int:
+    """utime + stime, in clock ticks, of a /proc/PID/stat line."""
+    # The command name (field 2) may contain spaces: split after its ")".
+    fields = data[data.rindex(b")") + 2 :].split()
+    # fields[0] is field 3 (state); utime is field 14, stime field 15.
+    return int(fields[11]) + int(fields[12])
+
+
 def proc_cpu_seconds(pid: int | str = "self") -> float:
     """utime + stime of a process (all threads) and of its live child processes (a server's
     workers), in seconds, from /proc."""
     with open(f"/proc/{pid}/stat", "rb") as f:
-        data = f.read()
-    # The command name (field 2) may contain spaces: split after its ")".
-    fields = data[data.rindex(b")") + 2 :].split()
-    # fields[0] is field 3 (state); utime is field 14, stime field 15.
-    own = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        own = _stat_cpu_ticks(f.read()) / CLK_TCK
     return own + sum(_cpu_or_zero(child) for child in child_pids(pid))
 
 
@@ -125,10 +129,8 @@ def postgres_cpu_seconds() -> float:
                 data = f.read()
         except OSError:
             continue  # exited meanwhile
-        name = data[data.index(b"(") + 1 : data.rindex(b")")]
-        if name == b"postgres":
-            fields = data[data.rindex(b")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
+        if data[data.index(b"(") + 1 : data.rindex(b")")] == b"postgres":
+            total += _stat_cpu_ticks(data)
     return total / CLK_TCK
 
 
@@ -149,12 +151,15 @@ class CpuMeter:
         self.clock = clock
         self.start()
 
+    def cpu_seconds(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
     def start(self) -> None:
-        self.cpu0 = proc_cpu_seconds(self.pid)
+        self.cpu0 = self.cpu_seconds()
         self.wall0 = self.clock()
 
     def percent(self) -> float:
-        cpu = proc_cpu_seconds(self.pid) - self.cpu0
+        cpu = self.cpu_seconds() - self.cpu0
         wall = self.clock() - self.wall0
         return 100.0 * cpu / wall if wall > 0 else 0.0
 
@@ -165,13 +170,8 @@ class PostgresCpuMeter(CpuMeter):
     def __init__(self, clock) -> None:
         super().__init__("postgres", clock)
 
-    def start(self) -> None:
-        self.cpu0 = postgres_cpu_seconds()
-        self.wall0 = self.clock()
-
-    def percent(self) -> float:
-        wall = self.clock() - self.wall0
-        return 100.0 * (postgres_cpu_seconds() - self.cpu0) / wall if wall > 0 else 0.0
+    def cpu_seconds(self) -> float:
+        return postgres_cpu_seconds()
 
 
 def runqueue_wait_ns(pid: int | str = "self") -> int:
