@@ -642,7 +642,7 @@ def per_round_ratio(runs_a: list[dict], runs_b: list[dict], key: str, sub: str |
 
 
 def build_summary(cfg: Config, raw_results: dict, target_names: list[str],
-                  started: dt.datetime, elapsed: float) -> dict:
+                  started: dt.datetime, elapsed: float, machine: dict) -> dict:
     figures: dict[str, dict[str, Any]] = {t: {} for t in target_names}
     for sname, per_target in raw_results.items():
         sc = SCENARIOS[sname]
@@ -779,7 +779,7 @@ def build_summary(cfg: Config, raw_results: dict, target_names: list[str],
         "rounds": cfg.rounds,
         "order": "ABAB (every round runs the targets in the same order, fresh server each run)",
         "config": dataclasses.asdict(cfg),
-        "machine": machine_info(),
+        "machine": machine,
         "pinning": {"server_cpu": "0", "load_generator_cpu": LOAD_CPU},
         "runs": raw_results,
     }
@@ -1069,10 +1069,12 @@ def main(argv=None) -> int:
         sys.exit("needs at least 2 CPUs (server on CPU 0, load generator on CPU 1)")
 
     started = dt.datetime.now(dt.UTC)
+    # Taken before the run: the revision is the code measured, whatever is committed meanwhile.
+    machine = machine_info()
     log(f"targets={target_names} scenarios={scenario_names} rounds={cfg.rounds} quick={cfg.quick}")
     t0 = time.monotonic()
     raw = run_all(cfg, target_names, scenario_names, {})
-    summary = build_summary(cfg, raw, target_names, started, time.monotonic() - t0)
+    summary = build_summary(cfg, raw, target_names, started, time.monotonic() - t0, machine)
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = Path(args.output) if args.output else RESULTS_DIR / (
