@@ -120,18 +120,24 @@ def vote_requests(target, ideas: list[int]) -> list[tuple[str, str, bytes, str |
     return [("PUT", f"/api/v1/ideas/{idea}/vote", b'{"value": 1}', token) for token, idea in work]
 
 
-async def request_ceilings(target, count: int, concurrency: int, server_pid: str) -> dict:
-    """The fastest this server answers anything, ``count`` requests at the votes' concurrency: an
-    anonymous ``GET /healthz`` (HTTP and middleware only) and ``GET /api/v1/me`` (plus the token
-    lookup, which every vote also does). No endpoint that checks a token can beat the second figure,
-    whatever it writes, so it bounds the votes figure from above."""
+async def measure_me(target, concurrency: int, server_pid: str) -> dict:
+    """``CEILING_REQUESTS`` authenticated ``GET /api/v1/me`` over the members' tokens, with the
+    server's CPU over them: the same measurement for Innovate and for the reference app."""
     tokens = target.options["member_tokens"]
-    healthz = await drive(target, [("GET", "/healthz", b"", None)] * count, concurrency)
     server_cpu = CpuMeter(server_pid, time.monotonic)
-    me = await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(count)],
+    me = await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(CEILING_REQUESTS)],
                      concurrency)
     me["server_cpu_pct"] = round(server_cpu.percent(), 1)
-    return {"healthz": healthz, "me": me}
+    return me
+
+
+async def request_ceilings(target, concurrency: int, server_pid: str) -> dict:
+    """The fastest this server answers anything, ``CEILING_REQUESTS`` of each at the votes'
+    concurrency: an anonymous ``GET /healthz`` (HTTP and middleware only) and ``GET /api/v1/me``
+    (plus the token lookup, which every vote also does). No endpoint that checks a token can beat
+    the second figure, whatever it writes, so it bounds the votes figure from above."""
+    healthz = await drive(target, [("GET", "/healthz", b"", None)] * CEILING_REQUESTS, concurrency)
+    return {"healthz": healthz, "me": await measure_me(target, concurrency, server_pid)}
 
 
 async def bare_inserts(dsn: str, ideas: list[int], members: int, concurrency: int) -> dict:
@@ -177,12 +183,7 @@ async def reference_main(target, ideas: list[int], concurrency: int, server_pid:
     votes.update(server_cpu_pct=round(server_cpu.percent(), 1), client_cpu_pct=round(client_cpu.percent(), 1),
                  database_cpu_pct=round(database_cpu.percent(), 1),
                  server_runqueue_wait_pct=round(server_wait.percent(), 1))
-    server_cpu.start()
-    tokens = target.options["member_tokens"]
-    me = await drive(target, [("GET", "/api/v1/me", b"", tokens[i % len(tokens)]) for i in range(CEILING_REQUESTS)],
-                     concurrency)
-    me["server_cpu_pct"] = round(server_cpu.percent(), 1)
-    return {"votes": votes, "me": me}
+    return {"votes": votes, "me": await measure_me(target, concurrency, server_pid)}
 
 
 def cpu_ms_per_answer(run: dict) -> float | None:
@@ -224,7 +225,7 @@ async def load_main(args: argparse.Namespace) -> dict:
     for s in socks:
         s.ws.abort()
 
-    ceilings = await request_ceilings(target, CEILING_REQUESTS, args.concurrency, args.server_pid)
+    ceilings = await request_ceilings(target, args.concurrency, args.server_pid)
     client_cpu.start()
     bare = await bare_inserts(args.dsn, ideas, len(target.options["member_tokens"]), args.concurrency)
     bare["client_cpu_pct"] = round(client_cpu.percent(), 1)
