@@ -279,13 +279,18 @@ def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
     return slope, my - slope * mx
 
 
-def source_revision() -> str | None:
+# What runs write (results, RESULTS.md) and the notes about them are not the measured code: a
+# results file left untracked by the last run must not mark the next one as "+changes".
+NOT_MEASURED = (":(exclude)bench/results", ":(exclude,glob)bench/**/*.md")
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def source_revision(root: Path = CHECKOUT) -> str | None:
     """The commit the measured code is at ("+changes" when the tree has uncommitted ones)."""
-    root = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
                               text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "bench"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "bench", *NOT_MEASURED], cwd=root,
                                capture_output=True, text=True, check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

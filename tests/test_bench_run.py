@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,3 +31,29 @@ def test_the_revision_is_the_one_measured_not_one_committed_during_the_run(
     out = tmp_path / "run.json"
     assert run.main(["--targets", "innovate", "--scenarios", "idle_memory", "--output", str(out)]) == 0
     assert json.loads(out.read_text())["machine"]["revision"] == "aaaaaaaaaaaa"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_results_and_notes_of_earlier_runs_do_not_count_as_changes_to_the_measured_code(tmp_path: Path) -> None:
+    """A results file left by the last run, or a note written while one runs, is not code:
+    the revision stays clean until the measured code changes."""
+    for name in ("src/app.py", "bench/run.py", "bench/README.md", "bench/RESULTS.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("one\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "one")
+    (tmp_path / "bench/results").mkdir()
+    (tmp_path / "bench/results/2026-01-01T00-00-00Z.json").write_text("{}")
+    (tmp_path / "bench/README.md").write_text("two\n")
+    (tmp_path / "bench/RESULTS.md").write_text("two\n")
+    clean = common.source_revision(tmp_path)
+    assert clean is not None and not clean.endswith("+changes")
+    (tmp_path / "bench/run.py").write_text("two\n")
+    assert common.source_revision(tmp_path) == f"{clean}+changes"
+    (tmp_path / "bench/run.py").write_text("one\n")
+    (tmp_path / "src/app.py").write_text("two\n")
+    assert common.source_revision(tmp_path) == f"{clean}+changes"
